@@ -1,0 +1,154 @@
+"""Read OpenStreetMap input (``.osm`` XML or ``.osm.pbf``), clipped to the county.
+
+A real county starts from a provincial or national PBF extract. ``clip_osm`` streams it with
+pyosmium (never loading it whole): nodes inside the region are kept, with every way that uses
+them made complete and every relation that references them, as ``osmium extract
+--strategy complete_ways`` does. The clipped data is written as OSM XML, which osmnx reads
+for the road graph and the features. XML input goes through the same clip, so an XML export
+and a PBF made from it give the same workspace.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import osmium
+import osmnx as ox
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from grid.crs import DISPLAY_CRS
+from grid.errors import InputError
+
+FEATURE_TAGS: dict[str, bool | str | list[str]] = {
+    "building": True,
+    "place": True,
+    "landuse": ["residential", "commercial", "retail"],
+    "amenity": ["school", "kindergarten", "college", "university", "townhall", "hotel", "cafe"],
+    "tourism": ["hotel", "hostel", "guest_house"],
+    "office": True,
+    "boundary": "administrative",
+}
+KEEP_COLUMNS = [
+    "name", "building", "building:levels", "place", "landuse", "amenity", "tourism", "office",
+    "shop", "boundary", "admin_level", "addr:street", "addr:housenumber", "height",
+]
+Counter = Callable[[int], None]
+
+
+def osm_format(path: Path) -> str:
+    """Return ``"pbf"`` or ``"xml"`` from the file name, or raise a clear error."""
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith((".osm", ".xml", ".osm.bz2", ".osm.gz")):
+        return "xml"
+    msg = f"{path}: unknown OSM file type; give an .osm (XML) or .osm.pbf file."
+    raise InputError(msg)
+
+
+def osm_extent(path: Path) -> BaseGeometry:
+    """Return the bounding box of all nodes of an OSM file (WGS84)."""
+    xs, ys = [], []
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if node.location.valid():
+            xs.append(node.location.lon)
+            ys.append(node.location.lat)
+    if not xs:
+        msg = f"{path} holds no nodes with coordinates; is it an OSM export?"
+        raise InputError(msg)
+    return shapely.box(min(xs), min(ys), max(xs), max(ys))
+
+
+def clip_osm(src: Path, region: BaseGeometry, out_xml: Path, *, on_nodes: Counter | None = None) -> Path:
+    """Write the part of ``src`` inside ``region`` (WGS84) to ``out_xml``, ways complete.
+
+    ``on_nodes`` is called with the number of nodes read so far, every 100,000 nodes.
+    """
+    osm_format(src)
+    if not src.is_file():
+        msg = f"OSM file {src} does not exist."
+        raise InputError(msg)
+    minx, miny, maxx, maxy = region.bounds
+    shapely.prepare(region)
+    seen = 0
+    with osmium.ForwardReferenceWriter(str(out_xml), str(src), overwrite=True) as writer:
+        for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+            seen += 1
+            if on_nodes is not None and seen % 100_000 == 0:
+                on_nodes(seen)
+            loc = node.location
+            if not loc.valid() or not (minx <= loc.lon <= maxx and miny <= loc.lat <= maxy):
+                continue
+            if shapely.contains_xy(region, loc.lon, loc.lat):
+                writer.add_node(node)
+    if on_nodes is not None:
+        on_nodes(seen)
+    return out_xml
+
+
+def _flatten(value: object) -> object:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value
+
+
+def read_features(xml: Path) -> gpd.GeoDataFrame:
+    """Read buildings, places, admin boundaries, schools and other points of interest.
+
+    Returns a GeoDataFrame in WGS84 with columns ``osm_type``, ``osm_id`` and
+    ``KEEP_COLUMNS`` (missing tags as NA).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features = ox.features_from_xml(xml, tags=FEATURE_TAGS)
+    features = features.reset_index()
+    out = gpd.GeoDataFrame(
+        {
+            "osm_type": features["element"].astype(str),
+            "osm_id": features["id"].astype("int64"),
+            **{col: features[col] if col in features else pd.NA for col in KEEP_COLUMNS},
+        },
+        geometry=features.geometry.values,
+        crs=DISPLAY_CRS,
+    )
+    return out.sort_values(["osm_type", "osm_id"]).reset_index(drop=True)
+
+
+def read_roads(xml: Path, region: BaseGeometry) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read the road network (all highway ways) inside ``region`` as node and edge layers.
+
+    Edges keep ``u``, ``v``, ``key``, ``osmid``, ``highway``, ``name``, ``oneway``,
+    ``maxspeed``, ``length`` (metres) and their geometry; list values are joined with ``;``.
+    ``osmnx.graph_from_gdfs`` rebuilds the graph from the two layers.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G = ox.graph_from_xml(xml, simplify=True, retain_all=True)
+    inside = [n for n, d in G.nodes(data=True) if shapely.contains_xy(region, d["x"], d["y"])]
+    G = nx.MultiDiGraph(G.subgraph(inside))
+    if G.number_of_edges() == 0:
+        return _empty_roads()
+    nodes, edges = ox.graph_to_gdfs(G)
+    nodes = nodes.reset_index()[["osmid", "x", "y", "geometry"]]
+    columns = ["osmid", "highway", "name", "oneway", "maxspeed", "length", "geometry"]
+    edges = edges.reset_index()
+    edges = edges[["u", "v", "key", *[c for c in columns if c in edges]]]
+    for col in edges.columns.drop("geometry"):
+        edges[col] = edges[col].map(_flatten)
+    return nodes.set_crs(DISPLAY_CRS, allow_override=True), edges.set_crs(DISPLAY_CRS, allow_override=True)
+
+
+def _empty_roads() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    nodes = gpd.GeoDataFrame({"osmid": [], "x": [], "y": []}, geometry=[], crs=DISPLAY_CRS)
+    edges = gpd.GeoDataFrame(
+        {"u": [], "v": [], "key": [], "osmid": [], "highway": [], "length": []},
+        geometry=[],
+        crs=DISPLAY_CRS,
+    )
+    return nodes, edges

@@ -1,0 +1,1 @@
+"""The ``patrol`` command line: the library's functions for planners and scripts."""

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Rebuild the embedded default workspaces from the real inputs in data/sources/
+# (copies of ../shared/data). Usage: bash scripts/build_default.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=data/sources
+patrol build-workspace --osm $S/osm/cn_jiangxi_guixi_county_town.osm \
+  --streets $S/admin/streets_360681.csv --villages $S/admin/villages_360681.csv \
+  --boundary $S/boundaries/county_360681_cnmaps_amap_gcj02.geojson --boundary-crs gcj02 \
+  --out data/guixi_360681.gpkg
+patrol check data/guixi_360681.gpkg
+patrol build-workspace --osm $S/osm/cn_beijing_haidian_wudaokou_pku_tsinghua.osm \
+  --streets $S/admin/streets_110108.csv --villages $S/admin/villages_110108.csv \
+  --boundary $S/boundaries/county_110108_fastgeocn_wgs84.geojson \
+  --out data/haidian_110108.gpkg
