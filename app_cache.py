@@ -1,0 +1,53 @@
+"""Cached loaders for the app: the only place pages get workspace data from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from grid.storage import GRID_LAYERS, Workspace
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_WORKSPACE = DATA_DIR / "guixi_360681.gpkg"
+
+
+def workspace_choices() -> list[Path]:
+    """Return the workspaces offered in the app: ``$PATROL_WORKSPACE`` first, then ``data/*.gpkg``."""
+    chosen = os.environ.get("PATROL_WORKSPACE")
+    found = sorted(DATA_DIR.glob("*.gpkg"), key=lambda p: (p != DEFAULT_WORKSPACE, p.name))
+    return ([Path(chosen)] if chosen else []) + [p for p in found if str(p) != chosen]
+
+
+def _version(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False)
+def _load_grid(path: str, version: float) -> dict[str, gpd.GeoDataFrame]:
+    workspace = Workspace(path)
+    return {name: workspace.read(name) for name in GRID_LAYERS}
+
+
+@st.cache_data(show_spinner=False)
+def _load_table(path: str, name: str, version: float) -> pd.DataFrame:
+    return Workspace(path).read(name)
+
+
+def load_grid(path: Path) -> dict[str, gpd.GeoDataFrame]:
+    """Return the four grid levels of a workspace (cached until the file changes)."""
+    return _load_grid(str(path), _version(path))
+
+
+def load_table(path: Path, name: str) -> pd.DataFrame:
+    """Return one layer or table of a workspace (cached until the file changes)."""
+    return _load_table(str(path), name, _version(path))
+
+
+def load_meta(path: Path) -> dict[str, str]:
+    """Return the workspace's meta table as a dict."""
+    table = load_table(path, "meta")
+    return dict(zip(table["key"].astype(str), table["value"].astype(str), strict=True))

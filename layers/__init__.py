@@ -1,0 +1,1 @@
+"""Map layers over the grid and their rendering; imports no Streamlit."""

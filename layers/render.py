@@ -1,0 +1,211 @@
+"""Turn workspace layers into folium maps that work with no internet.
+
+folium takes Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs, which leaves the
+map blank on a government intranet. :func:`localize_assets` rewrites every script and
+stylesheet of a map (and of every plugin in it) to the copies vendored in ``static/vendor``
+(see ``scripts/vendor_assets.py``), which the app serves itself; an asset with no local
+copy raises instead of silently reaching out. By default there are no basemap tiles: the
+grid itself is the picture. Online, ``basemap`` adds OpenStreetMap tiles (WGS84) or Amap
+tiles (GCJ-02, with the data shifted to match them).
+
+This is the only module that imports folium.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import folium
+import geopandas as gpd
+from branca.element import MacroElement
+from jinja2 import Template
+
+from grid.crs import DISPLAY_CRS, wgs84_to_shifted
+from grid.demo import DEMO_LABEL
+
+MANIFEST = Path(__file__).resolve().parents[1] / "static" / "vendor" / "manifest.json"
+DEFAULT_ASSET_BASE = "/app/static/vendor/"
+OSM_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL)'
+Basemap = Literal["none", "osm", "amap"]
+BASEMAPS: dict[str, dict[str, str]] = {
+    "osm": {"tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attr": OSM_ATTRIBUTION},
+    "amap": {
+        "tiles": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        "attr": "© 高德地图 AutoNavi (GCJ-02)",
+    },
+}
+LEVEL_STYLE = {
+    "county": {"color": "#1f2937", "weight": 3, "fillOpacity": 0.0},
+    "townships": {"color": "#b91c1c", "weight": 2.5, "fillOpacity": 0.12},
+    "communities": {"color": "#1d4ed8", "weight": 1.2, "fillOpacity": 0.10},
+    "buildings": {"color": "#374151", "weight": 0.6, "fillOpacity": 0.55, "fillColor": "#f59e0b"},
+}
+
+
+class AssetError(RuntimeError):
+    """A map element wants a script or stylesheet that is not vendored."""
+
+
+def _manifest() -> dict[str, str]:
+    return dict(json.loads(MANIFEST.read_text(encoding="utf-8")))
+
+
+def _walk(element: object) -> Iterator[object]:
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+def localize_assets(m: folium.Map, *, base_url: str = DEFAULT_ASSET_BASE) -> folium.Map:
+    """Point every script and stylesheet of ``m`` at the app's own vendored copies.
+
+    Raises
+    ------
+    AssetError
+        If an element needs an asset that is not vendored (add it to
+        ``scripts/vendor_assets.py`` and run it).
+    """
+    manifest = _manifest()
+    for element in _walk(m):
+        for attr in ("default_js", "default_css"):
+            links = getattr(element, attr, None)
+            if not links:
+                continue
+            local = []
+            for name, url in links:
+                if url not in manifest:
+                    msg = f"{type(element).__name__} needs {url}, which is not vendored; run scripts/vendor_assets.py"
+                    raise AssetError(msg)
+                if manifest[url]:
+                    local.append((name, base_url + manifest[url]))
+            setattr(element, attr, local)
+    return m
+
+
+class _Attribution(MacroElement):
+    """Add a fixed attribution (the OSM licence) to the map's attribution control."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+def _color_for(code: str) -> str:
+    digest = hashlib.md5(code.encode("utf-8"), usedforsecurity=False).hexdigest()
+    hue = int(digest[:4], 16) % 360
+    return f"hsl({hue}, 65%, 55%)"
+
+
+def _tooltip_fields(frame: gpd.GeoDataFrame, labels: dict[str, str]) -> tuple[list[str], list[str]]:
+    fields = [f for f in labels if f in frame.columns]
+    return fields, [labels[f] for f in fields]
+
+
+def add_grid_level(
+    m: folium.Map, frame: gpd.GeoDataFrame, level: str, *, name: str, labels: dict[str, str],
+    shift: str | None = None, show: bool = True,
+) -> folium.FeatureGroup:
+    """Add one grid level to ``m`` as a toggleable group, with a tooltip per cell.
+
+    Derived cells are drawn with dashed borders; demonstration persons are labelled 演示数据.
+    """
+    group = folium.FeatureGroup(name=name, show=show)
+    if frame.empty:
+        return group.add_to(m)
+    data = frame.to_crs(DISPLAY_CRS)
+    if shift in ("gcj02", "bd09"):
+        data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
+    keep = [c for c in (*labels, "geometry_source") if c in data.columns]
+    data = data[[*keep, "geometry"]].copy()
+    for column in keep:
+        data[column] = data[column].astype(str).replace({"nan": "", "<NA>": "", "None": ""})
+    fields, aliases = _tooltip_fields(data, labels)
+    style = LEVEL_STYLE[level]
+
+    def style_function(feature: dict) -> dict:
+        props = feature["properties"]
+        dashed = props.get("geometry_source") == "derived-voronoi"
+        fill = style.get("fillColor") or _color_for(str(props.get("code", "")))
+        return {**style, "fillColor": fill, "dashArray": "6 4" if dashed else None}
+
+    folium.GeoJson(
+        data.to_json(), name=name, style_function=style_function,
+        highlight_function=lambda _f: {"weight": style["weight"] + 2, "fillOpacity": 0.35},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=False),
+    ).add_to(group)
+    return group.add_to(m)
+
+
+def base_map(
+    bounds: tuple[float, float, float, float], *, basemap: Basemap = "none",
+    asset_base_url: str = DEFAULT_ASSET_BASE,
+) -> folium.Map:
+    """Return an empty map fitted to WGS84 ``bounds`` (minx, miny, maxx, maxy).
+
+    ``basemap="none"`` (the default) loads nothing from outside: right for intranets.
+    """
+    minx, miny, maxx, maxy = bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=13,
+                   control_scale=True, prefer_canvas=False)
+    if basemap != "none":
+        spec = BASEMAPS[basemap]
+        folium.TileLayer(spec["tiles"], attr=spec["attr"], name=basemap, subdomains="1234",
+                         max_zoom=19).add_to(m)
+    _Attribution(OSM_ATTRIBUTION).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def grid_map(
+    levels: dict[str, gpd.GeoDataFrame], *, names: dict[str, str], labels: dict[str, str],
+    basemap: Basemap = "none", asset_base_url: str = DEFAULT_ASSET_BASE,
+    focus: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Draw the grid levels (keys of ``LEVEL_STYLE``) on one map with a layer switcher.
+
+    Parameters
+    ----------
+    levels
+        Level name (county, townships, communities, buildings) to cells in WGS84.
+    names
+        Display name of each level (in the user's language).
+    labels
+        Column to tooltip label, e.g. ``{"name": "名称", "responsible_name": "负责人"}``.
+    basemap
+        ``none`` (offline), ``osm`` or ``amap`` (GCJ-02: the data are shifted to match).
+    focus
+        Cells to fit the view to; defaults to the first non-empty level.
+    """
+    shift = "gcj02" if basemap == "amap" else None
+    frames = [f for f in levels.values() if not f.empty]
+    target = focus if focus is not None and not focus.empty else frames[0]
+    if shift:
+        target = wgs84_to_shifted(target, "gcj02")
+    m = base_map(tuple(target.to_crs(DISPLAY_CRS).total_bounds), basemap=basemap)  # type: ignore[arg-type]
+    for level, frame in levels.items():
+        add_grid_level(m, frame, level, name=names[level], labels=labels, shift=shift)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return localize_assets(m, base_url=asset_base_url)
+
+
+def legend_html(items: list[tuple[str, str]], *, title: str) -> str:
+    """Return a small HTML legend (for Streamlit's markdown) from (colour, label) pairs."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:14px;height:10px;border:2px solid {c};'
+        f'margin-right:6px"></span>{label}</div>' for c, label in items
+    )
+    return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{DEMO_LABEL}: 负责人为生成的演示数据</div></div>'
+
+
+__all__ = ["AssetError", "add_grid_level", "base_map", "grid_map", "legend_html", "localize_assets"]

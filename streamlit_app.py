@@ -1,0 +1,32 @@
+"""Streamlit entry point: page config, language and workspace choice, navigation.
+
+Pages live in ``app_pages/`` as modules with a ``render()`` function (not in ``pages/``,
+which Streamlit would turn into pages of its own).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_cache import workspace_choices
+from app_pages import grid
+from i18n import LANGUAGES, t
+
+PAGES = {"grid_page": grid.render}
+
+st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")
+
+with st.sidebar:
+    st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
+    page = st.radio("📑", list(PAGES), format_func=t, key="page", label_visibility="collapsed")
+    choices = workspace_choices()
+    if choices:
+        st.selectbox(t("workspace"), choices, format_func=lambda p: p.stem, key="workspace")
+    st.caption(t("demo_notice"))
+    st.caption(t("attribution"))
+
+st.title(t("app_title"))
+if not choices:
+    st.error(t("no_workspace"))
+    st.stop()
+PAGES[page]()

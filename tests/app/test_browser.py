@@ -1,0 +1,90 @@
+"""End to end: the running app in headless Chromium draws the grid with no outside request."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (bash scripts/install-system-packages.sh)",
+)
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_grid_page_draws_polygons_without_outside_requests(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        def guard(route: object) -> None:
+            host = urlparse(route.request.url).hostname  # type: ignore[attr-defined]
+            if route.request.url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:  # type: ignore[attr-defined]
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                outside.append(route.request.url)  # type: ignore[attr-defined]
+                route.abort()  # type: ignore[attr-defined]
+
+        page.context.route("**/*", guard)
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("四级网格责任体系").wait_for(timeout=60_000)
+        frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+        polygons = frame.locator("path.leaflet-interactive")
+        polygons.first.wait_for(timeout=60_000)
+        count = polygons.count()
+        attribution = frame.locator(".leaflet-control-attribution").inner_text()
+        page.screenshot(path=str(tmp_path / "grid.png"), full_page=False)
+        if os.environ.get("PATROL_SCREENSHOT"):
+            page.screenshot(path=os.environ["PATROL_SCREENSHOT"], full_page=False)
+        browser.close()
+    assert count > 100, f"only {count} polygons drawn"
+    assert "OpenStreetMap" in attribution
+    assert outside == [], f"the page asked outside hosts for: {outside}"
