@@ -1,0 +1,85 @@
+"""The app's pages, driven as a user would with Streamlit's AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import folium
+import folium.plugins
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from layers.render import AssetError, grid_map, localize_assets
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+
+
+def test_grid_page_opens_in_chinese_without_errors(app: AppTest) -> None:
+    assert not app.exception
+    assert app.title[0].value == "双减校外培训网格化巡查"
+    assert app.header[0].value == "四级网格责任体系"
+    table = app.dataframe[0].value
+    assert len(table) == 1 + 4 + 14 + 165
+    assert "负责人" in table.columns
+
+
+def test_drilling_down_to_a_township_and_community_narrows_the_table(app: AppTest) -> None:
+    app.selectbox(key="township").select("360681003").run()
+    table = app.dataframe[0].value
+    assert set(table["上级代码"].dropna()) >= {"360681003"}
+    first_community = app.selectbox(key="community").options[1]
+    app.selectbox(key="community").select_index(1).run()
+    assert not app.exception
+    narrowed = app.dataframe[0].value
+    assert len(narrowed) < len(table)
+    assert first_community.split("(")[-1].rstrip(")") in set(narrowed["代码"])
+
+
+def test_english_is_available(app: AppTest) -> None:
+    app.radio(key="lang").set_value("en").run()
+    assert app.header[0].value == "Four-level responsibility grid"
+    assert "Responsible" in app.dataframe[0].value.columns
+
+
+def test_who_form_shows_the_chain_and_errors_outside(app: AppTest) -> None:
+    app.number_input(key="who_lon").set_value(117.23)
+    app.number_input(key="who_lat").set_value(28.30)
+    app.button[0].click().run()
+    assert any("白果" in m.value or "社区" in m.value for m in app.markdown)
+    app.number_input(key="who_lon").set_value(100.0)
+    app.button[0].click().run()
+    assert not app.exception
+    assert "outside" in app.error[0].value
+
+
+def test_rendered_map_references_no_outside_host(app: AppTest) -> None:
+    import geopandas as gpd
+    from grid.storage import Workspace
+
+    ws = Workspace(ROOT / "data" / "guixi_360681.gpkg")
+    levels = {name: ws.read(name) for name in ("county", "townships")}
+    m = grid_map(levels, names={"county": "县区", "townships": "乡镇"}, labels={"name": "名称"})
+    html = m.get_root().render()
+    assert "cdn" not in html and "code.jquery.com" not in html
+    assert "/app/static/vendor/leaflet/dist/leaflet.js" in html
+    assert isinstance(levels["county"], gpd.GeoDataFrame)
+
+
+def test_every_vendored_asset_file_exists() -> None:
+    import json
+
+    manifest = json.loads((ROOT / "static" / "vendor" / "manifest.json").read_text(encoding="utf-8"))
+    for local in filter(None, manifest.values()):
+        assert (ROOT / "static" / "vendor" / local).is_file(), local
+
+
+def test_unvendored_plugin_asset_raises() -> None:
+    m = folium.Map(tiles=None)
+    folium.plugins.MeasureControl().add_to(m)
+    with pytest.raises(AssetError, match="not vendored"):
+        localize_assets(m)

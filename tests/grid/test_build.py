@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import osmium
+import pytest
+from geopandas.testing import assert_geodataframe_equal
+
+from grid.build import BuildSummary, build_workspace
+from grid.check import check_workspace
+from grid.demo import DEMO_LABEL
+from grid.errors import InputError, SchemaError
+from grid.storage import GRID_LAYERS, Workspace
+from tests.conftest import GUIXI_OSM, HAIDIAN_OSM, SOURCES, build_guixi
+
+
+def test_default_county_builds_all_four_levels(guixi_build: tuple[Path, BuildSummary]) -> None:
+    path, summary = guixi_build
+    assert summary.county_name == "贵溪市"
+    assert summary.metric_crs == "EPSG:4548"
+    assert summary.counts["county"] == 1
+    assert summary.counts["township"] >= 4
+    assert summary.counts["community"] >= 12
+    assert summary.counts["building"] == 165
+    ws = Workspace(path)
+    assert ws.meta()["county_code"] == "360681"
+    assert "OpenStreetMap" in ws.meta()["attribution"]
+
+
+def test_default_county_passes_check(guixi_build: tuple[Path, BuildSummary]) -> None:
+    assert check_workspace(Workspace(guixi_build[0])) == []
+
+
+def test_real_township_polygon_is_kept_and_others_are_derived(guixi_build: tuple[Path, BuildSummary]) -> None:
+    townships = Workspace(guixi_build[0]).read("townships").set_index("code")
+    assert townships.loc["360681003", "geometry_source"] == "osm-relation"  # 东门街道
+    assert townships.loc["360681001", "geometry_source"] == "derived-voronoi"  # 花园街道
+
+
+def test_osm_names_are_matched_to_official_names(guixi_build: tuple[Path, BuildSummary]) -> None:
+    path, summary = guixi_build
+    communities = Workspace(path).read("communities").set_index("code")
+    assert communities.loc["360681003010", "name"] == "筲箕山居民委员会"
+    assert communities.loc["360681003010", "osm_name"] == "烧箕山社区"
+    assert communities.loc["360681003010", "match_method"] == "homophone"
+    assert any("炼厂社区" in line for line in summary.unmatched)
+
+
+def test_every_cell_has_a_demo_person_labelled_as_such(guixi_build: tuple[Path, BuildSummary]) -> None:
+    ws = Workspace(guixi_build[0])
+    for layer in GRID_LAYERS:
+        frame = ws.read(layer)
+        assert frame["responsible_name"].str.len().gt(0).all()
+        assert (frame["responsible_source"] == DEMO_LABEL).all()
+
+
+def test_every_building_has_exactly_one_community(guixi_build: tuple[Path, BuildSummary]) -> None:
+    ws = Workspace(guixi_build[0])
+    buildings = ws.read("buildings")
+    assert buildings["code"].is_unique
+    assert buildings["parent_code"].isin(ws.read("communities")["code"]).all()
+
+
+def test_build_is_recorded_in_the_audit_log(guixi_build: tuple[Path, BuildSummary]) -> None:
+    log = Workspace(guixi_build[0]).audit_log()
+    assert list(log["action"]) == ["build-workspace"]
+    assert log["time"].iloc[0].endswith("+08:00")
+
+
+def _xml_to_pbf(sources: list[Path], out: Path) -> Path:
+    """Write the OSM files as one PBF, nodes first, then ways, then relations."""
+    with osmium.SimpleWriter(str(out), overwrite=True) as writer:
+        for kind in (osmium.osm.NODE, osmium.osm.WAY, osmium.osm.RELATION):
+            for source in sources:
+                for obj in osmium.FileProcessor(str(source), kind):
+                    writer.add(obj)
+    return out
+
+
+def _assert_same_workspace(a: Path, b: Path) -> None:
+    for layer in (*GRID_LAYERS, "road_edges", "places", "pois"):
+        left, right = Workspace(a).read(layer), Workspace(b).read(layer)
+        assert_geodataframe_equal(left, right, check_less_precise=True, normalize=True)
+
+
+def test_pbf_of_the_same_export_gives_the_same_workspace(
+    guixi_build: tuple[Path, BuildSummary], tmp_path: Path
+) -> None:
+    pbf = _xml_to_pbf([GUIXI_OSM], tmp_path / "guixi.osm.pbf")
+    build_guixi(tmp_path / "from_pbf.gpkg", pbf)
+    _assert_same_workspace(guixi_build[0], tmp_path / "from_pbf.gpkg")
+
+
+def test_larger_pbf_is_clipped_to_the_county(guixi_build: tuple[Path, BuildSummary], tmp_path: Path) -> None:
+    # 贵溪 and 海淀 in one file, as a provincial extract holds many counties.
+    pbf = _xml_to_pbf([GUIXI_OSM, HAIDIAN_OSM], tmp_path / "both.osm.pbf")
+    build_guixi(tmp_path / "from_big.gpkg", pbf)
+    _assert_same_workspace(guixi_build[0], tmp_path / "from_big.gpkg")
+
+
+def test_haidian_sample_builds(tmp_path: Path) -> None:
+    summary = build_workspace(
+        osm_path=HAIDIAN_OSM,
+        streets_path=SOURCES / "admin" / "streets_110108.csv",
+        villages_path=SOURCES / "admin" / "villages_110108.csv",
+        boundary_path=SOURCES / "boundaries" / "county_110108_fastgeocn_wgs84.geojson",
+        out_path=tmp_path / "haidian.gpkg",
+    )
+    assert summary.county_name == "海淀区"
+    assert summary.counts["building"] > 500
+    assert summary.counts["community"] >= 3
+
+
+def _write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_gbk_encoded_code_lists_are_read(tmp_path: Path) -> None:
+    streets = (SOURCES / "admin" / "streets_360681.csv").read_text(encoding="utf-8")
+    villages = (SOURCES / "admin" / "villages_360681.csv").read_text(encoding="utf-8")
+    summary = build_workspace(
+        osm_path=GUIXI_OSM,
+        streets_path=_write_csv(tmp_path / "streets.csv", streets, "gbk"),
+        villages_path=_write_csv(tmp_path / "villages.csv", villages, "gbk"),
+        boundary_path=SOURCES / "boundaries" / "county_360681_cnmaps_amap_gcj02.geojson",
+        boundary_crs="gcj02", county_name="贵溪市", out_path=tmp_path / "ws.gpkg",
+    )
+    assert summary.counts["community"] >= 12
+
+
+@pytest.mark.parametrize(
+    ("streets", "message"),
+    [
+        ("code,title,areaCode\n360681001,花园街道,360681\n", "missing column 'name'"),
+        ("code,name,areaCode\n360681001,花园街道,360681\n360681001,雄石街道,360681\n",
+         "360681001 appears more than once"),
+        ("code,name,areaCode\n36068100X,花园街道,360681\n", "line 2: code '36068100X'"),
+        ("code,name,areaCode\n360681001,花园街道,360681\n360682001,某镇,360682\n", "several counties"),
+    ],
+)
+def test_bad_code_lists_are_rejected_naming_the_line(tmp_path: Path, streets: str, message: str) -> None:
+    villages = "code,name,streetCode\n360681001001,白果居民委员会,360681001\n"
+    with pytest.raises(SchemaError, match=message):
+        build_workspace(
+            osm_path=GUIXI_OSM, streets_path=_write_csv(tmp_path / "s.csv", streets),
+            villages_path=_write_csv(tmp_path / "v.csv", villages), out_path=tmp_path / "ws.gpkg",
+        )
+    assert not (tmp_path / "ws.gpkg").exists()
+
+
+def test_boundary_without_polygon_is_rejected(tmp_path: Path) -> None:
+    line = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_wkt(["LINESTRING (117 28, 117.3 28.3)"]), crs=4326)
+    line.to_file(tmp_path / "line.geojson")
+    with pytest.raises(InputError, match="no polygon"):
+        build_workspace(
+            osm_path=GUIXI_OSM, streets_path=SOURCES / "admin" / "streets_360681.csv",
+            villages_path=SOURCES / "admin" / "villages_360681.csv",
+            boundary_path=tmp_path / "line.geojson", out_path=tmp_path / "ws.gpkg",
+        )
+
+
+def test_unknown_osm_file_type_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown OSM file type"):
+        build_workspace(
+            osm_path=tmp_path / "roads.shp", streets_path=SOURCES / "admin" / "streets_360681.csv",
+            villages_path=SOURCES / "admin" / "villages_360681.csv", out_path=tmp_path / "ws.gpkg",
+        )
