@@ -15,18 +15,12 @@ LONS = RNG.uniform(74, 134, 200)
 LATS = RNG.uniform(18, 53, 200)
 
 
-def test_gcj02_matches_prcoords_reference() -> None:
-    lon, lat = crs.wgs84_to_gcj02(LONS, LATS)
+@pytest.mark.parametrize(("ours", "reference"), [(crs.wgs84_to_gcj02, prcoords.wgs_gcj),
+                                                 (crs.wgs84_to_bd09, prcoords.wgs_bd)])
+def test_shifts_match_the_prcoords_reference(ours: object, reference: object) -> None:
+    lon, lat = ours(LONS, LATS)  # type: ignore[operator]
     for i in range(0, 200, 10):
-        ref = prcoords.wgs_gcj((LATS[i], LONS[i]))
-        assert lon[i] == pytest.approx(ref.lon, abs=1e-9)
-        assert lat[i] == pytest.approx(ref.lat, abs=1e-9)
-
-
-def test_bd09_matches_prcoords_reference() -> None:
-    lon, lat = crs.wgs84_to_bd09(LONS, LATS)
-    for i in range(0, 200, 10):
-        ref = prcoords.wgs_bd((LATS[i], LONS[i]))
+        ref = reference((LATS[i], LONS[i]))  # type: ignore[operator]
         assert lon[i] == pytest.approx(ref.lon, abs=1e-9)
         assert lat[i] == pytest.approx(ref.lat, abs=1e-9)
 
