@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from grid.storage import GRID_LAYERS, Workspace
+from grid.who import Responsible, who_is_responsible
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_WORKSPACE = DATA_DIR / "guixi_360681.gpkg"
@@ -51,3 +52,13 @@ def load_meta(path: Path) -> dict[str, str]:
     """Return the workspace's meta table as a dict."""
     table = load_table(path, "meta")
     return dict(zip(table["key"].astype(str), table["value"].astype(str), strict=True))
+
+
+@st.cache_data(show_spinner=False)
+def _who(path: str, version: float, lon: float, lat: float, crs: str) -> list[Responsible]:
+    return who_is_responsible(Workspace(path), lon, lat, crs=crs)
+
+
+def who_chain(path: Path, lon: float, lat: float, crs: str) -> list[Responsible]:
+    """Return the responsibility chain for a point (cached: a clicked point stays on reruns)."""
+    return _who(str(path), _version(path), lon, lat, crs)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_grid
+from app_cache import load_grid, who_chain
 from grid.crs import CRS_CHOICES
 from grid.errors import InputError
-from grid.storage import Workspace
-from grid.who import who_is_responsible
 from i18n import t
 from layers.render import grid_map
 
@@ -57,9 +57,9 @@ def _table(shown: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     return table.rename(columns={c: t(c) for c in table.columns})
 
 
-def _who(workspace: Workspace, lon: float, lat: float, crs: str) -> None:
+def _who(path: Path, lon: float, lat: float, crs: str) -> None:
     try:
-        chain = who_is_responsible(workspace, lon, lat, crs=crs)
+        chain = who_chain(path, lon, lat, crs)
     except InputError as exc:
         st.error(str(exc))
         return
@@ -85,18 +85,17 @@ def render() -> None:
                         returned_objects=["last_clicked"])
     st.subheader(t("who_header"))
     st.caption(t("who_hint"))
-    workspace = Workspace(path)
     if clicked and clicked.get("last_clicked"):
         point = clicked["last_clicked"]
         crs = "gcj02" if st.session_state.get("basemap") == "amap" else "wgs84"
-        _who(workspace, float(point["lng"]), float(point["lat"]), crs)
+        _who(path, float(point["lng"]), float(point["lat"]), crs)
     with st.form("who_form"):
         col1, col2, col3 = st.columns(3)
         lon = col1.number_input(t("lon"), value=float(grid["county"].geometry.iloc[0].centroid.x), format="%.6f", key="who_lon")
         lat = col2.number_input(t("lat"), value=float(grid["county"].geometry.iloc[0].centroid.y), format="%.6f", key="who_lat")
         crs = col3.selectbox(t("crs"), ["wgs84", "cgcs2000", "gcj02", "bd09"], key="who_crs", help=CRS_CHOICES)
         if st.form_submit_button(t("who_button")):
-            _who(workspace, lon, lat, crs)
+            _who(path, lon, lat, crs)
     st.subheader(t("responsible_table"))
     st.dataframe(_table(shown), hide_index=True, width="stretch")
 

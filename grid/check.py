@@ -19,6 +19,7 @@ from grid.storage import GRID_LAYERS, Workspace
 
 TOLERANCE_M2 = 1.0
 PARENT_OF = {"townships": "county", "communities": "townships", "buildings": "communities"}
+PARENT_OF_INV = {"townships": "county", "communities": "townships"}  # levels that tile their parent
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,6 @@ def _coverage(layer: str, children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame)
                                     f"gap of {gap:,.0f} m² ({share:.1%}) not covered by any of its {layer}"))
     return problems
 
-
-PARENT_OF_INV = {"townships": "county", "communities": "townships"}
 
 
 def check_workspace(workspace: Workspace) -> list[Problem]:
