@@ -42,6 +42,13 @@ def now_local() -> str:
     return datetime.now(TIMEZONE).isoformat(timespec="seconds")
 
 
+def local_day(value: object = None) -> pd.Timestamp:
+    """Midnight (Asia/Shanghai) of ``value`` (a date, time or text), or of today if ``None``."""
+    stamp = pd.Timestamp.now(tz=TIMEZONE) if value is None else pd.Timestamp(value)  # type: ignore[arg-type]
+    stamp = stamp.tz_localize(TIMEZONE) if stamp.tzinfo is None else stamp.tz_convert(TIMEZONE)
+    return stamp.normalize()
+
+
 def default_actor() -> str:
     """Return who is acting, for the audit log: ``$PATROL_USER`` or the login name."""
     return os.environ.get("PATROL_USER") or getpass.getuser()
@@ -58,7 +65,20 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _nulls_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn ``pd.NA``/NaN in text columns into real NULLs (pyogrio would write the text ``"<NA>"``)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column != getattr(out, "_geometry_column_name", None) and (
+            out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype)
+        ):
+            values = out[column].astype(object)
+            out[column] = values.where(values.notna(), None)
+    return out
+
+
 def _write_layer(path: Path, name: str, frame: pd.DataFrame) -> None:
+    frame = _nulls_as_none(frame)
     if isinstance(frame, gpd.GeoDataFrame):
         if frame.crs is None:
             msg = f"layer {name!r} has no CRS; convert it to WGS84 before saving."

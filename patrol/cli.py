@@ -62,6 +62,68 @@ def _who(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from layers.importer import import_file, write_rejects
+    from layers.risk import analyse
+    from layers.settings import load_settings
+
+    ws = Workspace(args.workspace)
+    settings = load_settings(args.settings)
+    result = import_file(ws, args.kind, args.file, crs=args.crs,
+                         extra_layers=lambda frames: analyse(ws, **frames, today=args.date, settings=settings))
+    print("\n".join(result.lines()))
+    rejected = write_rejects(result, args.file)
+    if rejected is not None:
+        print(f"rejected rows written to {rejected}; fix them there and import that file again.")
+        return 1
+    return 0
+
+
+def _hotspots(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from layers.risk import refresh
+
+    layers = refresh(Workspace(args.workspace), today=args.date, settings_file=args.settings)
+    cells, surface = layers["hotspot_cells"], layers["hotspot_surface"]
+    print(f"as of {cells['as_of'].iloc[0]}: {int((cells['label'] == 'hot').sum())} of {len(cells)} community cells "
+          f"and {int((surface['label'] == 'hot').sum())} of {len(surface)} lattice cells are significant hot spots "
+          f"(Gi*, FDR-corrected)")
+    ranked = cells.sort_values(["gi_z", "weighted"], ascending=False).head(args.top)
+    for row in ranked.itertuples():
+        flag = "HOT" if row.label == "hot" else "   "
+        print(f"{flag} {row.code} {row.name}: {row.clues} clues ({row.clues_recent} recent), "
+              f"weighted {row.weighted:.2f}, Gi* z={row.gi_z:.2f}, p={row.p_value:.3f}")
+    return 0
+
+
+def _risk(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from layers.risk import refresh
+
+    layers = refresh(Workspace(args.workspace), today=args.date, settings_file=args.settings)
+    for row in layers["risk_sites"].head(args.top).itertuples():
+        print(f"{row.risk_score:.2f} {row.site_id} {row.name}: {row.risk_reasons}")
+    print("cells:")
+    for row in layers["risk_cells"].head(args.top).itertuples():
+        print(f"{row.risk_score:.2f} {row.code} {row.name}: {row.risk_reasons}")
+    return 0
+
+
+def _demo_layers(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from layers.demo import demo_layers
+    from layers.risk import analyse
+
+    ws = Workspace(args.workspace)
+    layers = demo_layers(ws, seed=args.seed, institutions=args.institutions, clues=args.clues, today=args.date)
+    layers.update(analyse(ws, **layers, today=args.date))
+    ws.write(layers, action="demo-layers", detail=f"seed {args.seed}: {args.institutions} institutions, "
+             f"{args.clues} clues (演示数据)")
+    print(f"wrote {args.institutions} demonstration institutions and {args.clues} clues (演示数据) to {args.workspace}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="patrol", description="双减 grid management and patrol planning")
@@ -84,6 +146,28 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--lat", type=float, required=True)
     who.add_argument("--crs", default="wgs84", help="wgs84 (default), cgcs2000, gcj02, bd09 or EPSG:n")
     who.set_defaults(func=_who)
+    imp = sub.add_parser("import", help="import institutions or clues from XLSX/CSV (UTF-8 or GBK)")
+    imp.add_argument("kind", choices=["institutions", "clues"])
+    imp.add_argument("workspace")
+    imp.add_argument("file")
+    imp.add_argument("--crs", help="coordinate system of a file without a 坐标系 column: wgs84, gcj02, bd09, EPSG:n")
+    for command, helptext, func in (("hotspots", "find clue hotspots (Gi*) and write them", _hotspots),
+                                    ("risk", "score every site and cell and print the highest", _risk)):
+        sp = sub.add_parser(command, help=helptext)
+        sp.add_argument("workspace")
+        sp.add_argument("--top", type=int, default=10, help="how many to print")
+        sp.set_defaults(func=func)
+    demo_cmd = sub.add_parser("demo-layers", help="write seeded demonstration institutions and clues (演示数据)")
+    demo_cmd.add_argument("workspace")
+    demo_cmd.add_argument("--seed", type=int, default=2026)
+    demo_cmd.add_argument("--institutions", type=int, default=40)
+    demo_cmd.add_argument("--clues", type=int, default=150)
+    demo_cmd.set_defaults(func=_demo_layers)
+    for sp in (imp, sub.choices["hotspots"], sub.choices["risk"], demo_cmd):
+        sp.add_argument("--date", help="reference day for recency, YYYY-MM-DD (default: today, Asia/Shanghai)")
+    for sp in (imp, sub.choices["hotspots"], sub.choices["risk"]):
+        sp.add_argument("--settings", help="risk settings file (default: settings/risk.toml)")
+    imp.set_defaults(func=_import)
     return parser
 
 

@@ -13,3 +13,6 @@ patrol build-workspace --osm $S/osm/cn_beijing_haidian_wudaokou_pku_tsinghua.osm
   --streets $S/admin/streets_110108.csv --villages $S/admin/villages_110108.csv \
   --boundary $S/boundaries/county_110108_fastgeocn_wgs84.geojson \
   --out data/haidian_110108.gpkg
+# Demonstration institutions and clues (演示数据), seeded; dated so the shipped file is reproducible.
+patrol demo-layers data/guixi_360681.gpkg --seed 2026 --date 2026-11-20
+patrol demo-layers data/haidian_110108.gpkg --seed 2026 --institutions 20 --clues 60 --date 2026-11-20

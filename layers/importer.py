@@ -1,0 +1,450 @@
+"""Import institution registries and complaint clues into a workspace.
+
+Every valid row is imported; every invalid row is returned as a :class:`Reject` naming its
+spreadsheet row, the column and the reason (and written to ``*.rejected.csv`` by
+:func:`write_rejects`). Rows are keyed by a stable id (credit code, permit number or clue
+number), so importing the same file twice changes nothing. The import is one workspace write:
+it either lands completely or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
+from grid.errors import CRSError, InputError, SchemaError
+from grid.storage import TIMEZONE, Workspace, now_local
+from layers import schema
+from layers.geocode import AddressIndex, attach_cells
+from layers.tables import Table, read_table
+
+KINDS = ("institutions", "clues")
+COUNTY_MARGIN_M = 1000.0
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One rejected spreadsheet row: where, which columns and why."""
+
+    row: int
+    columns: str
+    reason: str
+    values: dict[str, str]
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    kind: str
+    source: str
+    rows: int
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    to_confirm: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unknown_columns: list[str] = field(default_factory=list)
+    encoding: str = ""
+
+    def lines(self) -> list[str]:
+        """A human summary, one line each."""
+        out = [f"{self.source} ({self.encoding}): {self.rows} rows — {self.added} added, {self.updated} updated, "
+               f"{self.unchanged} unchanged, {len(self.rejects)} rejected."]
+        if self.unknown_columns:
+            out.append(f"ignored columns: {', '.join(self.unknown_columns)}")
+        for reject in self.rejects:
+            out.append(f"  row {reject.row} [{reject.columns}]: {reject.reason}")
+        if not self.to_confirm.empty:
+            out.append(f"{len(self.to_confirm)} located by address with low confidence, to confirm:")
+            for row in self.to_confirm.itertuples():
+                out.append(f"  {row.id}  {row.address}  → {row.location_note} ({row.location_confidence:.2f})")
+        return out
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Check an 18-character unified social credit code (GB 32100-2015); return the problem or None."""
+    code = code.strip().upper()
+    if len(code) != 18:
+        return f"应为18位，实为{len(code)}位"
+    bad = [c for c in code if c not in _CREDIT_CHARS]
+    if bad:
+        return f"含非法字符{''.join(bad)}（不用I、O、S、V、Z）"
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    expected = _CREDIT_CHARS[(31 - total % 31) % 31]
+    if code[17] != expected:
+        return f"校验位错误（最后一位应为{expected}）"
+    return None
+
+
+def with_check_digit(first17: str) -> str:
+    """Complete a 17-character credit-code body with its check character."""
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    return first17 + _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def parse_time(text: str) -> pd.Timestamp | None:
+    """Parse a date or date-time as written in Chinese spreadsheets, in Asia/Shanghai; None if not."""
+    cleaned = re.sub(r"[年月/.]", "-", text.strip())
+    cleaned = re.sub(r"日\s*", " ", cleaned).replace("时", ":").replace("分", "").replace("秒", "").strip()
+    cleaned = re.sub(r"\s+", " ", cleaned)
+    if not cleaned:
+        return None
+    try:
+        stamp = pd.Timestamp(cleaned)
+    except (ValueError, TypeError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize(TIMEZONE) if stamp.tzinfo is None else stamp.tz_convert(TIMEZONE)
+
+
+def _stable_id(prefix: str, *parts: str) -> str:
+    return prefix + hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
+
+
+class _Rows:
+    """Collects the problems of one row."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.problems: dict[int, list[tuple[str, str]]] = {}
+
+    def fail(self, row: int, field_name: str, reason: str) -> None:
+        header = self.table.columns.get(field_name, schema.HEADER_LABELS_ZH.get(field_name, field_name))
+        self.problems.setdefault(row, []).append((header, reason))
+
+    def rejects(self) -> list[Reject]:
+        frame = self.table.frame
+        return [Reject(row, ",".join(dict.fromkeys(c for c, _ in items)),
+                       "；".join(f"{c}: {r}" for c, r in items),
+                       {self.table.columns[f]: str(v) for f, v in frame.loc[row].items()})
+                for row, items in sorted(self.problems.items())]
+
+
+def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Workspace) -> pd.DataFrame:
+    """Return lon/lat in WGS84 (NaN where a row has none) for rows with valid coordinates."""
+    frame = table.frame
+    out = pd.DataFrame({"lon": np.nan, "lat": np.nan}, index=frame.index)
+    if "lon" not in frame or "lat" not in frame:
+        return out
+    has_any = (frame["lon"] != "") | (frame["lat"] != "")
+    if has_any.any() and "crs" not in frame and default_crs is None:
+        msg = (f"{table.columns['lon']}/{table.columns['lat']} are given but there is no 坐标系 column; "
+               "say which coordinate system they are in with --crs (wgs84, gcj02 for Amap/Tencent, bd09 for "
+               "Baidu, or EPSG:<code>).")
+        raise SchemaError(msg)
+    meta = ws.meta()
+    county = ws.read("county").to_crs(meta["metric_crs"]).geometry.iloc[0]
+    groups: dict[str, list[int]] = {}
+    values: dict[int, tuple[float, float]] = {}
+    for row in frame.index[has_any]:
+        lon_text, lat_text = frame.at[row, "lon"], frame.at[row, "lat"]
+        try:
+            lon, lat = float(lon_text), float(lat_text)
+        except ValueError:
+            bad = "lon" if not _is_number(lon_text) else "lat"
+            rows.fail(row, bad, f"不是数字：{frame.at[row, bad]!r}")
+            continue
+        if 3 < lon < 54 and 73 < lat < 136:
+            rows.fail(row, "lon", f"经纬度似乎填反了（经度{lon}，纬度{lat}）；中国经度在73–136之间")
+            continue
+        crs_text = str(frame.at[row, "crs"]).strip() if "crs" in frame else ""
+        try:
+            crs = parse_crs(crs_text) if crs_text else parse_crs(default_crs or "")
+        except CRSError as exc:
+            rows.fail(row, "crs", str(exc))
+            continue
+        if crs in ("EPSG:4326", "EPSG:4490", "gcj02", "bd09") and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            rows.fail(row, "lon", f"坐标({lon}, {lat})超出经纬度范围；是否为投影坐标？请在坐标系列写明EPSG代码")
+            continue
+        groups.setdefault(crs, []).append(row)
+        values[row] = (lon, lat)
+    for crs, members in groups.items():
+        lon, lat = points_to_wgs84([values[r][0] for r in members], [values[r][1] for r in members], crs)
+        out.loc[members, "lon"], out.loc[members, "lat"] = lon, lat
+    located = out.dropna()
+    if not located.empty:
+        points = gpd.GeoSeries(gpd.points_from_xy(located["lon"], located["lat"]), index=located.index,
+                               crs=DISPLAY_CRS).to_crs(meta["metric_crs"])
+        distance = points.distance(county)
+        for row in distance.index[distance > COUNTY_MARGIN_M]:
+            rows.fail(row, "lon", f"位置在{meta.get('county_name', '本县')}县界外{distance[row] / 1000:.1f}公里；"
+                                  "请核对坐标和坐标系（高德/腾讯为gcj02，百度为bd09）")
+            out.loc[row] = np.nan
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _vocabulary(table: Table, rows: _Rows, name: str, vocabulary: str, *, default: str | None) -> pd.Series:
+    frame = table.frame
+    out = pd.Series(default, index=frame.index, dtype=object)
+    if name not in frame:
+        return out
+    for row, value in frame[name].items():
+        if not value:
+            if default is None:
+                rows.fail(row, name, f"不能为空；可填：{schema.choices(vocabulary)}")
+            continue
+        code = schema.parse_term(vocabulary, value)
+        if code is None:
+            rows.fail(row, name, f"无法识别“{value}”；可填：{schema.choices(vocabulary)}")
+        out[row] = code
+    return out
+
+
+def _duplicates(ids: pd.Series, rows: _Rows, field_name: str) -> None:
+    first: dict[str, int] = {}
+    for row, value in ids.items():
+        if not value:
+            continue
+        if value in first:
+            rows.fail(row, field_name, f"与第{first[value]}行重复（同一编号{value}）")
+        else:
+            first[value] = row
+
+
+def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Workspace) -> gpd.GeoDataFrame:
+    """Coordinates where given, else the address matched on the workspace's features."""
+    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
+    info = pd.DataFrame(index=frame.index, columns=schema.LOCATION_COLUMNS, dtype=object)
+    info["address"] = address
+    lon, lat = coords["lon"].copy(), coords["lat"].copy()
+    given = coords["lon"].notna()
+    info.loc[given, ["location_method", "location_confidence", "location_status", "location_note"]] = [
+        "coordinates", 1.0, "placed", ""]
+    index: AddressIndex | None = None
+    for row in frame.index[~given]:
+        if row in rows.problems:
+            continue
+        if not address[row]:
+            rows.fail(row, "address", "没有坐标也没有地址，无法定位；请填写地址或经纬度")
+            continue
+        index = index or AddressIndex(ws)
+        found = index.locate(address[row])
+        info.loc[row, ["location_method", "location_confidence", "location_status", "location_note"]] = [
+            found.method, found.confidence, found.status, found.note]
+        info.loc[row, ["candidate_lon", "candidate_lat"]] = [found.lon, found.lat]
+        if found.status == "placed":
+            lon[row], lat[row] = found.lon, found.lat
+    geometry = gpd.points_from_xy(lon.astype(float), lat.astype(float))
+    points = gpd.GeoDataFrame(info, geometry=geometry, crs=DISPLAY_CRS)
+    points.loc[lon.isna(), "geometry"] = None
+    cells = attach_cells(points, ws)
+    points[["building_code", "community_code", "township_code"]] = cells
+    return points
+
+
+def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
+                         now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+    """Validate and locate institution rows; return the valid ones (schema columns) and the rejects."""
+    frame, rows = table.frame, _Rows(table)
+    for row, name in frame["name"].items():
+        if not name:
+            rows.fail(row, "name", "机构名称不能为空")
+    credit = frame["credit_code"].str.upper() if "credit_code" in frame else pd.Series("", index=frame.index)
+    for row, code in credit.items():
+        problem = credit_code_problem(code) if code else None
+        if problem:
+            rows.fail(row, "credit_code", f"“{code}”{problem}")
+    permit = frame["permit_no"] if "permit_no" in frame else pd.Series("", index=frame.index)
+    status = _vocabulary(table, rows, "status", "status", default=None)
+    kind = _vocabulary(table, rows, "kind", "kind", default=None)
+    inspected = pd.Series("", index=frame.index, dtype=object)
+    if "last_inspected" in frame:
+        for row, text in frame["last_inspected"].items():
+            if text:
+                stamp = parse_time(text)
+                if stamp is None:
+                    rows.fail(row, "last_inspected", f"无法识别日期“{text}”；请写成2025-09-01")
+                else:
+                    inspected[row] = stamp.date().isoformat()
+    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
+    ids = pd.Series([c or (f"P-{p}" if p else _stable_id("N-", n, a)) for c, p, n, a in
+                     zip(credit, permit, frame["name"], address, strict=True)], index=frame.index, dtype=object)
+    _duplicates(ids, rows, "credit_code" if "credit_code" in frame else "name")
+    coords = _coordinates(table, rows, default_crs, ws)
+    points = _locate(frame, coords, rows, ws)
+    out = points.assign(institution_id=ids, name=frame["name"], credit_code=credit, permit_no=permit,
+                        status=status, kind=kind, last_inspected=inspected, source=source, imported_at=now)
+    valid = out.drop(index=[r for r in rows.problems if r in out.index])
+    return gpd.GeoDataFrame(valid[schema.INSTITUTION_COLUMNS + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+
+
+def prepare_clues(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
+                  now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+    """Validate and locate clue rows; return the valid ones (schema columns) and the rejects."""
+    frame, rows = table.frame, _Rows(table)
+    current = pd.Timestamp.now(tz=TIMEZONE) if not now else pd.Timestamp(now)
+    received = pd.Series("", index=frame.index, dtype=object)
+    for row, text in frame["received_at"].items():
+        stamp = parse_time(text) if text else None
+        if stamp is None:
+            rows.fail(row, "received_at", f"无法识别受理时间“{text}”；请写成2025-09-01 14:30" if text else "受理时间不能为空")
+        elif stamp > current + pd.Timedelta(minutes=5):
+            rows.fail(row, "received_at", f"受理时间{stamp:%Y-%m-%d %H:%M}晚于现在，请核对")
+        else:
+            received[row] = stamp.isoformat(timespec="minutes")
+    channel = _vocabulary(table, rows, "channel", "channel", default=None)
+    category = _vocabulary(table, rows, "category", "category", default="other")
+    status = _vocabulary(table, rows, "status", "clue_status", default="received")
+    content = frame["content"] if "content" in frame else pd.Series("", index=frame.index)
+    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
+    given = frame["clue_id"] if "clue_id" in frame else pd.Series("", index=frame.index)
+    ids = pd.Series([g or _stable_id("C-", r, a, c) for g, r, a, c in
+                     zip(given, received, address, content, strict=True)], index=frame.index, dtype=object)
+    _duplicates(ids, rows, "clue_id" if "clue_id" in frame else "received_at")
+    coords = _coordinates(table, rows, default_crs, ws)
+    points = _locate(frame, coords, rows, ws)
+    out = points.assign(clue_id=ids, received_at=received, channel=channel, category=category,
+                        content=content, status=status, source=source, imported_at=now)
+    valid = out.drop(index=[r for r in rows.problems if r in out.index])
+    return gpd.GeoDataFrame(valid[schema.CLUE_COLUMNS + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+
+
+_KIND_SPEC: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, Callable[..., tuple]]] = {
+    "institutions": (schema.INSTITUTION_HEADERS, ("name",), "institution_id", prepare_institutions),
+    "clues": (schema.CLUE_HEADERS, ("received_at",), "clue_id", prepare_clues),
+}
+_VOLATILE = ("imported_at", "source")
+
+
+def merge_rows(existing: gpd.GeoDataFrame | None, incoming: gpd.GeoDataFrame, key: str,
+               *, keep_progress: bool) -> tuple[gpd.GeoDataFrame, int, int, int]:
+    """Upsert ``incoming`` into ``existing`` by ``key``; return merged, added, updated, unchanged.
+
+    With ``keep_progress`` (clues), a row already further along the closed loop keeps its status.
+    """
+    if existing is None or existing.empty:
+        return incoming.reset_index(drop=True), len(incoming), 0, 0
+    old = existing.set_index(key)
+    added = updated = unchanged = 0
+    merged = old.copy()
+    for row in incoming.itertuples(index=False):
+        new = pd.Series(row._asdict())
+        ident = new.pop(key)
+        if ident not in old.index:
+            added += 1
+            merged.loc[ident] = new
+            continue
+        before = old.loc[ident]
+        if keep_progress and schema.CLUE_FLOW.index(str(before["status"])) > schema.CLUE_FLOW.index(str(new["status"])):
+            new["status"] = before["status"]
+        compare = [c for c in new.index if c not in _VOLATILE]
+        same = all(_same(before[c], new[c]) for c in compare)
+        if same:
+            unchanged += 1
+        else:
+            updated += 1
+            merged.loc[ident] = new
+    merged = merged.reset_index().rename(columns={"index": key})
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=DISPLAY_CRS), added, updated, unchanged
+
+
+def _same(a: object, b: object) -> bool:
+    if hasattr(a, "equals_exact") and hasattr(b, "equals_exact"):
+        return bool(a.equals_exact(b, 1e-7))
+    a_missing = a is None or (not isinstance(a, str) and pd.isna(a)) or a == ""
+    b_missing = b is None or (not isinstance(b, str) and pd.isna(b)) or b == ""
+    if a_missing or b_missing:
+        return a_missing and b_missing
+    if isinstance(a, float | int) or isinstance(b, float | int):
+        try:
+            return abs(float(a) - float(b)) < 1e-9  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+    return str(a) == str(b)
+
+
+def import_file(ws: Workspace, kind: str, path: str | Path, *, crs: str | None = None,
+                actor: str | None = None, now: str | None = None,
+                extra_layers: Callable[[dict[str, gpd.GeoDataFrame]], dict[str, pd.DataFrame]] | None = None,
+                ) -> ImportResult:
+    """Import ``path`` as ``kind`` ("institutions" or "clues") into ``ws`` in one transaction.
+
+    ``extra_layers`` receives the merged layer(s) and returns derived layers (hotspots, risk…)
+    to write in the same transaction.
+    """
+    if kind not in _KIND_SPEC:
+        msg = f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}."
+        raise InputError(msg)
+    ws.validate_layout()
+    if crs is not None:
+        parse_crs(crs)
+    aliases, required, key, prepare = _KIND_SPEC[kind]
+    path = Path(path)
+    table = read_table(path, aliases, required=required)
+    stamp = now or now_local()
+    valid, rejects = prepare(table, ws, default_crs=crs, source=path.name, now=stamp)
+    existing = ws.read(kind) if ws.has_layer(kind) else None
+    merged, added, updated, unchanged = merge_rows(existing, valid, key, keep_progress=kind == "clues")
+    result = ImportResult(kind, path.name, len(table.frame), added, updated, unchanged, rejects,
+                          unknown_columns=table.unknown_columns, encoding=table.encoding)
+    confirm = valid[valid["location_status"] != "placed"]
+    result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
+                                      "location_note": confirm["location_note"],
+                                      "location_confidence": confirm["location_confidence"].astype(float)})
+    if added or updated or existing is None:
+        layers: dict[str, pd.DataFrame] = {kind: merged}
+        if extra_layers is not None:
+            layers.update(extra_layers({kind: merged}))
+        ws.write(layers, action=f"import-{kind}", actor=actor,
+                 detail=f"{path.name}: {added} added, {updated} updated, {unchanged} unchanged, "
+                        f"{len(rejects)} rejected")
+    return result
+
+
+def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
+    """Write rejected rows next to the input as ``NAME.rejected.csv`` (UTF-8 with BOM, opens in Excel)."""
+    path = Path(path)
+    target = path.with_name(path.stem + ".rejected.csv")
+    if not result.rejects:
+        target.unlink(missing_ok=True)
+        return None
+    table = pd.DataFrame([{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values}
+                          for r in result.rejects])
+    tmp = target.with_suffix(".tmp")
+    table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    tmp.replace(target)
+    return target
+
+
+def confirm_locations(ws: Workspace, kind: str, ids: list[str], *, actor: str | None = None) -> int:
+    """Accept the candidate point of rows waiting for confirmation; return how many were placed."""
+    _, _, key, _ = _KIND_SPEC[kind]
+    frame = ws.read(kind)
+    chosen = frame[key].isin(ids) & (frame["location_status"] == "to_confirm") & frame["candidate_lon"].notna()
+    if not chosen.any():
+        return 0
+    frame.loc[chosen, "geometry"] = gpd.points_from_xy(frame.loc[chosen, "candidate_lon"].astype(float),
+                                                       frame.loc[chosen, "candidate_lat"].astype(float))
+    frame.loc[chosen, "location_status"] = "placed"
+    frame.loc[chosen, "location_note"] = frame.loc[chosen, "location_note"].astype(str) + "；人工确认"
+    cells = attach_cells(frame[chosen], ws)
+    frame.loc[chosen, ["building_code", "community_code", "township_code"]] = cells
+    ws.write({kind: frame}, action=f"confirm-{kind}-location", actor=actor,
+             detail=f"{int(chosen.sum())} confirmed: {', '.join(frame.loc[chosen, key].astype(str))}")
+    return int(chosen.sum())
+
+
+def now_date() -> str:
+    """Today in Asia/Shanghai as ISO date."""
+    return datetime.now(TIMEZONE).date().isoformat()

@@ -1,0 +1,155 @@
+"""Vocabularies and columns of the institution and clue layers.
+
+Codes are stored in English (stable for programs); every code has the Chinese label users
+type and read, and the alternative spellings found in real registries and hotline exports.
+Lookup with :func:`parse_term` accepts a code, a label or any alias, in either language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    """One value of a vocabulary: stored code, Chinese and English labels, accepted aliases."""
+
+    code: str
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+
+
+INSTITUTION_STATUSES: tuple[Term, ...] = (
+    Term("white_list", "白名单", "white list", ("有证有照", "证照齐全", "正常", "已审批", "白名单机构", "white")),
+    Term("black_list", "黑名单", "black list", ("黑名单机构", "black")),
+    Term("licensed_no_permit", "有照无证", "business licence, no school permit", ("有照无证机构",)),
+    Term("unlicensed", "无证无照", "no licence, no permit", ("无证无照机构", "非法办学")),
+    Term("converted_nonprofit", "营转非", "converted to non-profit", ("营利性转非营利性", "已营转非")),
+    Term("deregistered", "已注销", "deregistered", ("注销", "已关停", "关停", "停办", "closed")),
+)
+INSTITUTION_KINDS: tuple[Term, ...] = (
+    Term("subject", "学科类", "subject tutoring", ("学科", "学科类培训", "义务教育学科类")),
+    Term("arts", "文化艺术类", "arts", ("艺术类", "艺术", "文艺类")),
+    Term("sports", "体育类", "sports", ("体育",)),
+    Term("science_tech", "科技类", "science and technology", ("科技", "科学技术类", "science", "tech")),
+    Term("care", "托管机构", "after-school care", ("托管", "托管类", "午托", "晚托", "after-school")),
+)
+CLUE_CHANNELS: tuple[Term, ...] = (
+    Term("hotline", "热线电话", "hotline", ("热线", "12345", "12398", "电话", "举报电话", "phone")),
+    Term("wechat", "微信", "WeChat", ("微信公众号", "公众号", "小程序")),
+    Term("mailbox", "信箱", "mailbox", ("邮箱", "电子邮件", "来信", "局长信箱", "email", "mail")),
+    Term("supervisor", "社会监督员", "social supervisor", ("监督员", "社会监督")),
+    Term("other", "其他", "other", ("其它", "来访", "走访")),
+)
+CLUE_CATEGORIES: tuple[Term, ...] = (
+    Term("one_to_one", "一对一", "one-to-one tutoring", ("一对一辅导", "1对1")),
+    Term("live_in_tutor", "住家教师", "live-in tutor", ("住家教师", "住家家教")),
+    Term("crowdfunded_tutor", "众筹私教", "crowd-funded private tutor", ("众筹", "私教")),
+    Term("domestic_front", "家政名义", "domestic-service front", ("家政", "家政服务")),
+    Term("camp_or_tour", "营地/研学名义", "camp or study-tour front", ("夏令营", "冬令营", "研学", "游学", "营地")),
+    Term("thinking_or_classics", "思维/国学名义", "'thinking' or classics front", ("思维训练", "国学", "读经")),
+    Term("non_subject_front", "非学科名义", "arts/sports/tech front", ("以艺体科技名义", "素质类名义")),
+    Term("recorded_or_online", "线上转录播", "live class turned recording / online", ("录播", "线上", "网课")),
+    Term("serving_teacher", "在职教师有偿补课", "serving teacher tutoring for pay", ("在职教师", "有偿补课")),
+    Term("unlicensed_school", "无证办学", "unlicensed teaching", ("无证无照", "非法办学")),
+    Term("fees", "违规收费", "prepaid fees or charges", ("预收费", "收费", "退费")),
+    Term("other", "其他", "other", ("其它",)),
+)
+CLUE_STATUSES: tuple[Term, ...] = (
+    Term("received", "已受理", "received", ("受理", "待核查", "新", "new")),
+    Term("verifying", "核查中", "verifying", ("核查", "待处置", "办理中")),
+    Term("handled", "已处置", "handled", ("处置", "已查处", "已办结")),
+    Term("answered", "已反馈", "answered", ("反馈", "已答复", "已回复", "办结反馈")),
+)
+CLUE_FLOW = tuple(term.code for term in CLUE_STATUSES)
+
+VOCABULARIES: dict[str, tuple[Term, ...]] = {
+    "status": INSTITUTION_STATUSES,
+    "kind": INSTITUTION_KINDS,
+    "channel": CLUE_CHANNELS,
+    "category": CLUE_CATEGORIES,
+    "clue_status": CLUE_STATUSES,
+}
+
+
+def _normal(text: str) -> str:
+    return "".join(str(text).split()).lower()
+
+
+def parse_term(vocabulary: str, value: str) -> str | None:
+    """Return the code for ``value`` in ``vocabulary``, or ``None``.
+
+    ``value`` may be a code, a label or an alias, or contain exactly one of them ("12345热线").
+    """
+    wanted = _normal(value)
+    if not wanted:
+        return None
+    containing = set()
+    for term in VOCABULARIES[vocabulary]:
+        names = {_normal(v) for v in (term.code, term.zh, term.en, *term.aliases)}
+        if wanted in names:
+            return term.code
+        if any(len(name) >= 2 and name in wanted for name in names):
+            containing.add(term.code)
+    return containing.pop() if len(containing) == 1 else None
+
+
+def label(vocabulary: str, code: str, lang: str = "zh") -> str:
+    """Return the display label of ``code`` (the code itself if unknown)."""
+    for term in VOCABULARIES[vocabulary]:
+        if term.code == code:
+            return term.zh if lang == "zh" else term.en
+    return str(code)
+
+
+def choices(vocabulary: str, lang: str = "zh") -> str:
+    """All labels of a vocabulary, for error messages."""
+    return "、".join(term.zh if lang == "zh" else term.en for term in VOCABULARIES[vocabulary])
+
+
+# Column headers as bureaus write them, mapped to schema fields. Matching ignores spaces and case.
+INSTITUTION_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("机构名称", "名称", "单位名称", "培训机构名称", "name", "institution"),
+    "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code", "uscc", "credit code"),
+    "permit_no": ("办学许可证号", "办学许可证", "许可证号", "permit_no", "permit", "permit number"),
+    "status": ("状态", "机构状态", "监管状态", "status"),
+    "kind": ("类别", "类型", "机构类别", "培训类别", "kind", "type", "category"),
+    "address": ("地址", "办学地址", "详细地址", "经营地址", "address"),
+    "lon": ("经度", "lon", "lng", "longitude", "x"),
+    "lat": ("纬度", "lat", "latitude", "y"),
+    "crs": ("坐标系", "坐标类型", "crs", "coordinate system"),
+    "last_inspected": ("最近检查日期", "上次检查日期", "检查日期", "last_inspected", "last inspection"),
+}
+CLUE_HEADERS: dict[str, tuple[str, ...]] = {
+    "clue_id": ("编号", "线索编号", "工单号", "id", "clue_id", "number"),
+    "received_at": ("受理时间", "接收时间", "举报时间", "received_at", "received", "time"),
+    "channel": ("渠道", "来源", "举报渠道", "channel", "source"),
+    "address": ("地址", "举报地址", "事发地址", "address"),
+    "category": ("类别", "问题类别", "线索类别", "category", "type"),
+    "content": ("内容", "举报内容", "线索内容", "content", "text"),
+    "lon": ("经度", "lon", "lng", "longitude", "x"),
+    "lat": ("纬度", "lat", "latitude", "y"),
+    "crs": ("坐标系", "坐标类型", "crs", "coordinate system"),
+    "status": ("状态", "办理状态", "status"),
+}
+HEADER_LABELS_ZH = {
+    "name": "机构名称", "credit_code": "统一社会信用代码", "permit_no": "办学许可证号", "status": "状态",
+    "kind": "类别", "address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系",
+    "last_inspected": "最近检查日期", "clue_id": "编号", "received_at": "受理时间", "channel": "渠道",
+    "category": "类别", "content": "内容",
+}
+
+# Columns of the stored layers (besides geometry).
+LOCATION_COLUMNS = [
+    "address", "location_method", "location_confidence", "location_status", "location_note",
+    "candidate_lon", "candidate_lat", "building_code", "community_code", "township_code",
+]
+INSTITUTION_COLUMNS = [
+    "institution_id", "name", "credit_code", "permit_no", "status", "kind", *LOCATION_COLUMNS,
+    "last_inspected", "source", "imported_at",
+]
+CLUE_COLUMNS = [
+    "clue_id", "received_at", "channel", "category", "content", "status", *LOCATION_COLUMNS,
+    "source", "imported_at",
+]
