@@ -104,8 +104,9 @@ def cell_hotspots(cells: gpd.GeoDataFrame, clues: gpd.GeoDataFrame, weights: np.
     out = cells[["code", "name", "geometry"]].reset_index(drop=True).copy()
     out["clues"] = out["code"].map(joined.groupby("code").size()).fillna(0).astype(int)
     out["clues_recent"] = out["code"].map(joined[recent].groupby("code").size()).fillna(0).astype(int)
-    out["weighted"] = out["code"].map(joined.groupby("code")["_w"].sum()).fillna(0.0).round(4)
-    result = gi_star(out["weighted"].to_numpy(), queen_weights(out), permutations=settings["permutations"],
+    weighted = out["code"].map(joined.groupby("code")["_w"].sum()).fillna(0.0).to_numpy(dtype=float)
+    out["weighted"] = weighted.round(4)
+    result = gi_star(weighted, queen_weights(out), permutations=settings["permutations"],
                      seed=settings["seed"], alpha=settings["alpha"], min_events=settings.get("min_clues", 0))
     out["gi_z"], out["p_value"], out["label"] = result.z.round(3), result.p, result.label
     out["fdr_cutoff"] = result.cutoff

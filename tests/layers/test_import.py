@@ -1,0 +1,127 @@
+"""Importing messy registries and hotline exports (files in tests/data, made by make_files.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from grid.errors import SchemaError
+from grid.storage import Workspace
+from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
+from patrol.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> dict[str, Path]:
+    """Copies of the test files, so rejected.csv files land in tmp_path."""
+    return {name: Path(shutil.copy2(DATA / name, tmp_path / name))
+            for name in ("institutions_messy_gbk.csv", "clues_hotline.xlsx")}
+
+
+def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Workspace, messy: dict) -> None:
+    expected = json.loads((DATA / "expected_institutions.json").read_text())
+    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    assert result.encoding == "GB18030"
+    assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
+    frame = guixi_copy.read("institutions").set_index("name")
+    placed = frame[frame["location_status"] == "placed"]
+    assert placed["building_code"].to_dict() == expected["imported"]
+    assert frame.loc[expected["to_confirm"], "location_status"].eq("to_confirm").all()
+    assert frame.loc[expected["unlocated"], "location_status"].eq("unlocated").all()
+    assert frame.loc[expected["to_confirm"] + expected["unlocated"]].geometry.isna().all()
+    # the GCJ-02 and BD-09 rows were converted, not taken as WGS84: they landed in their buildings
+    assert frame.loc["贵溪市星火艺术学校", "location_method"] == "coordinates"
+    assert frame.loc["贵溪市博雅书院", "location_method"] == "address:building"
+    assert result.added == len(frame) == len(expected["imported"]) + 2
+    reasons = {r.row: r.reason for r in result.rejects}
+    assert "正在整改" in reasons[8] and "校验位" in reasons[9] and "填反" in reasons[10]
+    assert "第3行重复" in reasons[11] and "县界外" in reasons[13]
+
+
+def test_reimport_changes_nothing_and_logs_once(guixi_copy: Workspace, messy: dict) -> None:
+    first = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    log_rows = len(guixi_copy.audit_log())
+    again = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, first.added)
+    assert len(guixi_copy.read("institutions")) == first.added
+    assert len(guixi_copy.audit_log()) == log_rows
+
+
+def test_xlsx_hotline_export_needs_crs_then_imports(guixi_copy: Workspace, messy: dict) -> None:
+    with pytest.raises(SchemaError, match="--crs"):
+        import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"])
+    assert not guixi_copy.has_layer("clues")
+    expected = json.loads((DATA / "expected_clues.json").read_text())
+    result = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+    assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
+    clues = guixi_copy.read("clues").set_index("clue_id")
+    assert clues["building_code"].to_dict() == expected["imported"]
+    assert clues.loc["12345-20261103-0002", "received_at"] == "2026-11-03T20:05+08:00"
+    assert clues.loc["12345-20261105-0003", "category"] == "camp_or_tour"
+    assert set(clues["status"]) == {"received"}
+
+
+def test_reimport_keeps_clue_progress(guixi_copy: Workspace, messy: dict) -> None:
+    import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+    clues = guixi_copy.read("clues")
+    clues.loc[clues["clue_id"] == "12345-20261101-0001", "status"] = "handled"
+    guixi_copy.write({"clues": clues}, action="test-progress")
+    again = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+    assert again.added == 0
+    after = guixi_copy.read("clues").set_index("clue_id")
+    assert after.loc["12345-20261101-0001", "status"] == "handled"
+
+
+def test_crash_half_way_leaves_workspace_as_it_was(guixi_copy: Workspace, messy: dict) -> None:
+    before = guixi_copy.path.read_bytes()
+
+    def explode(frames: dict) -> dict:
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], extra_layers=explode)
+    assert guixi_copy.path.read_bytes() == before
+
+
+def test_confirming_a_low_confidence_match_places_it(guixi_copy: Workspace, messy: dict) -> None:
+    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    road = result.to_confirm[result.to_confirm["address"].str.contains("建设路")]["id"].tolist()
+    assert confirm_locations(guixi_copy, "institutions", road, actor="planner") == 1
+    frame = guixi_copy.read("institutions").set_index("institution_id")
+    assert frame.loc[road[0], "location_status"] == "placed" and frame.loc[road[0], "township_code"]
+    assert guixi_copy.audit_log().iloc[-1]["actor"] == "planner"
+
+
+def test_cli_writes_rejected_csv_and_exits_1(guixi_copy: Workspace, messy: dict,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    source = messy["institutions_messy_gbk.csv"]
+    assert main(["import", "institutions", str(guixi_copy.path), str(source), "--date", "2026-11-20"]) == 1
+    rejected = pd.read_csv(source.with_name("institutions_messy_gbk.rejected.csv"), dtype=str, encoding="utf-8-sig")
+    assert rejected["行号 row"].tolist() == ["8", "9", "10", "11", "12", "13", "14", "16"]
+    assert {"机构名称", "状态", "经度"} <= set(rejected.columns)
+    out = capsys.readouterr().out
+    assert "6 added" in out and "8 rejected" in out
+    assert guixi_copy.has_layer("risk_sites")  # derived layers written in the same transaction
+
+
+def test_missing_column_names_what_is_needed(tmp_path: Path, guixi_copy: Workspace) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("地址,经度,纬度\n北街社区,117.2,28.3\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="机构名称"):
+        import_file(guixi_copy, "institutions", bad, crs="wgs84")
+
+
+def test_credit_code_and_time_parsing() -> None:
+    code = with_check_digit("91360681MA35ABCDE")
+    assert credit_code_problem(code) is None
+    assert "校验位" in (credit_code_problem(code[:-1] + ("1" if code[-1] != "1" else "2")) or "")
+    assert "18位" in (credit_code_problem("123") or "")
+    assert str(parse_time("2026年11月3日 20时05分")) == "2026-11-03 20:05:00+08:00"
+    assert str(parse_time("2026/11/5 14:30")) == "2026-11-05 14:30:00+08:00"
+    assert parse_time("昨天下午") is None
