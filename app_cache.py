@@ -62,3 +62,18 @@ def _who(path: str, version: float, lon: float, lat: float, crs: str) -> list[Re
 def who_chain(path: Path, lon: float, lat: float, crs: str) -> list[Responsible]:
     """Return the responsibility chain for a point (cached: a clicked point stays on reruns)."""
     return _who(str(path), _version(path), lon, lat, crs)
+
+
+@st.cache_data(show_spinner=False)
+def _layer_names(path: str, version: float) -> list[str]:
+    return Workspace(path).layer_names()
+
+
+def layer_names(path: Path) -> list[str]:
+    """Return the names of the layers of a workspace (cached until the file changes)."""
+    return _layer_names(str(path), _version(path))
+
+
+def load_optional(path: Path, name: str) -> pd.DataFrame | None:
+    """Return a layer, or ``None`` if the workspace does not have it yet."""
+    return load_table(path, name) if name in layer_names(path) else None

@@ -14,6 +14,7 @@ This is the only module that imports folium.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,13 +200,94 @@ def grid_map(
     return localize_assets(m, base_url=asset_base_url)
 
 
-def legend_html(items: list[tuple[str, str]], *, title: str) -> str:
+STATUS_COLORS = {
+    "white_list": "#2e7d32", "black_list": "#212121", "licensed_no_permit": "#ef6c00",
+    "unlicensed": "#c62828", "converted_nonprofit": "#1565c0", "deregistered": "#8d8d8d",
+}
+CLUE_COLOR = "#8e24aa"
+HOT_COLOR = "#d50000"
+
+
+def risk_color(score: float) -> str:
+    """Yellow (0) to dark red (1)."""
+    score = min(1.0, max(0.0, float(score)))
+    return f"hsl({int(55 - 55 * score)}, 90%, {int(60 - 25 * score)}%)"
+
+
+def _popup_html(row: dict[str, object], labels: dict[str, str]) -> str:
+    lines = [f"<b>{html.escape(str(row.get(labels.get('_title', 'name'), '')))}</b>"]
+    for column, text in labels.items():
+        if column.startswith("_"):
+            continue
+        value = row.get(column)
+        if value is None or value == "" or (isinstance(value, float) and value != value):
+            continue
+        lines.append(f"{html.escape(text)}：{html.escape(str(value))}")
+    return "<br>".join(lines)
+
+
+def add_points(m: folium.Map, frame: gpd.GeoDataFrame, *, name: str, color: str | list[str],
+               labels: dict[str, str], radius: float | list[float] = 6, shift: str | None = None,
+               fill_color: str | list[str] | None = None) -> folium.FeatureGroup:
+    """Add points as circle markers in one toggleable group; per-point colours and radii allowed."""
+    group = folium.FeatureGroup(name=name, show=True)
+    data = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs(DISPLAY_CRS)
+    if shift in ("gcj02", "bd09"):
+        data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
+    colors = color if isinstance(color, list) else [color] * len(frame)
+    fills = fill_color if isinstance(fill_color, list) else [fill_color or c for c in colors]
+    radii = radius if isinstance(radius, list) else [radius] * len(frame)
+    keep = frame.geometry.notna() & ~frame.geometry.is_empty
+    colors = [c for c, k in zip(colors, keep, strict=True) if k]
+    fills = [c for c, k in zip(fills, keep, strict=True) if k]
+    radii = [r for r, k in zip(radii, keep, strict=True) if k]
+    for (_, row), c, f, r in zip(data.iterrows(), colors, fills, radii, strict=True):
+        folium.CircleMarker(
+            location=[row.geometry.y, row.geometry.x], radius=r, color=c, weight=2, fill=True,
+            fill_color=f, fill_opacity=0.8, popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
+            tooltip=html.escape(str(row.get(labels.get("_title", "name"), ""))),
+        ).add_to(group)
+    return group.add_to(m)
+
+
+def add_surface(m: folium.Map, surface: gpd.GeoDataFrame, *, name: str, hot_name: str,
+                shift: str | None = None, show_surface: bool = True, show_hot: bool = True) -> None:
+    """Add the smooth clue surface (shaded lattice cells) and its Gi* hot cells (red outlines)."""
+    data = surface.to_crs(DISPLAY_CRS)
+    if shift in ("gcj02", "bd09"):
+        data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
+    peak = float(data["density"].max()) if len(data) else 0.0
+    if show_surface and peak > 0:
+        shaded = data[data["density"] > 0.05 * peak][["density", "weighted", "geometry"]].copy()
+        shaded["level"] = shaded["density"] / peak
+        folium.GeoJson(
+            shaded.to_json(), name=name,
+            style_function=lambda f: {"fillColor": risk_color(f["properties"]["level"]), "color": "none",
+                                      "weight": 0, "fillOpacity": 0.15 + 0.45 * f["properties"]["level"]},
+        ).add_to(m)
+    hot = data[data["label"] == "hot"]
+    if show_hot and len(hot):
+        folium.GeoJson(
+            hot[["gi_z", "p_value", "geometry"]].to_json(), name=hot_name,
+            style_function=lambda _f: {"color": HOT_COLOR, "weight": 2, "fillOpacity": 0.05},
+            tooltip=folium.GeoJsonTooltip(fields=["gi_z", "p_value"], aliases=["Gi* z", "p"]),
+        ).add_to(m)
+
+
+def finish_map(m: folium.Map, *, asset_base_url: str = DEFAULT_ASSET_BASE) -> folium.Map:
+    """Add the layer switcher and point every asset at the app's own static files."""
+    folium.LayerControl(collapsed=False).add_to(m)
+    return localize_assets(m, base_url=asset_base_url)
+
+
+def legend_html(items: list[tuple[str, str]], *, title: str,
+                note: str = f"{DEMO_LABEL}: 负责人为生成的演示数据") -> str:
     """Return a small HTML legend (for Streamlit's markdown) from (colour, label) pairs."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:10px;border:2px solid {c};'
         f'margin-right:6px"></span>{label}</div>' for c, label in items
     )
-    return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{DEMO_LABEL}: 负责人为生成的演示数据</div></div>'
+    return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{note}</div></div>'
 
 
-__all__ = ["AssetError", "add_grid_level", "base_map", "grid_map", "legend_html", "localize_assets"]
+__all__ = ["AssetError", "add_grid_level", "add_points", "add_surface", "finish_map", "risk_color", "base_map", "grid_map", "legend_html", "localize_assets"]

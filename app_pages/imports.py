@@ -1,0 +1,117 @@
+"""Import page: upload a registry or hotline export, see what was imported, rejected or needs confirming."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_cache import load_optional
+from grid.errors import InputError
+from grid.storage import Workspace
+from i18n import t
+from layers.importer import confirm_locations, import_file, write_rejects
+from layers.risk import analyse, refresh
+from layers.settings import load_settings
+
+CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09", "cgcs2000")
+
+
+def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / upload.name  # type: ignore[attr-defined]
+        target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
+        ws = Workspace(path)
+        try:
+            settings = load_settings()
+            result = import_file(ws, kind, target, crs=None if crs == "auto" else crs,
+                                 actor=st.session_state.get("actor") or None,
+                                 extra_layers=lambda frames: analyse(ws, **frames, settings=settings))
+        except InputError as exc:
+            st.session_state["import_result"] = {"error": str(exc)}
+            return
+        rejected = write_rejects(result, target)
+        st.session_state["import_result"] = {
+            "summary": result.lines()[0], "kind": kind,
+            "rejects": pd.DataFrame([{"row": r.row, "column": r.columns, "reason": r.reason, **r.values}
+                                     for r in result.rejects]),
+            "rejected_csv": rejected.read_bytes() if rejected else None,
+            "rejected_name": rejected.name if rejected else None,
+            "unknown": result.unknown_columns,
+        }
+
+
+def _show_result() -> None:
+    result = st.session_state.get("import_result")
+    if not result:
+        return
+    if "error" in result:
+        st.error(f"{t('import_failed')}：{result['error']}")
+        return
+    st.success(result["summary"])
+    if result["unknown"]:
+        st.caption(t("import_ignored") + "：" + "、".join(result["unknown"]))
+    rejects = result["rejects"]
+    if not rejects.empty:
+        st.warning(t("import_rejected").format(n=len(rejects)))
+        st.dataframe(rejects.rename(columns={"row": t("col_row"), "column": t("col_column"),
+                                             "reason": t("col_reason")}), hide_index=True, width="stretch")
+        st.download_button(t("download_rejected"), result["rejected_csv"], file_name=result["rejected_name"],
+                           mime="text/csv", key="download_rejected")
+
+
+def _confirm(path: Path) -> None:
+    st.subheader(t("to_confirm_header"))
+    if st.session_state.get("confirmed_message"):
+        st.success(st.session_state.pop("confirmed_message"))
+    any_rows = False
+    for kind, key in (("institutions", "institution_id"), ("clues", "clue_id")):
+        frame = load_optional(path, kind)
+        if frame is None:
+            continue
+        waiting = frame[frame["location_status"] != "placed"]
+        if waiting.empty:
+            continue
+        any_rows = True
+        st.markdown(f"**{t(kind + '_layer')}**")
+        view = waiting[[key, "address", "location_status", "location_note", "location_confidence",
+                        "candidate_lon", "candidate_lat"]].rename(columns={key: "id"})
+        st.dataframe(view, hide_index=True, width="stretch")
+        choosable = waiting[waiting["candidate_lon"].notna()][key].tolist()
+        chosen = st.multiselect(t("confirm_pick"), choosable, key=f"confirm_{kind}")
+        if st.button(t("confirm_button"), key=f"confirm_button_{kind}", disabled=not chosen):
+            count = confirm_locations(Workspace(path), kind, chosen, actor=st.session_state.get("actor") or None)
+            st.session_state["confirmed_message"] = t("confirmed").format(n=count)
+            st.rerun()
+    if not any_rows:
+        st.caption(t("to_confirm_none"))
+
+
+def render() -> None:
+    """Render the import page."""
+    path = st.session_state["workspace"]
+    st.header(t("import_header"))
+    st.caption(t("import_caption"))
+    with st.form("import_form"):
+        kind = st.radio(t("import_kind"), ["institutions", "clues"], key="import_kind", horizontal=True,
+                        format_func=lambda k: t(k + "_layer"))
+        crs = st.selectbox(t("crs"), CRS_OPTIONS, key="import_crs", format_func=lambda c: t("crs_" + c))
+        upload = st.file_uploader(t("import_file"), type=["csv", "xlsx"], key="import_file")
+        submitted = st.form_submit_button(t("import_button"))
+    if submitted:
+        if upload is None:
+            st.error(t("import_no_file"))
+        else:
+            _run_import(path, kind, upload, crs)
+    _show_result()
+    _confirm(path)
+    st.subheader(t("refresh_header"))
+    st.caption(t("refresh_caption").format(settings=load_settings()["_path"]))
+    if st.button(t("refresh_button"), key="refresh_analysis"):
+        try:
+            refresh(Workspace(path), actor=st.session_state.get("actor") or None)
+            st.success(t("refreshed"))
+        except InputError as exc:
+            st.error(str(exc))
