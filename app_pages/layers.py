@@ -36,9 +36,9 @@ def _institutions(path: object) -> gpd.GeoDataFrame | None:
 
 def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFrame:
     col1, col2, col3, col4 = st.columns(4)
-    statuses = col1.multiselect(t("f_status"), [s.code for s in schema.INSTITUTION_STATUSES], key="f_status",
+    statuses = col1.multiselect(t("f_status"), [s.code for s in schema.INSTITUTION_STATUSES], key="f_status", placeholder=t("all"),
                                 format_func=lambda c: schema.label("status", c, lang()))
-    kinds = col2.multiselect(t("f_kind"), [k.code for k in schema.INSTITUTION_KINDS], key="f_kind",
+    kinds = col2.multiselect(t("f_kind"), [k.code for k in schema.INSTITUTION_KINDS], key="f_kind", placeholder=t("all"),
                              format_func=lambda c: schema.label("kind", c, lang()))
     names = townships.set_index("code")["name"].to_dict()
     township = col3.selectbox(t("choose_township"), [None, *sorted(names)], key="f_township",

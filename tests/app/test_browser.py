@@ -53,7 +53,12 @@ def app_url() -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-def test_grid_page_draws_polygons_without_outside_requests(app_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def home(app_url: str) -> Iterator[tuple[object, list[str]]]:
+    """The app open on its first page in headless Debian Chromium.
+
+    Requests to any host but this machine are aborted and recorded in the returned list.
+    """
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
@@ -76,15 +81,43 @@ def test_grid_page_draws_polygons_without_outside_requests(app_url: str, tmp_pat
         page.context.route("**/*", guard)
         page.goto(app_url, wait_until="domcontentloaded")
         page.get_by_text("四级网格责任体系").wait_for(timeout=60_000)
-        frame = page.frame_locator("iframe[title*='streamlit_folium']").first
-        polygons = frame.locator("path.leaflet-interactive")
-        polygons.first.wait_for(timeout=60_000)
-        count = polygons.count()
-        attribution = frame.locator(".leaflet-control-attribution").inner_text()
-        page.screenshot(path=str(tmp_path / "grid.png"), full_page=False)
-        if os.environ.get("PATROL_SCREENSHOT"):
-            page.screenshot(path=os.environ["PATROL_SCREENSHOT"], full_page=False)
-        browser.close()
+        try:
+            yield page, outside
+        finally:
+            browser.close()
+
+
+def test_grid_page_draws_polygons_without_outside_requests(home: tuple, tmp_path: Path) -> None:
+    page, outside = home
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+    polygons = frame.locator("path.leaflet-interactive")
+    polygons.first.wait_for(timeout=60_000)
+    count = polygons.count()
+    attribution = frame.locator(".leaflet-control-attribution").inner_text()
+    page.screenshot(path=str(tmp_path / "grid.png"), full_page=False)
+    if os.environ.get("PATROL_SCREENSHOT"):
+        page.screenshot(path=os.environ["PATROL_SCREENSHOT"], full_page=False)
     assert count > 100, f"only {count} polygons drawn"
     assert "OpenStreetMap" in attribution
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_layers_page_draws_every_layer_without_outside_requests(home: tuple) -> None:
+    page, outside = home
+    page.get_by_text("图层与风险").click()
+    page.get_by_text("机构、举报线索、重点场所与风险").wait_for(timeout=60_000)
+    page.get_by_text("重点场所", exact=True).first.click()  # switch the high-risk places on too
+    page.wait_for_timeout(1500)
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+    shapes = frame.locator("path.leaflet-interactive")
+    shapes.first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    count = shapes.count()
+    switcher = frame.locator(".leaflet-control-layers").inner_text()
+    if os.environ.get("PATROL_SCREENSHOT_LAYERS"):
+        page.screenshot(path=os.environ["PATROL_SCREENSHOT_LAYERS"], full_page=False)
+    # 14 communities + 40 institutions + 150 clues + surface cells + high-risk places
+    assert count > 14 + 40 + 150 + 100, f"only {count} shapes drawn"
+    for name in ("校外培训机构", "举报线索", "重点场所", "举报热力面", "Gi*显著热点格"):
+        assert name in switcher, f"layer {name} missing from the switcher: {switcher}"
     assert outside == [], f"the page asked outside hosts for: {outside}"
