@@ -32,6 +32,9 @@ def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
         except InputError as exc:
             st.session_state["import_result"] = {"error": str(exc)}
             return
+        except Exception as exc:  # a damaged file must not end in a traceback; the workspace is unchanged
+            st.session_state["import_result"] = {"error": f"{type(exc).__name__}: {exc}"}
+            return
         rejected = write_rejects(result, target)
         st.session_state["import_result"] = {
             "summary": result.lines()[0], "kind": kind,
