@@ -159,3 +159,14 @@ def surface(extent: shapely.Geometry, clues_metric: gpd.GeoDataFrame, weights: n
     grid["gi_z"], grid["p_value"], grid["label"] = result.z.round(3), result.p, result.label
     grid["fdr_cutoff"] = result.cutoff
     return grid.to_crs(DISPLAY_CRS)
+
+
+def count_hot_lattice(cells: gpd.GeoDataFrame, surface: gpd.GeoDataFrame) -> pd.Series:
+    """Number of hot lattice cells whose centre lies in each community cell (indexed like ``cells``)."""
+    hot = surface[surface["label"] == "hot"]
+    if hot.empty:
+        return pd.Series(0, index=cells.index, dtype=int)
+    metric = hot.estimate_utm_crs()
+    centres = gpd.GeoDataFrame(geometry=hot.to_crs(metric).geometry.centroid, crs=metric)
+    joined = gpd.sjoin(centres, cells.to_crs(metric)[["geometry"]], how="inner", predicate="within")
+    return joined.groupby("index_right").size().reindex(cells.index, fill_value=0).astype(int)

@@ -61,6 +61,7 @@ def analyse(ws: Workspace, *, institutions: gpd.GeoDataFrame | None = None, clue
     extent = extent_parts.union_all().convex_hull.buffer(hs["bandwidth_m"]).intersection(
         ws.read("county").to_crs(metric).geometry.iloc[0])
     surface = hotspots.surface(extent, clues_m, weights, metric_crs=metric, settings=hs)
+    cells["hot_lattice_cells"] = hotspots.count_hot_lattice(cells, surface)
     places = high_risk_places(buildings, pois, institutions, metric_crs=metric,
                               school_radius_m=settings["near_school"]["radius_m"])
     sites = _site_scores(institutions, places, clues_m, cells, surface, pois, day=day, window_start=window_start,
@@ -160,10 +161,13 @@ def _cell_scores(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, settings: dic
     for cell in cells.itertuples():
         inside = sites[sites["community_code"] == cell.code]
         top = inside.iloc[0] if len(inside) else None  # sites are sorted by score
-        factors = {"hot": 1.0 if cell.label == "hot" else 0.0,
+        hot = 1.0 if cell.label == "hot" else min(1.0, cell.hot_lattice_cells / 3)
+        factors = {"hot": hot,
                    "clues": float(cell.weighted) / busiest if busiest > 0 else 0.0,
                    "sites": float(top["risk_score"]) if top is not None else 0.0}
-        parts = [(weights["hot"] * factors["hot"], f"Gi*热点（z={cell.gi_z:.1f}，p={cell.p_value:.3f}）"),
+        hot_text = f"Gi*热点（z={cell.gi_z:.1f}，p={cell.p_value:.3f}）" if cell.label == "hot" else \
+            f"含{cell.hot_lattice_cells}个Gi*显著热点格"
+        parts = [(weights["hot"] * factors["hot"], hot_text),
                  (weights["clues"] * factors["clues"], f"近{window}天举报{cell.clues_recent}起，共{cell.clues}起"),
                  (weights["sites"] * factors["sites"],
                   f"最高风险场所：{top['name']}（{top['risk_score']:.2f}）" if top is not None else "")]

@@ -89,11 +89,13 @@ def _hotspots(args: argparse.Namespace) -> int:
     print(f"as of {cells['as_of'].iloc[0]}: {int((cells['label'] == 'hot').sum())} of {len(cells)} community cells "
           f"and {int((surface['label'] == 'hot').sum())} of {len(surface)} lattice cells are significant hot spots "
           f"(Gi*, FDR-corrected)")
-    ranked = cells.sort_values(["gi_z", "weighted"], ascending=False).head(args.top)
+    ranked = cells.assign(is_hot=cells["label"] == "hot").sort_values(
+        ["is_hot", "hot_lattice_cells", "weighted"], ascending=False).head(args.top)
     for row in ranked.itertuples():
-        flag = "HOT" if row.label == "hot" else "   "
+        flag = "HOT" if row.is_hot else "   "
         print(f"{flag} {row.code} {row.name}: {row.clues} clues ({row.clues_recent} recent), "
-              f"weighted {row.weighted:.2f}, Gi* z={row.gi_z:.2f}, p={row.p_value:.3f}")
+              f"weighted {row.weighted:.2f}, Gi* z={row.gi_z:.2f}, p={row.p_value:.3f}, "
+              f"{row.hot_lattice_cells} hot lattice cells")
     return 0
 
 
