@@ -12,9 +12,9 @@ from app_cache import load_optional
 from grid.errors import InputError
 from grid.storage import Workspace
 from i18n import t
-from layers.importer import confirm_locations, import_file, write_rejects
-from layers.risk import analyse, refresh
-from layers.settings import load_settings
+from layers.importer import confirm_locations, write_rejects
+from layers.risk import import_and_analyse, refresh
+from layers.settings import settings_path
 
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09", "cgcs2000")
 
@@ -23,12 +23,9 @@ def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / upload.name  # type: ignore[attr-defined]
         target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
-        ws = Workspace(path)
         try:
-            settings = load_settings()
-            result = import_file(ws, kind, target, crs=None if crs == "auto" else crs,
-                                 actor=st.session_state.get("actor") or None,
-                                 extra_layers=lambda frames: analyse(ws, **frames, settings=settings))
+            result = import_and_analyse(Workspace(path), kind, target, crs=None if crs == "auto" else crs,
+                                        actor=st.session_state.get("actor") or None)
         except InputError as exc:
             st.session_state["import_result"] = {"error": str(exc)}
             return
@@ -111,7 +108,7 @@ def render() -> None:
     _show_result()
     _confirm(path)
     st.subheader(t("refresh_header"))
-    st.caption(t("refresh_caption").format(settings=load_settings()["_path"]))
+    st.caption(t("refresh_caption").format(settings=settings_path()))
     if st.button(t("refresh_button"), key="refresh_analysis"):
         try:
             refresh(Workspace(path), actor=st.session_state.get("actor") or None)

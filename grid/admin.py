@@ -8,6 +8,7 @@ Chinese spreadsheet software.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -17,20 +18,25 @@ from grid.errors import SchemaError
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
-def read_text_table(path: Path) -> pd.DataFrame:
-    """Read a CSV as strings, detecting UTF-8 or GBK/GB18030; raise a clear error otherwise."""
+def decode_text(path: Path) -> tuple[str, str]:
+    """Return the text of ``path`` and its encoding (``utf-8-sig`` or ``gb18030``); raise a clear error otherwise."""
     if not path.is_file():
         msg = f"file {path} does not exist."
         raise SchemaError(msg)
     raw = path.read_bytes()
     for encoding in ENCODINGS:
         try:
-            raw.decode(encoding)
+            return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-        return pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False)
     msg = f"{path}: not UTF-8 or GBK/GB18030 text; save it as CSV in UTF-8 and try again."
     raise SchemaError(msg)
+
+
+def read_text_table(path: Path) -> pd.DataFrame:
+    """Read a CSV as strings, detecting UTF-8 or GBK/GB18030; raise a clear error otherwise."""
+    text, _ = decode_text(path)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def _check_codes(frame: pd.DataFrame, path: Path, *, digits: int, parent: str, parent_digits: int) -> list[str]:

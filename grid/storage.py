@@ -42,11 +42,15 @@ def now_local() -> str:
     return datetime.now(TIMEZONE).isoformat(timespec="seconds")
 
 
+def as_local(stamp: pd.Timestamp) -> pd.Timestamp:
+    """``stamp`` in Asia/Shanghai; a time without zone is taken to be Asia/Shanghai already."""
+    return stamp.tz_localize(TIMEZONE) if stamp.tzinfo is None else stamp.tz_convert(TIMEZONE)
+
+
 def local_day(value: object = None) -> pd.Timestamp:
     """Midnight (Asia/Shanghai) of ``value`` (a date, time or text), or of today if ``None``."""
     stamp = pd.Timestamp.now(tz=TIMEZONE) if value is None else pd.Timestamp(value)  # type: ignore[arg-type]
-    stamp = stamp.tz_localize(TIMEZONE) if stamp.tzinfo is None else stamp.tz_convert(TIMEZONE)
-    return stamp.normalize()
+    return as_local(stamp).normalize()
 
 
 def default_actor() -> str:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from grid.crs import DISPLAY_CRS
 from grid.demo import DEMO_LABEL
+from grid.errors import InputError
 from grid.storage import Workspace, local_day, now_local
 from layers import schema
 from layers.geocode import attach_cells
@@ -63,7 +64,7 @@ def demo_layers(ws: Workspace, *, seed: int = 2026, institutions: int = 40, clue
     buildings = ws.read("buildings").to_crs(metric).set_index("code")
     if buildings.empty:
         msg = f"workspace {ws.path} has no buildings to put demonstration data on."
-        raise ValueError(msg)
+        raise InputError(msg)
     centres = buildings.geometry.representative_point()
     names = {**ws.read("townships").set_index("code")["name"].to_dict(),
              **ws.read("communities").set_index("code")["name"].to_dict()}

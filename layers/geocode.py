@@ -11,6 +11,7 @@ they keep a candidate point for a person to confirm.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -60,7 +61,9 @@ class _Hit:
     how: str
 
 
+@functools.lru_cache(maxsize=65536)
 def _sound(text: str) -> str:
+    """Pinyin of ``text`` without tones; cached, as every address is compared with every name."""
     return "".join(lazy_pinyin(text))
 
 
@@ -104,6 +107,13 @@ class AddressIndex:
         self._community_names = {c: core_name(str(n)) for c, n in self.communities["name"].items()}
         compounds = self.buildings["compound"].dropna().astype(str)
         self._compound_names = {n: n for n in compounds.unique()}
+        self._poi_names = {str(i): self._without_county(str(n)) for i, n in self.pois["name"].items()}
+        self._road_names = {str(n): str(n) for n in self.roads.index}
+        names = self.buildings["name"].where(self.buildings["name"].map(lambda n: isinstance(n, str)), "")
+        self._building_names = pd.DataFrame({
+            "parent_code": self.buildings["parent_code"], "name": names.map(normalize_address),
+            "generic": names.str.startswith("楼栋"),
+        }, index=self.buildings.index)
 
     def _without_county(self, name: str) -> str:
         for county in self.county_names:
@@ -113,11 +123,6 @@ class AddressIndex:
     def _to_wgs84(self, geometry: BaseGeometry) -> tuple[float, float]:
         point = gpd.GeoSeries([geometry], crs=self.metric_crs).to_crs(DISPLAY_CRS).iloc[0]
         return round(point.x, 7), round(point.y, 7)
-
-    def _buildings_in(self, community: str | None) -> pd.DataFrame:
-        if community is None:
-            return self.buildings
-        return self.buildings[self.buildings["parent_code"] == community]
 
     def locate(self, address: str) -> Location:
         """Match one address; see the module docstring for the rules."""
@@ -159,24 +164,26 @@ class AddressIndex:
         return Location(lon, lat, f"address:{found.level}", round(confidence, 3), status, note)
 
     def _building_hit(self, text: str, community: tuple | None) -> tuple[_Hit, BaseGeometry] | None:
-        pool = self._buildings_in(community[0] if community else None)
-        named = {code: normalize_address(name) for code, name in pool["name"].items()
-                 if isinstance(name, str) and not name.startswith("楼栋")}
-        generic = {code: normalize_address(name) for code, name in pool["name"].items()
-                   if isinstance(name, str) and name.startswith("楼栋")}
-        for table, fuzzy in ((named, True), (generic, False)):
+        pool = self._building_names
+        if community is not None:
+            pool = pool[pool["parent_code"] == community[0]]
+        for generic, fuzzy in ((False, True), (True, False)):
+            table = pool[pool["generic"] == generic]["name"].to_dict()
             hits = _find(text, table, fuzzy=fuzzy)
             if hits:
                 code, name, score, how = hits[0]
-                return _Hit("building", code, name, score, how), pool.loc[code, "geometry"].representative_point()
+                return _Hit("building", code, name, score, how), self._building_point(code)
         match = _BUILDING_NUMBER.search(text)
         if community is not None and match:
             code = f"{community[0]}{int(match.group(1)):04d}"
             if code in pool.index:
                 score = community[2] * 0.95
-                hit = _Hit("building", code, f"{community[1]}{match.group(0)}", score, "number")
-                return hit, pool.loc[code, "geometry"].representative_point()
+                return _Hit("building", code, f"{community[1]}{match.group(0)}", score, "number"), \
+                    self._building_point(code)
         return None
+
+    def _building_point(self, code: str) -> BaseGeometry:
+        return self.buildings.loc[code, "geometry"].representative_point()
 
     def _compound_hit(self, text: str) -> tuple[_Hit, BaseGeometry] | None:
         hits = _find(text, self._compound_names)
@@ -187,16 +194,14 @@ class AddressIndex:
         return _Hit("compound", name, name, score, how), members.union_all().representative_point()
 
     def _poi_hit(self, text: str) -> tuple[_Hit, BaseGeometry] | None:
-        names = {str(i): self._without_county(str(n)) for i, n in self.pois["name"].items()}
-        hits = _find(text, names)
+        hits = _find(text, self._poi_names)
         if not hits:
             return None
         key, name, score, how = hits[0]
         return _Hit("poi", key, name, score, how), self.pois.loc[int(key), "geometry"].representative_point()
 
     def _road_hit(self, text: str, community: tuple | None, township: tuple | None) -> tuple[_Hit, BaseGeometry] | None:
-        names = {str(n): str(n) for n in self.roads.index}
-        hits = [hit for hit in _find(text, names, fuzzy=False)
+        hits = [hit for hit in _find(text, self._road_names, fuzzy=False)
                 if not text.partition(hit[1])[2].startswith(("社区", "居委", "居民委员会", "村"))]
         if not hits:
             return None

@@ -27,7 +27,7 @@ import shapely
 from libpysal.weights import Queen, W
 
 from grid.crs import DISPLAY_CRS
-from grid.storage import TIMEZONE
+from grid.storage import TIMEZONE, local_day
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,7 @@ class GiResult:
 def clue_weights(received_at: pd.Series, today: pd.Timestamp, half_life_days: float) -> np.ndarray:
     """Recency weight of each clue: 1 today, 0.5 one half-life ago; clues after ``today`` weigh 0."""
     times = pd.to_datetime(received_at, utc=True, format="ISO8601").dt.tz_convert(TIMEZONE)
-    end_of_day = (today.tz_convert(TIMEZONE) if today.tzinfo else today.tz_localize(TIMEZONE)).normalize() \
-        + pd.Timedelta(days=1)
+    end_of_day = local_day(today) + pd.Timedelta(days=1)
     age = (end_of_day - times).dt.total_seconds().to_numpy() / 86400.0
     weights = np.power(0.5, np.clip(age, 0, None) / half_life_days)
     weights[age < 0] = 0.0
@@ -161,12 +160,11 @@ def surface(extent: shapely.Geometry, clues_metric: gpd.GeoDataFrame, weights: n
     return grid.to_crs(DISPLAY_CRS)
 
 
-def count_hot_lattice(cells: gpd.GeoDataFrame, surface: gpd.GeoDataFrame) -> pd.Series:
+def count_hot_lattice(cells: gpd.GeoDataFrame, surface: gpd.GeoDataFrame, metric: str) -> pd.Series:
     """Number of hot lattice cells whose centre lies in each community cell (indexed like ``cells``)."""
     hot = surface[surface["label"] == "hot"]
     if hot.empty:
         return pd.Series(0, index=cells.index, dtype=int)
-    metric = hot.estimate_utm_crs()
     centres = gpd.GeoDataFrame(geometry=hot.to_crs(metric).geometry.centroid, crs=metric)
     joined = gpd.sjoin(centres, cells.to_crs(metric)[["geometry"]], how="inner", predicate="within")
     return joined.groupby("index_right").size().reindex(cells.index, fill_value=0).astype(int)

@@ -13,7 +13,6 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,7 +21,7 @@ import pandas as pd
 
 from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
 from grid.errors import CRSError, InputError, SchemaError
-from grid.storage import TIMEZONE, Workspace, now_local
+from grid.storage import TIMEZONE, Workspace, as_local, now_local
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells
 from layers.tables import Table, read_table
@@ -107,7 +106,7 @@ def parse_time(text: str) -> pd.Timestamp | None:
         return None
     if pd.isna(stamp):
         return None
-    return stamp.tz_localize(TIMEZONE) if stamp.tzinfo is None else stamp.tz_convert(TIMEZONE)
+    return as_local(stamp)
 
 
 def _stable_id(prefix: str, *parts: str) -> str:
@@ -186,6 +185,11 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Workspa
     return out
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the table, or empty texts if the file does not have it."""
+    return frame[name] if name in frame else pd.Series("", index=frame.index, dtype=object)
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -224,7 +228,7 @@ def _duplicates(ids: pd.Series, rows: _Rows, field_name: str) -> None:
 
 def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Workspace) -> gpd.GeoDataFrame:
     """Coordinates where given, else the address matched on the workspace's features."""
-    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
+    address = _column(frame, "address")
     info = pd.DataFrame(index=frame.index, columns=schema.LOCATION_COLUMNS, dtype=object)
     info["address"] = address
     lon, lat = coords["lon"].copy(), coords["lat"].copy()
@@ -253,6 +257,15 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Workspac
     return points
 
 
+def _located_rows(table: Table, rows: _Rows, ws: Workspace, default_crs: str | None, fields: dict[str, object],
+                  columns: list[str]) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+    """Locate the rows, add ``fields`` and return the rows without problems (``columns``) and the rejects."""
+    coords = _coordinates(table, rows, default_crs, ws)
+    out = _locate(table.frame, coords, rows, ws).assign(**fields)
+    valid = out.drop(index=[r for r in rows.problems if r in out.index])
+    return gpd.GeoDataFrame(valid[columns + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+
+
 def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
                          now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Validate and locate institution rows; return the valid ones (schema columns) and the rejects."""
@@ -260,12 +273,12 @@ def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None
     for row, name in frame["name"].items():
         if not name:
             rows.fail(row, "name", "机构名称不能为空")
-    credit = frame["credit_code"].str.upper() if "credit_code" in frame else pd.Series("", index=frame.index)
+    credit = _column(frame, "credit_code").str.upper()
     for row, code in credit.items():
         problem = credit_code_problem(code) if code else None
         if problem:
             rows.fail(row, "credit_code", f"“{code}”{problem}")
-    permit = frame["permit_no"] if "permit_no" in frame else pd.Series("", index=frame.index)
+    permit = _column(frame, "permit_no")
     status = _vocabulary(table, rows, "status", "status", default=None)
     kind = _vocabulary(table, rows, "kind", "kind", default=None)
     inspected = pd.Series("", index=frame.index, dtype=object)
@@ -277,16 +290,13 @@ def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None
                     rows.fail(row, "last_inspected", f"无法识别日期“{text}”；请写成2025-09-01")
                 else:
                     inspected[row] = stamp.date().isoformat()
-    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
+    address = _column(frame, "address")
     ids = pd.Series([c or (f"P-{p}" if p else _stable_id("N-", n, a)) for c, p, n, a in
                      zip(credit, permit, frame["name"], address, strict=True)], index=frame.index, dtype=object)
     _duplicates(ids, rows, "credit_code" if "credit_code" in frame else "name")
-    coords = _coordinates(table, rows, default_crs, ws)
-    points = _locate(frame, coords, rows, ws)
-    out = points.assign(institution_id=ids, name=frame["name"], credit_code=credit, permit_no=permit,
-                        status=status, kind=kind, last_inspected=inspected, source=source, imported_at=now)
-    valid = out.drop(index=[r for r in rows.problems if r in out.index])
-    return gpd.GeoDataFrame(valid[schema.INSTITUTION_COLUMNS + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+    fields = {"institution_id": ids, "name": frame["name"], "credit_code": credit, "permit_no": permit,
+              "status": status, "kind": kind, "last_inspected": inspected, "source": source, "imported_at": now}
+    return _located_rows(table, rows, ws, default_crs, fields, schema.INSTITUTION_COLUMNS)
 
 
 def prepare_clues(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
@@ -306,18 +316,15 @@ def prepare_clues(table: Table, ws: Workspace, *, default_crs: str | None, sourc
     channel = _vocabulary(table, rows, "channel", "channel", default=None)
     category = _vocabulary(table, rows, "category", "category", default="other")
     status = _vocabulary(table, rows, "status", "clue_status", default="received")
-    content = frame["content"] if "content" in frame else pd.Series("", index=frame.index)
-    address = frame["address"] if "address" in frame else pd.Series("", index=frame.index)
-    given = frame["clue_id"] if "clue_id" in frame else pd.Series("", index=frame.index)
+    content = _column(frame, "content")
+    address = _column(frame, "address")
+    given = _column(frame, "clue_id")
     ids = pd.Series([g or _stable_id("C-", r, a, c) for g, r, a, c in
                      zip(given, received, address, content, strict=True)], index=frame.index, dtype=object)
     _duplicates(ids, rows, "clue_id" if "clue_id" in frame else "received_at")
-    coords = _coordinates(table, rows, default_crs, ws)
-    points = _locate(frame, coords, rows, ws)
-    out = points.assign(clue_id=ids, received_at=received, channel=channel, category=category,
-                        content=content, status=status, source=source, imported_at=now)
-    valid = out.drop(index=[r for r in rows.problems if r in out.index])
-    return gpd.GeoDataFrame(valid[schema.CLUE_COLUMNS + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+    fields = {"clue_id": ids, "received_at": received, "channel": channel, "category": category,
+              "content": content, "status": status, "source": source, "imported_at": now}
+    return _located_rows(table, rows, ws, default_crs, fields, schema.CLUE_COLUMNS)
 
 
 _KIND_SPEC: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, Callable[..., tuple]]] = {
@@ -443,8 +450,3 @@ def confirm_locations(ws: Workspace, kind: str, ids: list[str], *, actor: str | 
     ws.write({kind: frame}, action=f"confirm-{kind}-location", actor=actor,
              detail=f"{int(chosen.sum())} confirmed: {', '.join(frame.loc[chosen, key].astype(str))}")
     return int(chosen.sum())
-
-
-def now_date() -> str:
-    """Today in Asia/Shanghai as ISO date."""
-    return datetime.now(TIMEZONE).date().isoformat()

@@ -231,20 +231,16 @@ def add_points(m: folium.Map, frame: gpd.GeoDataFrame, *, name: str, color: str 
                fill_color: str | list[str] | None = None) -> folium.FeatureGroup:
     """Add points as circle markers in one toggleable group; per-point colours and radii allowed."""
     group = folium.FeatureGroup(name=name, show=True)
-    data = frame[frame.geometry.notna() & ~frame.geometry.is_empty].to_crs(DISPLAY_CRS)
+    data = frame.assign(_color=color, _radius=radius)
+    data["_fill"] = data["_color"] if fill_color is None else fill_color
+    data = data[data.geometry.notna() & ~data.geometry.is_empty].to_crs(DISPLAY_CRS)
     if shift in ("gcj02", "bd09"):
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
-    colors = color if isinstance(color, list) else [color] * len(frame)
-    fills = fill_color if isinstance(fill_color, list) else [fill_color or c for c in colors]
-    radii = radius if isinstance(radius, list) else [radius] * len(frame)
-    keep = frame.geometry.notna() & ~frame.geometry.is_empty
-    colors = [c for c, k in zip(colors, keep, strict=True) if k]
-    fills = [c for c, k in zip(fills, keep, strict=True) if k]
-    radii = [r for r, k in zip(radii, keep, strict=True) if k]
-    for (_, row), c, f, r in zip(data.iterrows(), colors, fills, radii, strict=True):
+    for _, row in data.iterrows():
         folium.CircleMarker(
-            location=[row.geometry.y, row.geometry.x], radius=r, color=c, weight=2, fill=True,
-            fill_color=f, fill_opacity=0.8, popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
+            location=[row.geometry.y, row.geometry.x], radius=row["_radius"], color=row["_color"], weight=2,
+            fill=True, fill_color=row["_fill"], fill_opacity=0.8,
+            popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
             tooltip=html.escape(str(row.get(labels.get("_title", "name"), ""))),
         ).add_to(group)
     return group.add_to(m)

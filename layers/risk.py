@@ -8,6 +8,7 @@ the data they come from. The formula is documented in ``docs/risk.md`` and its w
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import pandas as pd
 from grid.crs import DISPLAY_CRS
 from grid.storage import Workspace, local_day
 from layers import hotspots
+from layers.importer import ImportResult, import_file
 from layers.places import PLACE_LABELS, high_risk_places, nearest_school, schools
 from layers.schema import CLUE_COLUMNS, INSTITUTION_COLUMNS, label
 from layers.settings import load_settings
@@ -61,7 +63,7 @@ def analyse(ws: Workspace, *, institutions: gpd.GeoDataFrame | None = None, clue
     extent = extent_parts.union_all().convex_hull.buffer(hs["bandwidth_m"]).intersection(
         ws.read("county").to_crs(metric).geometry.iloc[0])
     surface = hotspots.surface(extent, clues_m, weights, metric_crs=metric, settings=hs)
-    cells["hot_lattice_cells"] = hotspots.count_hot_lattice(cells, surface)
+    cells["hot_lattice_cells"] = hotspots.count_hot_lattice(cells, surface, metric)
     places = high_risk_places(buildings, pois, institutions, metric_crs=metric,
                               school_radius_m=settings["near_school"]["radius_m"])
     sites = _site_scores(institutions, places, clues_m, cells, surface, pois, day=day, window_start=window_start,
@@ -184,3 +186,12 @@ def refresh(ws: Workspace, *, today: str | None = None, settings_file: str | Non
     ws.write(layers, action="analyse", actor=actor,
              detail=f"as of {local_day(today).date()}; settings {settings['_path']}")
     return layers
+
+
+def import_and_analyse(ws: Workspace, kind: str, path: str | Path, *, crs: str | None = None,
+                       actor: str | None = None, today: str | None = None,
+                       settings_file: str | None = None) -> ImportResult:
+    """Import ``path`` and recompute every analysis layer, all in one transaction."""
+    settings = load_settings(settings_file)
+    return import_file(ws, kind, path, crs=crs, actor=actor,
+                       extra_layers=lambda frames: analyse(ws, **frames, today=today, settings=settings))

@@ -133,12 +133,7 @@ CLUE_HEADERS: dict[str, tuple[str, ...]] = {
     "crs": ("坐标系", "坐标类型", "crs", "coordinate system"),
     "status": ("状态", "办理状态", "status"),
 }
-HEADER_LABELS_ZH = {
-    "name": "机构名称", "credit_code": "统一社会信用代码", "permit_no": "办学许可证号", "status": "状态",
-    "kind": "类别", "address": "地址", "lon": "经度", "lat": "纬度", "crs": "坐标系",
-    "last_inspected": "最近检查日期", "clue_id": "编号", "received_at": "受理时间", "channel": "渠道",
-    "category": "类别", "content": "内容",
-}
+HEADER_LABELS_ZH = {field: names[0] for field, names in {**CLUE_HEADERS, **INSTITUTION_HEADERS}.items()}
 
 # Columns of the stored layers (besides geometry).
 LOCATION_COLUMNS = [

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grid.admin import ENCODINGS
+from grid.admin import decode_text
 from grid.errors import SchemaError
 
 HEADER_SEARCH_ROWS = 10
@@ -29,17 +29,6 @@ class Table:
     columns: dict[str, str]  # field -> header as written in the file
     unknown_columns: list[str]
     encoding: str
-
-
-def _decode(path: Path) -> tuple[str, str]:
-    raw = path.read_bytes()
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding), "GB18030" if encoding == "gb18030" else "UTF-8"
-        except UnicodeDecodeError:
-            continue
-    msg = f"{path}: not UTF-8 or GBK/GB18030 text; save it from Excel/WPS as CSV (UTF-8) or XLSX and try again."
-    raise SchemaError(msg)
 
 
 def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
@@ -57,8 +46,8 @@ def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
     if suffix not in (".csv", ".txt"):
         msg = f"{path}: unknown file type {suffix!r}; give an .xlsx or .csv file."
         raise SchemaError(msg)
-    text, encoding = _decode(path)
-    return [row for row in csv.reader(io.StringIO(text))], encoding
+    text, encoding = decode_text(path)
+    return list(csv.reader(io.StringIO(text))), "GB18030" if encoding == "gb18030" else "UTF-8"
 
 
 def _key(text: str) -> str:

@@ -64,14 +64,11 @@ def _who(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from grid.storage import Workspace
-    from layers.importer import import_file, write_rejects
-    from layers.risk import analyse
-    from layers.settings import load_settings
+    from layers.importer import write_rejects
+    from layers.risk import import_and_analyse
 
-    ws = Workspace(args.workspace)
-    settings = load_settings(args.settings)
-    result = import_file(ws, args.kind, args.file, crs=args.crs,
-                         extra_layers=lambda frames: analyse(ws, **frames, today=args.date, settings=settings))
+    result = import_and_analyse(Workspace(args.workspace), args.kind, args.file, crs=args.crs, today=args.date,
+                                settings_file=args.settings)
     print("\n".join(result.lines()))
     rejected = write_rejects(result, args.file)
     if rejected is not None:
