@@ -123,6 +123,109 @@ def _demo_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_teams(args: argparse.Namespace, ws):  # noqa: ANN001, ANN202
+    from routing.teams import read_inspectors, read_teams
+
+    teams = read_teams(args.teams, ws) if args.teams else None
+    inspectors = read_inspectors(args.inspectors, ws) if args.inspectors else None
+    return teams, inspectors
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from routing.plan import make_plan, register_plan, write_plan_files
+    from routing.settings import load_patrol_settings
+
+    ws = Workspace(args.workspace)
+    teams, inspectors = _load_teams(args, ws)
+    plan, seed = make_plan(ws, args.date, args.shift, teams=teams, inspectors=inspectors,
+                           settings=load_patrol_settings(args.settings), time_limit=args.seconds)
+    written = write_plan_files(plan, seed, args.out)
+    register_plan(ws, plan)
+    summary = plan["summary"]
+    print(f"plan {plan['plan_id']}: {summary['visits']} visits by {len(plan['teams'])} teams "
+          f"({summary['mandatory']} mandatory, {summary['drawn']} drawn)")
+    for team in plan["teams"]:
+        print(f"  {team['team_id']} {team['name']} [{team['mode']}]: {len(team['stops'])} stops, "
+              f"back {team['back']}, members {', '.join(m['name'] + '/' + m['department'] for m in team['members'])}")
+    for item in plan["unplanned"]:
+        print(f"  not planned: {item['visit_id']} {item['name']} — {item['reason']}")
+    for warning in plan["warnings"]:
+        print(f"  warning: {warning}")
+    print(f"commitment (publish now): {plan['commitment']}")
+    print(f"secret seed written to {written[-1]} — keep it until the inspections are done")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from routing.plan import read_plan, verify_plan
+
+    seed = args.seed
+    if seed is None and args.seed_file:
+        seed = Path(args.seed_file).read_text(encoding="utf-8").split()[0]
+    if seed is None:
+        raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
+    plan = read_plan(args.plan)
+    problems = verify_plan(plan, seed)
+    if problems:
+        print(f"NOT CONFIRMED: plan {plan.get('plan_id')} does not reproduce:")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"confirmed: plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches; "
+          f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's.")
+    return 0
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    import json
+
+    from grid.storage import Workspace
+    from routing.plan import write_plan_files
+    from routing.schedule import schedule
+    from routing.settings import load_patrol_settings
+
+    ws = Workspace(args.workspace)
+    teams, inspectors = _load_teams(args, ws)
+    result = schedule(ws, getattr(args, "from"), days=args.days, shift=args.shift, teams=teams, inspectors=inspectors,
+                      settings=load_patrol_settings(args.settings), time_limit=args.seconds)
+    for day in result["plans"]:
+        print(f"{day['date']}: {day['visits']} visits, {day['institutions']} institutions of the round"
+              + (f", {day['carried']} carried to the next day" if day["carried"] else ""))
+        if args.out:
+            write_plan_files(day["plan"], day["seed"], Path(args.out) / day["date"])
+    print(f"{result['institutions']} active institutions ({result['high_risk']} high-risk, inspected twice): "
+          f"{result['visits_made']} of {result['visits_needed']} round visits planned; "
+          f"{result['per_team_day']} visits per team-day.")
+    if args.out:
+        summary = {k: v for k, v in result.items() if k != "plans"}
+        (Path(args.out) / "schedule.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
+    if result["met"]:
+        print(f"double-ten rule met: every active institution within {result['days']} days and at least "
+              f"{result['min_daily']} inspections every day.")
+        return 0
+    print(f"double-ten rule NOT met: {len(result['uncovered'])} institutions not covered"
+          + (f" ({', '.join(result['uncovered'][:10])}{'…' if len(result['uncovered']) > 10 else ''})"
+             if result["uncovered"] else "")
+          + (f"; days under {result['min_daily']} inspections: "
+             + ", ".join(f"{d} (−{n})" for d, n in result["days_under_minimum"].items())
+             if result["days_under_minimum"] else "")
+          + f". The teams fall short by about {result['shortfall_team_days']} team-days.")
+    return 1
+
+
+def _demo_teams(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from routing.teams import demo_teams, teams_layers
+
+    ws = Workspace(args.workspace)
+    teams, inspectors = demo_teams(ws, n_teams=args.teams, n_inspectors=args.inspectors, seed=args.seed)
+    ws.write(teams_layers(teams, inspectors), action="demo-teams",
+             detail=f"seed {args.seed}: {args.teams} teams, {args.inspectors} inspectors (演示数据)")
+    print(f"wrote {args.teams} demonstration teams and {args.inspectors} inspectors (演示数据) to {args.workspace}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="patrol", description="双减 grid management and patrol planning")
@@ -167,6 +270,35 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (imp, sub.choices["hotspots"], sub.choices["risk"]):
         sp.add_argument("--settings", help="risk settings file (default: settings/risk.toml)")
     imp.set_defaults(func=_import)
+    plan = sub.add_parser("plan", help="make an unannounced patrol plan for a day or night shift")
+    plan.add_argument("workspace")
+    plan.add_argument("--date", required=True, help="day of the plan, YYYY-MM-DD (Asia/Shanghai)")
+    plan.add_argument("--shift", choices=["day", "night"], default="day")
+    plan.add_argument("--out", required=True, help="folder for plan.json, plan.geojson, GPX files and the seed")
+    sched = sub.add_parser("schedule", help="plan a double-ten round (双十原则) and report any shortfall")
+    sched.add_argument("workspace")
+    sched.add_argument("--from", required=True, help="first day, YYYY-MM-DD")
+    sched.add_argument("--days", type=int, help="length of the round (default from settings: 10)")
+    sched.add_argument("--shift", choices=["day", "night"], default="day")
+    sched.add_argument("--out", help="folder for each day's plan files and schedule.json")
+    for sp in (plan, sched):
+        sp.add_argument("--teams", help="teams.csv (team_id,name,base_lon,base_lat,mode); default: the workspace's")
+        sp.add_argument("--inspectors", help="inspectors.csv (inspector_id,name,department,law_cert,home_community)")
+        sp.add_argument("--settings", help="patrol settings file (default: settings/patrol.toml)")
+        sp.add_argument("--seconds", type=float, help="solver time per plan (default from settings)")
+    plan.set_defaults(func=_plan)
+    sched.set_defaults(func=_schedule)
+    verify = sub.add_parser("verify", help="check a plan's draw against its commitment and the revealed seed")
+    verify.add_argument("plan", help="plan.json")
+    verify.add_argument("--seed", help="the revealed seed")
+    verify.add_argument("--seed-file", help="or the SECRET_seed.txt written with the plan")
+    verify.set_defaults(func=_verify)
+    demo_teams_cmd = sub.add_parser("demo-teams", help="write demonstration teams and inspectors (演示数据)")
+    demo_teams_cmd.add_argument("workspace")
+    demo_teams_cmd.add_argument("--teams", type=int, default=4)
+    demo_teams_cmd.add_argument("--inspectors", type=int, default=16)
+    demo_teams_cmd.add_argument("--seed", type=int, default=2026)
+    demo_teams_cmd.set_defaults(func=_demo_teams)
     return parser
 
 

@@ -16,3 +16,6 @@ patrol build-workspace --osm $S/osm/cn_beijing_haidian_wudaokou_pku_tsinghua.osm
 # Demonstration institutions and clues (演示数据), seeded; dated so the shipped file is reproducible.
 patrol demo-layers data/guixi_360681.gpkg --seed 2026 --date 2026-11-20
 patrol demo-layers data/haidian_110108.gpkg --seed 2026 --institutions 20 --clues 60 --date 2026-11-20
+# Demonstration teams and inspectors (演示数据), seeded.
+patrol demo-teams data/guixi_360681.gpkg --seed 2026
+patrol demo-teams data/haidian_110108.gpkg --seed 2026 --teams 3 --inspectors 12

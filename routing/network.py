@@ -1,0 +1,190 @@
+"""The road network per travel mode, and sites snapped onto it.
+
+``road_network(ws, mode)`` rebuilds the workspace's OSM roads (layers ``road_nodes`` and
+``road_edges``) as an osmnx ``MultiDiGraph`` in the workspace's metric CRS, keeps the roads a
+mode may use, gives each edge a ``travel_time`` in seconds from the speed of its road class
+(``settings/patrol.toml``), and keeps the largest strongly connected part; what was cut off
+is reported. Walking ignores one-way rules.
+
+``snap(network, x, y)`` puts points on the nearest road *edge* (not node): the edge, the
+fraction along it, the distance from the point to the road and whether that distance is
+over the "far from road" threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import shapely
+from shapely.geometry import LineString
+
+from grid.errors import InputError
+from grid.storage import Workspace
+from routing.settings import MODES
+
+# Roads a mode may use (first value of OSM ``highway``); anything else (railways, rivers,
+# construction sites, proposed roads) is not a road for a patrol.
+ROAD_CLASSES: frozenset[str] = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+        "residential", "living_street", "service", "track", "road", "pedestrian",
+        "footway", "path", "cycleway", "steps",
+    }
+)
+NO_WALK_OR_EBIKE: frozenset[str] = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+CAR_ONLY_NOT: frozenset[str] = frozenset({"pedestrian", "footway", "path", "cycleway", "steps"})
+
+
+def road_class(highway: object) -> str:
+    """The first value of an OSM ``highway`` tag (``"service;tertiary"`` → ``"service"``)."""
+    if highway is None or (isinstance(highway, float) and np.isnan(highway)):
+        return ""
+    return str(highway).split(";")[0].strip()
+
+
+def mode_allows(mode: str, cls: str) -> bool:
+    """Whether ``mode`` may use a road of class ``cls``."""
+    if cls not in ROAD_CLASSES:
+        return False
+    if mode in ("walk", "ebike") and cls in NO_WALK_OR_EBIKE:
+        return False
+    if mode in ("ebike", "car") and cls in CAR_ONLY_NOT:
+        return mode == "ebike" and cls == "cycleway"
+    return True
+
+
+@dataclass
+class RoadNetwork:
+    """A routable graph for one mode, in a metric CRS, with a report of what was cut off."""
+
+    mode: str
+    graph: nx.MultiDiGraph
+    crs: str
+    report: dict[str, int] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def edges(self) -> gpd.GeoDataFrame:
+        """The edges as a GeoDataFrame (computed once)."""
+        if "_edges" not in self.__dict__:
+            self.__dict__["_edges"] = ox.convert.graph_to_gdfs(self.graph, nodes=False, fill_edge_geometry=True)
+        return self.__dict__["_edges"]
+
+
+def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: dict[str, dict[str, float]]) -> float:
+    table = speeds[mode]
+    speed = float(table.get(cls, table["default"]))
+    if mode == "car" and maxspeed is not None:
+        limit = pd.to_numeric(str(maxspeed).split(";")[0].split()[0], errors="coerce")
+        if pd.notna(limit) and limit > 0:
+            speed = min(speed, float(limit))
+    return speed
+
+
+def network_from_graph(graph: nx.MultiDiGraph, mode: str, settings: dict[str, Any]) -> RoadNetwork:
+    """Make the routable network of ``mode`` from a projected osmnx-style graph."""
+    if mode not in MODES:
+        raise InputError(f"unknown travel mode {mode!r}; use one of {', '.join(MODES)}.")
+    G = nx.MultiDiGraph(**graph.graph)
+    G.add_nodes_from(graph.nodes(data=True))
+    excluded = 0
+    for u, v, key, data in graph.edges(keys=True, data=True):
+        cls = road_class(data.get("highway"))
+        if not mode_allows(mode, cls):
+            excluded += 1
+            continue
+        speed = _speed_kmh(mode, cls, data.get("maxspeed"), settings["speeds"])
+        attrs = {**data, "road_class": cls, "speed_kph": speed, "travel_time": data["length"] / (speed / 3.6)}
+        G.add_edge(u, v, key, **attrs)
+        if mode == "walk" and not graph.has_edge(v, u):
+            reverse = {**attrs, "reversed_of": (u, v, key)}
+            if "geometry" in attrs:
+                reverse["geometry"] = attrs["geometry"].reverse()
+            G.add_edge(v, u, **reverse)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    nodes_before, edges_before = G.number_of_nodes(), G.number_of_edges()
+    if nodes_before == 0:
+        raise InputError(f"the workspace has no roads usable on {mode}; rebuild it from an OSM extract with roads.")
+    G = ox.truncate.largest_component(G, strongly=True)
+    report = {
+        "edges_not_roads": excluded,
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "nodes_cut_off": nodes_before - G.number_of_nodes(),
+        "edges_cut_off": edges_before - G.number_of_edges(),
+    }
+    digest = hashlib.sha256(mode.encode())
+    for u, v, key, tt in G.edges(keys=True, data="travel_time"):
+        digest.update(f"{u},{v},{key},{tt:.3f};".encode())
+    return RoadNetwork(mode, G, str(graph.graph.get("crs")), report, digest.hexdigest()[:16])
+
+
+def workspace_graph(ws: Workspace) -> nx.MultiDiGraph:
+    """The workspace's road layers as an osmnx graph projected to its metric CRS."""
+    if not (ws.has_layer("road_nodes") and ws.has_layer("road_edges")):
+        raise InputError(f"{ws.path} has no road network; rebuild it with `patrol build-workspace`.")
+    nodes = ws.read("road_nodes").set_index("osmid")
+    edges = ws.read("road_edges")
+    edges = edges[edges["u"].isin(nodes.index) & edges["v"].isin(nodes.index)].set_index(["u", "v", "key"])
+    graph = ox.convert.graph_from_gdfs(nodes, edges, graph_attrs={"crs": nodes.crs})
+    return ox.projection.project_graph(graph, to_crs=ws.meta()["metric_crs"])
+
+
+_NETWORKS: dict[tuple[str, float, str, str], RoadNetwork] = {}
+
+
+def road_network(ws: Workspace, mode: str, settings: dict[str, Any]) -> RoadNetwork:
+    """The workspace's network for ``mode``; cached while the file and speeds are unchanged."""
+    key = (str(ws.path), ws.path.stat().st_mtime, mode, repr(settings["speeds"][mode]))
+    if key not in _NETWORKS:
+        if len(_NETWORKS) > 8:
+            _NETWORKS.clear()
+        _NETWORKS[key] = network_from_graph(workspace_graph(ws), mode, settings)
+    return _NETWORKS[key]
+
+
+@dataclass
+class Snaps:
+    """Points snapped onto edges: one row per point, in input order."""
+
+    frame: pd.DataFrame  # u, v, key, fraction, snap_m, far, road_x, road_y
+
+
+def snap(network: RoadNetwork, x: np.ndarray, y: np.ndarray, far_m: float) -> Snaps:
+    """Snap metric points to their nearest edge; keep the edge, fraction and distance."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if len(x) == 0:
+        return Snaps(pd.DataFrame(columns=["u", "v", "key", "fraction", "snap_m", "far", "road_x", "road_y"]))
+    keys, dists = ox.distance.nearest_edges(network.graph, x, y, return_dist=True)
+    keys = [tuple(int(part) for part in k) for k in keys]
+    lines = network.edges.loc[keys].geometry.to_numpy()
+    points = shapely.points(x, y)
+    fraction = shapely.line_locate_point(lines, points, normalized=True)
+    on_road = shapely.line_interpolate_point(lines, fraction, normalized=True)
+    frame = pd.DataFrame(
+        {
+            "u": [k[0] for k in keys],
+            "v": [k[1] for k in keys],
+            "key": [k[2] for k in keys],
+            "fraction": np.clip(fraction, 0.0, 1.0),
+            "snap_m": np.asarray(dists, dtype=float),
+            "road_x": shapely.get_x(on_road),
+            "road_y": shapely.get_y(on_road),
+        }
+    )
+    frame["far"] = frame["snap_m"] > far_m
+    return Snaps(frame)
+
+
+def edge_line(network: RoadNetwork, u: int, v: int, key: int) -> LineString:
+    """The geometry of edge ``(u, v, key)`` (straight if OSM gave none)."""
+    return network.edges.geometry.loc[(u, v, key)]

@@ -1,0 +1,497 @@
+"""A day's or night's unannounced patrol plan (四不两直 + 双随机), and its verification.
+
+``make_plan`` does, in order:
+
+1. lists what must be visited (clues whose verification deadline has come, due follow-up
+   revisits 回头看) and what may be drawn (every risk site, and open clues not yet due);
+2. estimates how many visits the teams can make in the shift on the road network;
+3. records the draw's inputs and publishes ``commitment = SHA-256(seed, SHA-256(inputs))``;
+4. draws the sites (systematic PPS: each site with a known probability between the
+   configured bounds, growing with its risk) and the inspectors into teams (双随机 rules);
+5. routes each team from its base straight to its sites with PyVRP — a route never passes
+   through a township or community office, because offices are never visits;
+6. lists every visit that could not be fitted, with the reason.
+
+``verify_plan(plan, seed)`` redoes steps 3–4 from the plan's recorded inputs and the revealed
+seed and lists every difference (an empty list means the draw is confirmed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import gpxpy
+import gpxpy.gpx
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from grid.errors import InputError
+from grid.storage import Workspace, default_actor, local_day, now_local
+from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
+from routing.matrix import TravelTimes, travel_times
+from routing.network import road_network, snap
+from routing.settings import SHIFTS, load_patrol_settings
+from routing.solve import Routes, Vehicle, Visit, solve_routes
+from routing.teams import avoided_communities, draw_teams, team_pairs, workspace_teams
+
+PLAN_VERSION = 1
+OPEN_CLUES = ("received", "verifying")
+
+
+def clock(seconds: int) -> str:
+    """``HH:MM`` of a time given in seconds after midnight."""
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _addresses(ws: Workspace) -> dict[str, str]:
+    buildings = ws.read("buildings")[["code", "name", "parent_code"]]
+    communities = dict(zip(ws.read("communities")["code"], ws.read("communities")["name"], strict=True))
+    return {b.code: f"{communities.get(b.parent_code, '')}{b.name}" for b in buildings.itertuples()}
+
+
+def candidate_visits(ws: Workspace, day: pd.Timestamp, settings: dict[str, Any]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pool to draw from and the mandatory visits, both with lon/lat and community.
+
+    Columns: ``visit_id, kind, name, address, status, reason, weight, community_code, lon, lat``.
+    """
+    columns = ["visit_id", "kind", "name", "address", "status", "reason", "weight", "community_code", "lon", "lat"]
+    addresses = _addresses(ws)
+    if ws.has_layer("risk_sites"):
+        sites = ws.read("risk_sites")
+    else:
+        from layers.risk import analyse
+
+        sites = analyse(ws, today=day)["risk_sites"]
+    institutions = ws.read("institutions").set_index("institution_id") if ws.has_layer("institutions") else None
+    low = float(settings["draw"]["min_weight"])
+    pool = pd.DataFrame({
+        "visit_id": sites["site_id"],
+        "kind": sites["site_type"].map({"institution": "institution"}).fillna("place"),
+        "name": sites["name"].fillna(""),
+        "address": [
+            (str(institutions.at[s[2:], "address"]) if institutions is not None and s.startswith("I:")
+             and s[2:] in institutions.index else addresses.get(b, ""))
+            for s, b in zip(sites["site_id"], sites["building_code"], strict=True)
+        ],
+        "status": sites["status"].fillna(""),
+        "reason": sites["risk_reasons"].fillna(""),
+        "weight": np.maximum(pd.to_numeric(sites["risk_score"], errors="coerce").fillna(0).to_numpy(), low),
+        "community_code": sites["community_code"].fillna(""),
+        "lon": sites.geometry.x.to_numpy(), "lat": sites.geometry.y.to_numpy(),
+    })
+    mandatory = pd.DataFrame(columns=columns)
+    if ws.has_layer("clues"):
+        clues = ws.read("clues")
+        clues = clues[clues["status"].isin(OPEN_CLUES) & clues.geometry.notna()]
+        received = pd.to_datetime(clues["received_at"], errors="coerce", utc=True).dt.tz_convert(day.tz)
+        due = received.dt.normalize() + pd.Timedelta(days=int(settings["clues"]["verify_within_days"]))
+        frame = pd.DataFrame({
+            "visit_id": "C:" + clues["clue_id"].astype(str), "kind": "clue",
+            "name": "核查线索 " + clues["clue_id"].astype(str), "address": clues["address"].fillna(""),
+            "status": clues["status"], "community_code": clues["community_code"].fillna(""),
+            "reason": [f"{c}；{t}" for c, t in zip(clues["content"].fillna(""), "核查时限 " + due.dt.strftime("%Y-%m-%d"),
+                                                  strict=True)],
+            "weight": 1.0, "lon": clues.geometry.x.to_numpy(), "lat": clues.geometry.y.to_numpy(),
+        })
+        is_due = (due <= day).to_numpy() & (received <= day + pd.Timedelta(days=1)).to_numpy()
+        mandatory = frame[is_due]
+        pool = pd.concat([pool, frame[~is_due]], ignore_index=True)
+    if ws.has_layer("cases"):
+        cases = ws.read("cases")
+        due_cases = cases[(cases["status"] == "rectifying")
+                          & (pd.to_datetime(cases["revisit_due"]).dt.tz_localize(day.tz) <= day)]
+        revisits = pd.DataFrame({
+            "visit_id": "R:" + due_cases["case_id"].astype(str), "kind": "revisit",
+            "name": due_cases["name"].fillna(""), "address": due_cases.get("address", "").fillna(""),
+            "status": due_cases["status"], "reason": "回头看：整改期满复查 " + due_cases["revisit_due"].astype(str),
+            "weight": 1.0, "community_code": due_cases["community_code"].fillna(""),
+            "lon": due_cases.geometry.x.to_numpy(), "lat": due_cases.geometry.y.to_numpy(),
+        })
+        mandatory = pd.concat([mandatory, revisits], ignore_index=True)
+    return pool[columns].reset_index(drop=True), mandatory[columns].reset_index(drop=True)
+
+
+def previous_pairs(ws: Workspace, day: pd.Timestamp) -> list[str]:
+    """Inspector pairs who rode together on the day before ``day`` (from the plan register)."""
+    if not ws.has_layer("plans"):
+        return []
+    plans = ws.read("plans")
+    before = (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    pairs: set[str] = set()
+    for text in plans.loc[plans["date"] == before, "pairs"].fillna(""):
+        pairs.update(p for p in str(text).split(";") if p)
+    return sorted(pairs)
+
+
+def planned_visits(ws: Workspace, day: pd.Timestamp) -> set[str]:
+    """Visits already in a registered plan of the same day (a night plan skips the day plan's)."""
+    if not ws.has_layer("plans"):
+        return set()
+    plans = ws.read("plans")
+    done: set[str] = set()
+    for text in plans.loc[plans["date"] == day.strftime("%Y-%m-%d"), "plan_json"]:
+        plan = json.loads(text)
+        done.update(stop["visit_id"] for team in plan["teams"] for stop in team["stops"])
+    return done
+
+
+def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float,
+                      shift_s: float) -> int:
+    """How many visits the teams can make, from typical hops between drawn sites on the network."""
+    if len(pool) == 0:
+        return 0
+    block = seconds[np.ix_(pool, pool)].copy()
+    np.fill_diagonal(block, np.inf)
+    ordered = np.sort(block, axis=1)
+    total = 0.0
+    for base in bases:
+        out_back = 2 * float(np.median(seconds[base, pool]))
+        n = max(1.0, (shift_s - out_back) / (service_s + 600))
+        for _ in range(5):
+            k = min(len(pool) - 2, max(0, int(round(len(pool) / max(n * len(bases), 1))) - 1))
+            hop = float(np.median(ordered[:, max(k, 0)])) if len(pool) > 1 else 0.0
+            n = max(0.0, (shift_s - out_back) / (service_s + (hop if np.isfinite(hop) else 1800)))
+        total += n
+    return int(0.9 * total)
+
+
+def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
+    """Redo the draw of a plan from its recorded inputs: site probabilities, drawn sites, teams."""
+    ids = [s[0] for s in inputs["sites"]]
+    weights = np.array([s[1] for s in inputs["sites"]], dtype=float)
+    rules = inputs["rules"]
+    probabilities = inclusion_probabilities(weights, inputs["sample_size"], rules["draw"]["min_probability"],
+                                            rules["draw"]["max_probability"])
+    drawn = systematic_sample(seed, "sites", ids, probabilities) if inputs["sample_size"] > 0 else []
+    inspectors = pd.DataFrame(inputs["inspectors"])
+    teams = draw_teams([t["team_id"] for t in inputs["teams"]], inspectors, seed, set(inputs["previous_pairs"]),
+                       rules)
+    return {"probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
+            "sites": drawn, "teams": teams}
+
+
+def _record(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+
+def make_plan(
+    ws: Workspace,
+    date: str | pd.Timestamp,
+    shift: str,
+    *,
+    teams: pd.DataFrame | None = None,
+    inspectors: pd.DataFrame | None = None,
+    seed: str | None = None,
+    settings: dict[str, Any] | None = None,
+    actor: str | None = None,
+    time_limit: float | None = None,
+    iterations: int | None = None,
+    previous: list[str] | None = None,
+    required: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
+
+    ``required`` maps pool site ids to the rule that makes them mandatory today (the
+    double-ten schedule uses it); ``previous`` overrides the pairs of the day before.
+    """
+    settings = settings or load_patrol_settings()
+    if shift not in SHIFTS:
+        raise InputError(f"unknown shift {shift!r}; use day (日查) or night (夜查).")
+    day = local_day(date)
+    window = (settings["shifts"][shift]["start_min"] * 60, settings["shifts"][shift]["end_min"] * 60)
+    if teams is None or inspectors is None:
+        own_teams, own_people = workspace_teams(ws)
+        teams = own_teams if teams is None else teams
+        inspectors = own_people if inspectors is None else inspectors
+    seed = seed or new_seed()
+    pool, mandatory = candidate_visits(ws, day, settings)
+    already = planned_visits(ws, day)
+    pool, mandatory = pool[~pool["visit_id"].isin(already)], mandatory[~mandatory["visit_id"].isin(already)]
+    if required:
+        moved = pool["visit_id"].isin(list(required))
+        extra = pool[moved].assign(reason=lambda f: [f"{required[v]}；{r}" for v, r in zip(f["visit_id"], f["reason"],
+                                                                                           strict=True)])
+        pool, mandatory = pool[~moved], pd.concat([mandatory, extra])
+    pool, mandatory = pool.reset_index(drop=True), mandatory.reset_index(drop=True)
+    visits_all = pd.concat([mandatory.assign(mandatory=True), pool.assign(mandatory=False)], ignore_index=True)
+    metric = ws.meta()["metric_crs"]
+    to_metric = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+    bx, by = to_metric.transform(teams["base_lon"].to_numpy(float), teams["base_lat"].to_numpy(float))
+    vx, vy = to_metric.transform(visits_all["lon"].to_numpy(float), visits_all["lat"].to_numpy(float))
+    xs, ys = np.concatenate([bx, vx]), np.concatenate([by, vy])
+    n_bases = len(teams)
+    far_m, walk_kmh = settings["network"]["far_from_road_m"], settings["network"]["walk_to_site_kmh"]
+    matrices: dict[str, TravelTimes] = {}
+    networks: dict[str, dict[str, int]] = {}
+    warnings: list[str] = []
+    snap_m = np.zeros(len(xs))
+    for mode in sorted(set(teams["mode"])):
+        network = road_network(ws, mode, settings)
+        snaps = snap(network, xs, ys, far_m)
+        matrices[mode] = travel_times(network, snaps, walk_kmh)
+        networks[mode] = network.report
+        snap_m = np.maximum(snap_m, snaps.frame["snap_m"].to_numpy())
+    labels = list(teams["name"]) + list(visits_all["name"])
+    for i in np.flatnonzero(snap_m > far_m):
+        note = f"{labels[i]} 距最近道路 {snap_m[i]:.0f} 米（超过 {far_m:.0f} 米），请核实位置"
+        if note not in warnings:
+            warnings.append(note)
+    service = settings["service_minutes"]
+    pool_rows = np.arange(n_bases + len(mandatory), len(xs))
+    mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
+    capacity = 0
+    for mode, group in teams.groupby("mode"):
+        capacity += estimate_capacity(matrices[mode].seconds, list(group.index), pool_rows, mean_service,
+                                      window[1] - window[0])
+    sample_size = max(0, capacity - len(mandatory))
+    if len(mandatory) > capacity:
+        warnings.append(f"必查任务 {len(mandatory)} 项，超过本班次约 {capacity} 项的能力；未排入的必查任务见清单")
+    inputs = {
+        "version": PLAN_VERSION, "county_code": ws.meta()["county_code"], "date": day.strftime("%Y-%m-%d"),
+        "shift": shift, "window": [clock(window[0]), clock(window[1])],
+        "sites": [[r.visit_id, round(float(r.weight), 4), r.community_code] for r in pool.itertuples()],
+        "mandatory": list(mandatory["visit_id"]), "sample_size": int(sample_size),
+        "teams": _record(teams[["team_id", "name", "base_lon", "base_lat", "mode"]]),
+        "inspectors": _record(inspectors),
+        "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
+        "rules": {"draw": {k: settings["draw"][k] for k in ("min_probability", "max_probability")},
+                  "teams": {k: settings["teams"][k] for k in ("min_departments", "min_law_cert", "size")}},
+    }
+    inputs_digest = digest(inputs)
+    drawn = draw_from_inputs(inputs, seed)
+    chosen = set(drawn["sites"]) | set(mandatory["visit_id"])
+    rows = [i for i, vid in enumerate(visits_all["visit_id"]) if vid in chosen]
+    visits = [
+        Visit(visits_all.at[i, "visit_id"], n_bases + i, int(60 * service[visits_all.at[i, "kind"]]),
+              float(visits_all.at[i, "weight"]), bool(visits_all.at[i, "mandatory"]),
+              str(visits_all.at[i, "community_code"]))
+        for i in rows
+    ]
+    vehicles = [
+        Vehicle(t.team_id, i, t.mode, frozenset(avoided_communities(drawn["teams"][t.team_id], inspectors)))
+        for i, t in enumerate(teams.itertuples())
+    ]
+    budget = float(time_limit if time_limit is not None else settings["solver"]["seconds"])
+    routes = solve_routes({m: tt.seconds for m, tt in matrices.items()}, np.column_stack([xs, ys]), visits,
+                          vehicles, window, seed=int(inputs_digest[:8], 16), time_limit=budget, iterations=iterations)
+    plan = _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_all, visits, vehicles, routes,
+                     matrices, n_bases, window, snap_m, networks, warnings, actor)
+    return plan, seed
+
+
+def _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_all, visits, vehicles,
+              routes: Routes, matrices, n_bases, window, snap_m, networks, warnings, actor) -> dict[str, Any]:
+    metric = ws.meta()["metric_crs"]
+    to_wgs84 = Transformer.from_crs(metric, "EPSG:4326", always_xy=True)
+    people = inspectors.set_index("inspector_id")
+    probability = drawn["probabilities"]
+    out_teams = []
+    for vehicle, team in zip(vehicles, teams.itertuples(), strict=True):
+        tt = matrices[vehicle.mode]
+        stops, legs, previous_row = [], [], vehicle.base
+        for order, stop in enumerate(routes.stops[vehicle.team_id], start=1):
+            visit = visits[stop.visit]
+            row = visits_all.loc[visit.location - n_bases]
+            stops.append({
+                "order": order, "visit_id": visit.visit_id, "kind": row["kind"], "name": row["name"],
+                "address": row["address"], "status": row["status"], "reason": row["reason"],
+                "mandatory": visit.mandatory, "probability": 1.0 if visit.mandatory else probability[visit.visit_id],
+                "community_code": visit.community_code, "lon": round(float(row["lon"]), 6),
+                "lat": round(float(row["lat"]), 6), "arrival": clock(stop.arrival_s),
+                "departure": clock(stop.departure_s), "service_min": round(visit.service_s / 60),
+                "snap_m": round(float(snap_m[visit.location]), 1),
+            })
+            legs.append(_leg(tt, previous_row, visit.location, to_wgs84))
+            previous_row = visit.location
+        if stops:
+            legs.append(_leg(tt, previous_row, vehicle.base, to_wgs84))
+        members = [{"inspector_id": p, "name": people.at[p, "name"], "department": people.at[p, "department"],
+                    "law_cert": bool(people.at[p, "law_cert"])} for p in drawn["teams"][vehicle.team_id]]
+        out_teams.append({
+            "team_id": vehicle.team_id, "name": team.name, "mode": vehicle.mode,
+            "base": {"lon": float(team.base_lon), "lat": float(team.base_lat)},
+            "members": members, "avoid_communities": sorted(vehicle.avoid),
+            "depart": clock(window[0]), "back": clock(routes.back_s[vehicle.team_id]) if stops else clock(window[0]),
+            "travel_min": round(sum(leg["minutes"] for leg in legs)),
+            "service_min": sum(s["service_min"] for s in stops), "stops": stops, "legs": legs,
+        })
+    unplanned = []
+    for i in routes.unplanned:
+        visit = visits[i]
+        row = visits_all.loc[visit.location - n_bases]
+        avoided_by_all = all(visit.community_code in v.avoid for v in vehicles)
+        why = ("所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all else "本班次时间内排不下")
+        unplanned.append({"visit_id": visit.visit_id, "name": row["name"], "kind": row["kind"],
+                          "mandatory": visit.mandatory, "reason": why})
+    county = ws.meta()
+    plan_id = f"{inputs['county_code']}-{inputs['date'].replace('-', '')}-{inputs['shift']}-{commitment(seed, inputs_digest)[:8]}"
+    return {
+        "plan_id": plan_id, "county_code": county["county_code"], "county_name": county.get("county_name", ""),
+        "date": inputs["date"], "shift": inputs["shift"], "window": inputs["window"],
+        "created_at": now_local(), "created_by": actor or default_actor(),
+        "commitment": commitment(seed, inputs_digest), "inputs_digest": inputs_digest,
+        "inputs": inputs, "draw": {"sites": drawn["sites"], "teams": drawn["teams"]},
+        "probabilities": drawn["probabilities"], "teams": out_teams, "unplanned": unplanned,
+        "network": networks, "warnings": warnings,
+        "attribution": county.get("attribution", "© OpenStreetMap contributors"),
+        "summary": {
+            "visits": sum(len(t["stops"]) for t in out_teams),
+            "mandatory": len(inputs["mandatory"]), "drawn": len(drawn["sites"]),
+            "unplanned": len(unplanned), "unplanned_mandatory": sum(u["mandatory"] for u in unplanned),
+            "prize": routes.prize,
+        },
+    }
+
+
+def _leg(tt: TravelTimes, i: int, j: int, to_wgs84: Transformer) -> dict[str, Any]:
+    line = tt.leg(i, j)
+    coords = [] if line is None else [
+        [round(x, 6), round(y, 6)] for x, y in zip(*to_wgs84.transform(*np.asarray(line.coords).T), strict=True)
+    ]
+    return {"minutes": round(float(tt.seconds[i, j]) / 60, 1), "coordinates": coords}
+
+
+def verify_plan(plan: dict[str, Any], seed: str) -> list[str]:
+    """Every way the plan differs from the draw its inputs and ``seed`` give; empty when confirmed."""
+    problems = []
+    inputs = plan.get("inputs")
+    if not isinstance(inputs, dict):
+        return ["the plan has no recorded inputs; it cannot be verified."]
+    actual = digest(inputs)
+    if actual != plan.get("inputs_digest"):
+        problems.append(f"the recorded inputs were changed: their hash is {actual[:16]}…, "
+                        f"the plan says {str(plan.get('inputs_digest'))[:16]}…")
+    if commitment(seed, plan.get("inputs_digest", "")) != plan.get("commitment"):
+        problems.append("the seed and inputs do not match the published commitment "
+                        f"{str(plan.get('commitment'))[:16]}… (wrong seed, or the plan was altered).")
+    try:
+        redo = draw_from_inputs(inputs, seed)
+    except (InputError, KeyError, TypeError, ValueError) as exc:
+        return [*problems, f"the draw cannot be redone from the recorded inputs: {exc}"]
+    recorded = plan.get("draw", {})
+    missing = sorted(set(redo["sites"]) - set(recorded.get("sites", [])))
+    extra = sorted(set(recorded.get("sites", [])) - set(redo["sites"]))
+    if missing:
+        problems.append(f"sites the draw gives but the plan lacks: {', '.join(missing)}")
+    if extra:
+        problems.append(f"sites in the plan the draw does not give: {', '.join(extra)}")
+    for team, members in redo["teams"].items():
+        if sorted(recorded.get("teams", {}).get(team, [])) != members:
+            problems.append(f"team {team}: the draw gives {', '.join(members)}, the plan has "
+                            f"{', '.join(recorded.get('teams', {}).get(team, [])) or 'nobody'}")
+    allowed = set(redo["sites"]) | set(inputs.get("mandatory", []))
+    for team in plan.get("teams", []):
+        for stop in team.get("stops", []):
+            if stop["visit_id"] not in allowed:
+                problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}) was neither drawn "
+                                "nor mandatory")
+        names = sorted(m["inspector_id"] for m in team.get("members", []))
+        if names != redo["teams"].get(team["team_id"], names):
+            problems.append(f"team {team['team_id']}: members on the route sheet differ from the draw")
+    return problems
+
+
+# -- files ---------------------------------------------------------------------------------
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+def plan_geojson(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan as a GeoJSON FeatureCollection (bases, stops and road legs, WGS84)."""
+    features = []
+    for team in plan["teams"]:
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [team["base"]["lon"],
+                                                                                          team["base"]["lat"]]},
+                         "properties": {"role": "base", "team_id": team["team_id"], "name": team["name"]}})
+        for stop in team["stops"]:
+            props = {k: v for k, v in stop.items() if k not in ("lon", "lat")}
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
+                             "properties": {"role": "stop", "team_id": team["team_id"], **props}})
+        for n, leg in enumerate(team["legs"], start=1):
+            if len(leg["coordinates"]) >= 2:
+                features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": leg["coordinates"]},
+                                 "properties": {"role": "leg", "team_id": team["team_id"], "leg": n,
+                                                "minutes": leg["minutes"]}})
+    return {"type": "FeatureCollection", "name": plan["plan_id"], "features": features}
+
+
+def team_gpx(plan: dict[str, Any], team: dict[str, Any]) -> str:
+    """GPX of one team's route: numbered waypoints and the road track."""
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = f"{plan['plan_id']} {team['name']}"
+    gpx.description = f"{plan['date']} {plan['shift']} — {plan['attribution']}"
+    for stop in team["stops"]:
+        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(stop["lat"], stop["lon"], name=f"{stop['order']:02d} {stop['name']}",
+                                                   description=f"{stop['arrival']} {stop['address']}"))
+    track = gpxpy.gpx.GPXTrack(name=team["name"])
+    for leg in team["legs"]:
+        segment = gpxpy.gpx.GPXTrackSegment([gpxpy.gpx.GPXTrackPoint(lat, lon) for lon, lat in leg["coordinates"]])
+        if segment.points:
+            track.segments.append(segment)
+    gpx.tracks.append(track)
+    return gpx.to_xml()
+
+
+def write_plan_files(plan: dict[str, Any], seed: str, out_dir: str | Path) -> list[Path]:
+    """Write plan.json, plan.geojson, one GPX per team and the secret seed file; return the paths."""
+    out = Path(out_dir)
+    written = []
+    files = {
+        "plan.json": json.dumps(plan, ensure_ascii=False, indent=1),
+        "plan.geojson": json.dumps(plan_geojson(plan), ensure_ascii=False),
+        **{f"team_{t['team_id']}.gpx": team_gpx(plan, t) for t in plan["teams"]},
+        "SECRET_seed.txt": (f"{seed}\n# 本文件为计划 {plan['plan_id']} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
+                            f"# Keep this seed secret until the inspections are done; then publish it so anyone can run\n"
+                            f"#   patrol verify plan.json --seed {seed}\n"),
+    }
+    for name, text in files.items():
+        _atomic_write(out / name, text)
+        written.append(out / name)
+    return written
+
+
+def read_plan(path: str | Path) -> dict[str, Any]:
+    """Read a plan.json; :class:`InputError` if it is not one."""
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"plan file {path} does not exist.") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not a plan (not JSON: {exc}).") from exc
+    if not isinstance(plan, dict) or "commitment" not in plan:
+        raise InputError(f"{path} is not a plan made by `patrol plan` (no commitment).")
+    return plan
+
+
+def register_plan(ws: Workspace, plan: dict[str, Any], actor: str | None = None) -> None:
+    """Record the plan (its commitment, teams and pairs) in the workspace's plan register."""
+    row = pd.DataFrame([{
+        "plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "created_at": plan["created_at"],
+        "created_by": actor or plan["created_by"], "commitment": plan["commitment"],
+        "inputs_digest": plan["inputs_digest"], "visits": plan["summary"]["visits"],
+        "pairs": ";".join(sorted(team_pairs(plan["draw"]["teams"]))),
+        "plan_json": json.dumps(plan, ensure_ascii=False),
+    }])
+    old = ws.read("plans") if ws.has_layer("plans") else None
+    table = row if old is None or old.empty else pd.concat([pd.DataFrame(old), row], ignore_index=True)
+    ws.write({"plans": table}, action="plan",
+             detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
+             actor=actor)
+
+
+def plans_register(ws: Workspace) -> gpd.GeoDataFrame | pd.DataFrame:
+    """The plan register (empty frame if no plan was recorded)."""
+    return ws.read("plans") if ws.has_layer("plans") else pd.DataFrame(
+        columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits"])
