@@ -119,6 +119,33 @@ def candidate_visits(ws: Workspace, day: pd.Timestamp, settings: dict[str, Any]
     return pool[columns].reset_index(drop=True), mandatory[columns].reset_index(drop=True)
 
 
+OFFICE_RADIUS_M = 30.0
+OFFICE_BUILDINGS = ("government", "civic", "public", "townhall")
+
+
+def office_points(ws: Workspace) -> gpd.GeoSeries:
+    """Township and community offices (townhall POIs and places, government buildings), WGS84."""
+    parts = []
+    for layer in ("pois", "places"):
+        if ws.has_layer(layer):
+            frame = ws.read(layer)
+            parts.append(frame.geometry[frame["kind"] == "townhall"])
+    buildings = ws.read("buildings")
+    parts.append(buildings.geometry[buildings["building_type"].isin(OFFICE_BUILDINGS)].representative_point())
+    return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
+def at_offices(ws: Workspace, visits: pd.DataFrame) -> np.ndarray:
+    """Which visits lie at a township or community office (四不两直: never a stop)."""
+    offices = office_points(ws)
+    if offices.empty or visits.empty:
+        return np.zeros(len(visits), dtype=bool)
+    metric = ws.meta()["metric_crs"]
+    points = gpd.GeoSeries(gpd.points_from_xy(visits["lon"], visits["lat"]), crs="EPSG:4326").to_crs(metric)
+    office_union = offices.to_crs(metric).buffer(OFFICE_RADIUS_M).union_all()
+    return points.intersects(office_union).to_numpy()
+
+
 def previous_pairs(ws: Workspace, day: pd.Timestamp) -> list[str]:
     """Inspector pairs who rode together on the day before ``day`` (from the plan register)."""
     if not ws.has_layer("plans"):
@@ -221,6 +248,9 @@ def make_plan(
                                                                                            strict=True)])
         pool, mandatory = pool[~moved], pd.concat([mandatory, extra])
     pool, mandatory = pool.reset_index(drop=True), mandatory.reset_index(drop=True)
+    offices = at_offices(ws, pool)
+    at_office = pool[offices]
+    pool = pool[~offices].reset_index(drop=True)
     visits_all = pd.concat([mandatory.assign(mandatory=True), pool.assign(mandatory=False)], ignore_index=True)
     metric = ws.meta()["metric_crs"]
     to_metric = Transformer.from_crs("EPSG:4326", metric, always_xy=True)
@@ -284,6 +314,9 @@ def make_plan(
                           vehicles, window, seed=int(inputs_digest[:8], 16), time_limit=budget, iterations=iterations)
     plan = _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_all, visits, vehicles, routes,
                      matrices, n_bases, window, snap_m, networks, warnings, actor)
+    plan["not_visited_offices"] = [{"visit_id": r.visit_id, "name": r.name,
+                                    "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
+                                   for r in at_office.itertuples()]
     return plan, seed
 
 

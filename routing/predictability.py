@@ -1,0 +1,72 @@
+"""Can the inspected guess tomorrow's plan from earlier ones? A measurement (四不两直).
+
+For every lag ``k`` the question is: among sites visited ``k`` days before day ``t``, how
+often is the site visited on day ``t``, against what its own probability predicts? The ratio
+(lift) is 1 when earlier plans carry no information about the next one. A site's own
+probability is allowed to differ from another's (risk is not public), so the expectation uses
+each site's probability of that day.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from grid.storage import Workspace, local_day
+from routing.teams import team_pairs
+
+
+def lag_lift(visited: np.ndarray, probability: np.ndarray, max_lag: int = 7) -> list[dict[str, float]]:
+    """Observed vs expected revisit rate after ``k`` days, for k = 1..max_lag.
+
+    ``visited`` and ``probability`` are (days × sites) arrays.
+    """
+    rows = []
+    for k in range(1, max_lag + 1):
+        if k >= len(visited):
+            break
+        earlier, later, chance = visited[:-k], visited[k:], probability[k:]
+        mask = earlier.astype(bool)
+        pairs = int(mask.sum())
+        if pairs == 0:
+            continue
+        observed = float(later[mask].mean())
+        expected = float(chance[mask].mean())
+        rows.append({"lag": k, "pairs": pairs, "observed": round(observed, 4), "expected": round(expected, 4),
+                     "lift": round(observed / expected, 3) if expected > 0 else float("nan")})
+    return rows
+
+
+def simulate_plans(ws: Workspace, start: str, days: int, *, teams: pd.DataFrame | None = None,
+                   inspectors: pd.DataFrame | None = None, seed: str = "simulation", iterations: int = 200,
+                   shift: str = "day", settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make ``days`` consecutive plans (not registered) and measure lag lifts on what was visited."""
+    import hashlib
+
+    from routing.plan import make_plan
+
+    day0 = local_day(start)
+    plans, previous = [], None
+    for d in range(days):
+        day_seed = hashlib.sha256(f"{seed}:{d}".encode()).hexdigest()[:32]
+        plan, _ = make_plan(ws, day0 + pd.Timedelta(days=d), shift, teams=teams, inspectors=inspectors,
+                            seed=day_seed, iterations=iterations, previous=previous, settings=settings)
+        previous = sorted(team_pairs(plan["draw"]["teams"]))
+        plans.append(plan)
+    sites = sorted({s for p in plans for s in p["probabilities"]})
+    index = {s: i for i, s in enumerate(sites)}
+    visited = np.zeros((days, len(sites)))
+    probability = np.zeros((days, len(sites)))
+    for d, plan in enumerate(plans):
+        for site, p in plan["probabilities"].items():
+            probability[d, index[site]] = p
+        for team in plan["teams"]:
+            for stop in team["stops"]:
+                if stop["visit_id"] in index:
+                    visited[d, index[stop["visit_id"]]] = 1
+    # The probability of being *visited* is the draw's times the share of drawn sites routed.
+    routed = visited.sum(axis=1) / np.maximum(np.array([len(p["draw"]["sites"]) for p in plans]), 1)
+    return {"lags": lag_lift(visited, probability * routed[:, None]), "days": days, "sites": len(sites),
+            "visits_per_day": float(visited.sum(axis=1).mean())}
