@@ -286,4 +286,34 @@ def legend_html(items: list[tuple[str, str]], *, title: str,
     return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{note}</div></div>'
 
 
-__all__ = ["AssetError", "add_grid_level", "add_points", "add_surface", "finish_map", "risk_color", "base_map", "grid_map", "legend_html", "localize_assets"]
+__all__ = ["AssetError", "add_plan", "add_grid_level", "add_points", "add_surface", "finish_map", "risk_color", "base_map", "grid_map", "legend_html", "localize_assets"]
+
+
+TEAM_COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457")
+
+
+def add_plan(m: folium.Map, plan: dict, *, labels: dict[str, str], team_names: dict[str, str]) -> None:
+    """Draw a patrol plan: each team's road legs, numbered stops and base, one group per team."""
+    for n, team in enumerate(plan["teams"]):
+        color = TEAM_COLORS[n % len(TEAM_COLORS)]
+        group = folium.FeatureGroup(name=team_names.get(team["team_id"], team["name"]), show=True)
+        for leg in team["legs"]:
+            if len(leg["coordinates"]) >= 2:
+                folium.PolyLine([[lat, lon] for lon, lat in leg["coordinates"]], color=color, weight=4,
+                                opacity=0.8, tooltip=f"{leg['minutes']} min").add_to(group)
+        folium.Marker(
+            [team["base"]["lat"], team["base"]["lon"]],
+            icon=folium.DivIcon(html=f'<div style="background:{color};color:#fff;padding:2px 4px;border-radius:3px;'
+                                     f'font-size:11px;white-space:nowrap">{html.escape(team["name"])}</div>'),
+            tooltip=html.escape(labels.get("_base", "base")),
+        ).add_to(group)
+        for stop in team["stops"]:
+            folium.Marker(
+                [stop["lat"], stop["lon"]],
+                icon=folium.DivIcon(html=f'<div style="background:#fff;border:2px solid {color};color:{color};'
+                                         f'border-radius:50%;width:20px;height:20px;text-align:center;'
+                                         f'font:bold 11px/16px sans-serif">{stop["order"]}</div>'),
+                popup=folium.Popup(_popup_html(stop, labels), max_width=320),
+                tooltip=html.escape(f"{stop['order']}. {stop['arrival']} {stop['name']}"),
+            ).add_to(group)
+        group.add_to(m)

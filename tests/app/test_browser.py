@@ -31,9 +31,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A private copy of the default county, since making a plan records it in the workspace.
+    private = tmp_path_factory.mktemp("browser")
+    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", private / "guixi_360681.gpkg")
+    settings = (ROOT / "settings" / "patrol.toml").read_text(encoding="utf-8").replace("seconds = 10", "seconds = 2")
+    (private / "patrol.toml").write_text(settings, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(private / "guixi_360681.gpkg"),
+           "PATROL_SETTINGS": str(private / "patrol.toml")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -120,4 +126,24 @@ def test_layers_page_draws_every_layer_without_outside_requests(home: tuple) -> 
     assert count > 14 + 40 + 150 + 100, f"only {count} shapes drawn"
     for name in ("校外培训机构", "举报线索", "重点场所", "举报热力面", "Gi*显著热点格"):
         assert name in switcher, f"layer {name} missing from the switcher: {switcher}"
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> None:
+    page, outside = home
+    page.get_by_text("巡查计划").first.click()
+    page.get_by_text("不打招呼的巡查计划").wait_for(timeout=60_000)
+    page.get_by_role("button", name="生成计划").click()
+    page.get_by_text("承诺值（现在即可公布）").wait_for(timeout=90_000)
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+    routes = frame.locator("path.leaflet-interactive")
+    routes.first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    numbered = frame.locator(".leaflet-marker-icon")
+    switcher = frame.locator(".leaflet-control-layers").inner_text()
+    if os.environ.get("PATROL_SCREENSHOT_PLAN"):
+        page.screenshot(path=os.environ["PATROL_SCREENSHOT_PLAN"], full_page=False)
+    assert numbered.count() >= 20, "numbered stops and bases are drawn"
+    for name in ("第一检查组", "抽中概率"):
+        assert name in switcher, f"{name} missing from the switcher: {switcher}"
     assert outside == [], f"the page asked outside hosts for: {outside}"

@@ -1,0 +1,148 @@
+"""Planning page: choose date, shift and teams, generate a plan, see routes, timeline and probabilities."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_cache import load_grid, load_optional
+from grid.errors import InputError
+from grid.storage import TIMEZONE, Workspace
+from i18n import t
+from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
+from routing.plan import make_plan, plan_geojson, register_plan, team_gpx
+from routing.settings import load_patrol_settings
+from routing.teams import workspace_teams
+
+
+def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
+    sites = load_optional(path, "risk_sites")
+    if sites is None:
+        return
+    probs = pd.Series(plan["probabilities"], name="probability")
+    frame = sites.set_index("site_id").join(probs, how="inner").reset_index()
+    if frame.empty:
+        return
+    frame["probability_pct"] = (100 * frame["probability"]).round(0).astype(int).astype(str) + "%"
+    add_points(m, gpd.GeoDataFrame(frame, geometry="geometry", crs=sites.crs), name=t("plan_probability_layer"),
+               color=[risk_color(p) for p in frame["probability"]], radius=[3 + 6 * p for p in frame["probability"]],
+               labels={"name": t("name"), "probability_pct": t("col_probability"), "risk_reasons": t("risk_reasons")})
+
+
+def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:  # noqa: ANN001
+    ws = Workspace(path)
+    teams, inspectors = workspace_teams(ws)
+    teams = teams[teams["team_id"].isin(team_ids)].reset_index(drop=True)
+    try:
+        plan, seed = make_plan(ws, pd.Timestamp(day), shift, teams=teams, inspectors=inspectors,
+                               settings=load_patrol_settings(), time_limit=seconds)
+        register_plan(ws, plan)
+    except InputError as exc:
+        st.session_state.pop("plan_result", None)
+        st.error(str(exc))
+        return
+    st.session_state["plan_result"] = {"plan": plan, "seed": seed, "workspace": str(path)}
+
+
+def _downloads(plan: dict, seed: str) -> None:
+    cols = st.columns(3)
+    cols[0].download_button(t("plan_download_json"), json.dumps(plan, ensure_ascii=False, indent=1),
+                            file_name=f"{plan['plan_id']}.json", mime="application/json", key="dl_plan")
+    cols[1].download_button(t("plan_download_geojson"), json.dumps(plan_geojson(plan), ensure_ascii=False),
+                            file_name=f"{plan['plan_id']}.geojson", mime="application/geo+json", key="dl_geojson")
+    cols[2].download_button(t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan['plan_id']}.txt",
+                            key="dl_seed")
+    gpx_cols = st.columns(max(1, len(plan["teams"])))
+    for col, team in zip(gpx_cols, plan["teams"], strict=False):
+        col.download_button(t("plan_download_gpx").format(team=team["name"]), team_gpx(plan, team),
+                            file_name=f"{plan['plan_id']}_{team['team_id']}.gpx", mime="application/gpx+xml",
+                            key=f"dl_gpx_{team['team_id']}")
+
+
+def _timeline(plan: dict) -> None:
+    st.subheader(t("plan_timeline"))
+    for team in plan["teams"]:
+        st.markdown("**" + t("plan_team_line").format(
+            name=team["name"], mode=t(f"mode_{team['mode']}"), stops=len(team["stops"]), depart=team["depart"],
+            back=team["back"], travel=team["travel_min"]) + "**")
+        st.caption(t("plan_members") + "：" + "、".join(
+            f"{m['name']}（{m['department']}{'·执法证' if m['law_cert'] else ''}）" for m in team["members"]))
+        if team["stops"]:
+            rows = pd.DataFrame(team["stops"])
+            rows["kind"] = [t(f"kind_{k}") for k in rows["kind"]]
+            rows["probability"] = (100 * rows["probability"]).round(0).astype(int).astype(str) + "%"
+            view = rows[["order", "arrival", "departure", "name", "kind", "address", "reason", "probability"]]
+            st.dataframe(view.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
+                         hide_index=True, width="stretch")
+
+
+def render() -> None:
+    """Render the planning page."""
+    path = st.session_state["workspace"]
+    st.header(t("plan_header"))
+    st.caption(t("plan_caption"))
+    try:
+        teams, _ = workspace_teams(Workspace(path))
+    except InputError:
+        st.info(t("plan_no_teams"))
+        return
+    settings = load_patrol_settings()
+    tomorrow = (pd.Timestamp.now(tz=TIMEZONE) + pd.Timedelta(days=1)).date()
+    with st.form("plan_form"):
+        c1, c2, c3 = st.columns([1, 1, 1])
+        day = c1.date_input(t("plan_date"), value=tomorrow, key="plan_date")
+        shift = c2.radio(t("plan_shift"), ["day", "night"], format_func=lambda s: t(f"shift_{s}"), key="plan_shift",
+                         horizontal=True)
+        seconds = c3.number_input(t("plan_seconds"), 1.0, 120.0, float(settings["solver"]["seconds"]), 1.0,
+                                  key="plan_seconds")
+        names = dict(zip(teams["team_id"], teams["name"], strict=True))
+        chosen = st.multiselect(t("plan_teams"), list(names), default=list(names), format_func=names.get,
+                                key="plan_teams")
+        submitted = st.form_submit_button(t("plan_generate"), type="primary")
+    if submitted:
+        if not chosen:
+            st.error(t("plan_teams") + "：" + t("plan_none_yet"))
+        else:
+            with st.spinner(t("plan_generate") + "…"):
+                _generate(path, day, shift, chosen, seconds)
+    result = st.session_state.get("plan_result")
+    if not result or result["workspace"] != str(path):
+        st.info(t("plan_none_yet"))
+        return
+    plan, seed = result["plan"], result["seed"]
+    st.success(t("plan_summary").format(plan_id=plan["plan_id"], **plan["summary"]))
+    st.text_input(t("plan_commitment"), plan["commitment"], disabled=True, key="plan_commitment_text")
+    with st.expander(t("plan_seed")):
+        st.code(seed)
+    _downloads(plan, seed)
+    show_prob = st.checkbox(t("plan_show_probability"), value=True, key="plan_show_probability")
+    grid = load_grid(path)
+    lons = [s["lon"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lon"] for tm in plan["teams"]]
+    lats = [s["lat"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lat"] for tm in plan["teams"]]
+    m = base_map((min(lons), min(lats), max(lons), max(lats)))
+    add_grid_level(m, grid["communities"], "communities", name=t("communities"),
+                   labels={"name": t("name"), "responsible_name": t("responsible_name")})
+    if show_prob:
+        _probability_layer(m, plan, path)
+    add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
+                              "reason": t("col_reason"), "probability": t("col_probability"), "_base": t("plan_base")},
+             team_names={tm["team_id"]: tm["name"] for tm in plan["teams"]})
+    left, right = st.columns([4, 1])
+    with left:
+        st_folium(finish_map(m), key="plan_map", height=560, use_container_width=True, returned_objects=[])
+    with right:
+        st.markdown(legend_html([(risk_color(0.05), "5%"), (risk_color(0.5), "50%"), (risk_color(0.95), "95%")],
+                                title=t("plan_probability_layer"), note=""), unsafe_allow_html=True)
+    _timeline(plan)
+    if plan["unplanned"] or plan.get("not_visited_offices"):
+        st.subheader(t("plan_unplanned"))
+        st.dataframe(pd.DataFrame(plan["unplanned"] + plan.get("not_visited_offices", [])), hide_index=True,
+                     width="stretch")
+    if plan["warnings"]:
+        st.subheader(t("plan_warnings"))
+        for warning in plan["warnings"]:
+            st.warning(warning)
