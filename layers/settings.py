@@ -32,15 +32,20 @@ def _section(data: dict[str, Any], dotted: str) -> dict[str, Any]:
     return node if isinstance(node, dict) else {}
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """Read and check the settings; raise :class:`InputError` naming the bad entry."""
-    file = settings_path(path)
+def read_toml(file: Path) -> dict[str, Any]:
+    """Parse a settings file; :class:`InputError` if it is missing or not TOML."""
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(f"settings file {file} does not exist.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: not valid TOML ({exc}).") from exc
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Read and check the settings; raise :class:`InputError` naming the bad entry."""
+    file = settings_path(path)
+    data = read_toml(file)
     for dotted, keys in REQUIRED.items():
         section = _section(data, dotted)
         for key in keys:

@@ -140,9 +140,9 @@ class CCHBackend:
         origin = sg.node_xy.min(axis=0)
         local_km = ((sg.node_xy - origin) / 1000.0).astype(np.float32)
         self.topology = pyroutingkit.CCHTopology()
-        self.topology.build(
-            sg.tail.astype(np.uint32), sg.head.astype(np.uint32), local_km[:, 1], local_km[:, 0], sg.n_nodes
-        )
+        # contiguous copies: the binding reads the raw buffer, and a strided view gives it garbage
+        lat, lon = np.ascontiguousarray(local_km[:, 1]), np.ascontiguousarray(local_km[:, 0])
+        self.topology.build(sg.tail.astype(np.uint32), sg.head.astype(np.uint32), lat, lon, sg.n_nodes)
         self.metric = pyroutingkit.CCHMetric(self.topology)
         self.metric.customize(sg.ticks.astype(np.uint32))
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from grid.errors import InputError
+from layers.settings import read_toml
 
 DEFAULT_PATROL_SETTINGS = Path(__file__).resolve().parents[1] / "settings" / "patrol.toml"
 MODES: tuple[str, ...] = ("walk", "ebike", "car")
@@ -34,12 +34,7 @@ def clock_minutes(text: str, where: str = "time") -> int:
 def load_patrol_settings(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Read and check the patrol settings; raise :class:`InputError` naming the bad entry."""
     file = Path(path or os.environ.get("PATROL_SETTINGS") or DEFAULT_PATROL_SETTINGS)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"settings file {file} does not exist.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{file}: not valid TOML ({exc}).") from exc
+    data = read_toml(file)
     shifts = data.get("shifts", {})
     for name in SHIFTS:
         shift = shifts.get(name)

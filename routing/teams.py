@@ -59,6 +59,17 @@ def _raise_all(path: Path | str, problems: list[str]) -> None:
         raise InputError(f"{path}: {len(problems)} problem(s); nothing was used:\n  {shown}{more}")
 
 
+def _unique_id(row: object, field: str, value: str, seen: set[str], problems: list[str]) -> bool:
+    """Note an empty or repeated id in ``problems``; ``False`` if the row has no id at all."""
+    if not value:
+        problems.append(f"row {row}, {field}: empty")
+        return False
+    if value in seen:
+        problems.append(f"row {row}, {field}: {value} appears twice; ids must be unique")
+    seen.add(value)
+    return True
+
+
 def parse_mode(value: str) -> str | None:
     """``walk``, ``ebike`` or ``car`` for a mode written in English or Chinese; else ``None``."""
     text = str(value).strip().lower()
@@ -75,12 +86,8 @@ def read_teams(path: str | Path, ws: Workspace) -> pd.DataFrame:
     rows, problems, seen = [], [], set()
     for row, rec in table.frame.iterrows():
         team_id = rec["team_id"]
-        if not team_id:
-            problems.append(f"row {row}, team_id: empty")
+        if not _unique_id(row, "team_id", team_id, seen, problems):
             continue
-        if team_id in seen:
-            problems.append(f"row {row}, team_id: {team_id} appears twice; team ids must be unique")
-        seen.add(team_id)
         mode = parse_mode(rec["mode"])
         if mode is None:
             problems.append(f"row {row}, mode: {rec['mode']!r} is not one of {', '.join(MODES)} (步行/电动车/汽车)")
@@ -126,12 +133,8 @@ def read_inspectors(path: str | Path, ws: Workspace) -> pd.DataFrame:
     rows, problems, seen = [], [], set()
     for row, rec in table.frame.iterrows():
         pid = rec["inspector_id"]
-        if not pid:
-            problems.append(f"row {row}, inspector_id: empty")
+        if not _unique_id(row, "inspector_id", pid, seen, problems):
             continue
-        if pid in seen:
-            problems.append(f"row {row}, inspector_id: {pid} appears twice; ids must be unique")
-        seen.add(pid)
         if not rec["department"]:
             problems.append(f"row {row}, department: empty; every inspector belongs to a department")
         cert = str(rec["law_cert"]).strip().lower()
