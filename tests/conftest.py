@@ -40,3 +40,12 @@ def guixi_copy(guixi_build: tuple[Path, BuildSummary], tmp_path: Path) -> Worksp
     target = tmp_path / "ws.gpkg"
     shutil.copy2(guixi_build[0], target)
     return Workspace(target)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_workspaces_stay_untouched():
+    """Fail the run if any test wrote to the embedded workspaces in data/ (tests use copies)."""
+    before = {p: p.read_bytes() for p in (ROOT / "data").glob("*.gpkg")}
+    yield
+    changed = [p.name for p, content in before.items() if p.read_bytes() != content]
+    assert not changed, f"a test wrote to the shipped workspace(s) {changed}; use a copy"

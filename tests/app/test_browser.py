@@ -35,10 +35,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     # A private copy of the default county, since making a plan records it in the workspace.
     private = tmp_path_factory.mktemp("browser")
-    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", private / "guixi_360681.gpkg")
+    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", private / "browser_county.gpkg")
     settings = (ROOT / "settings" / "patrol.toml").read_text(encoding="utf-8").replace("seconds = 10", "seconds = 2")
     (private / "patrol.toml").write_text(settings, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(private / "guixi_360681.gpkg"),
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(private / "browser_county.gpkg"),
            "PATROL_SETTINGS": str(private / "patrol.toml")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
