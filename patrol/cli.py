@@ -162,7 +162,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     seed = args.seed
     if seed is None and args.seed_file:
-        seed = Path(args.seed_file).read_text(encoding="utf-8").split()[0]
+        if not Path(args.seed_file).is_file():
+            raise InputError(f"seed file {args.seed_file} does not exist.")
+        seed = (Path(args.seed_file).read_text(encoding="utf-8").split() or [None])[0]
     if seed is None:
         raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
     plan = read_plan(args.plan)

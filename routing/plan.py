@@ -52,7 +52,8 @@ def clock(seconds: int) -> str:
 
 def _addresses(ws: Workspace) -> dict[str, str]:
     buildings = ws.read("buildings")[["code", "name", "parent_code"]]
-    communities = dict(zip(ws.read("communities")["code"], ws.read("communities")["name"], strict=True))
+    cells = ws.read("communities")
+    communities = dict(zip(cells["code"], cells["name"], strict=True))
     return {b.code: f"{communities.get(b.parent_code, '')}{b.name}" for b in buildings.itertuples()}
 
 
