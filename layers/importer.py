@@ -355,6 +355,9 @@ def merge_rows(existing: gpd.GeoDataFrame | None, incoming: gpd.GeoDataFrame, ke
         before = old.loc[ident]
         if keep_progress and schema.CLUE_FLOW.index(str(before["status"])) > schema.CLUE_FLOW.index(str(new["status"])):
             new["status"] = before["status"]
+        if keep_progress:  # columns written by the closed loop (answer, handled_at…) are not in an import
+            for column in old.columns.difference(new.index):
+                new[column] = before[column]
         compare = [c for c in new.index if c not in _VOLATILE]
         same = all(_same(before[c], new[c]) for c in compare)
         if same:

@@ -64,12 +64,67 @@ CLUE_STATUSES: tuple[Term, ...] = (
 )
 CLUE_FLOW = tuple(term.code for term in CLUE_STATUSES)
 
+# What is checked on site (DOMAIN.md), in the order of the printed sheet.
+CHECKLIST_ITEMS: tuple[Term, ...] = (
+    Term("permits", "证照", "permits and licences", ("办学许可证", "营业执照", "证照情况", "证照齐全")),
+    Term("staff", "人员资质", "staff qualifications", ("教师资格", "教师资格证", "从业人员", "在职教师")),
+    Term("safety", "安全制度与应急预案", "safety rules, emergency plans, drills", ("安全制度", "应急预案", "应急演练")),
+    Term("fire", "消防与疏散", "fire equipment, exits, escape routes", ("消防", "消防器材", "安全出口", "疏散通道")),
+    Term("video", "视频监控", "video monitoring (90 days kept)", ("监控", "视频监控90天", "监控录像")),
+    Term("gatekeeper", "门卫", "gatekeeper", ("门卫值守", "安保", "保安")),
+    Term("surroundings", "周边环境", "surroundings", ("周边", "周边安全")),
+    Term("materials", "培训材料", "training materials", ("教材", "培训教材", "材料")),
+    Term("fees", "收费与资金监管", "fees and the supervised account", ("收费", "预收费", "资金监管", "监管账户")),
+    Term("contract", "合同文本", "standard contract", ("合同", "示范合同", "规范合同")),
+    Term("qr_code", "课程二维码", "course QR code", ("二维码", "一课一码", "qr", "qr code")),
+)
+CHECKLIST_HINTS_ZH: dict[str, str] = {
+    "permits": "办学许可证、营业执照齐全，与实际办学地址、名称一致",
+    "staff": "教师具备相应资格证，无中小学在职教师参与有偿补课",
+    "safety": "安全管理制度、应急预案齐备，开展过应急演练",
+    "fire": "消防器材有效，安全出口、疏散通道畅通",
+    "video": "门口、大厅、教室视频监控全覆盖，录像保存不少于 90 天",
+    "gatekeeper": "设有门卫（安保）人员值守",
+    "surroundings": "周边环境安全，无安全隐患",
+    "materials": "培训材料经审核，无超纲超前内容",
+    "fees": "预收费不超过 3 个月或 60 课时且不超过 5000 元，全部进入资金监管账户",
+    "contract": "使用规范（示范）合同文本",
+    "qr_code": "张贴课程信息二维码（一课一码）",
+}
+CHECK_OUTCOMES: tuple[Term, ...] = (
+    Term("ok", "合格", "ok", ("是", "√", "✓", "✔", "符合", "正常", "有", "yes", "pass")),
+    Term("problem", "有问题", "problem", ("否", "×", "✗", "x", "不合格", "不符合", "问题", "no", "fail")),
+    Term("not_checked", "未查", "not checked", ("不适用", "无法检查", "/", "-", "n/a", "na")),
+)
+ACTIONS: tuple[Term, ...] = (
+    Term("none", "无", "none", ("无需处理", "未处理", "不处理", "—")),
+    Term("rectify", "整改通知", "rectification notice", ("责令整改", "整改", "限期整改", "整改通知书")),
+    Term("close", "停办通知", "closure notice", ("停止办学", "责令停办", "停办", "取缔", "停办通知书")),
+    Term("refer", "抄告单", "referral to another department", ("移送", "抄告", "移交", "转办")),
+)
+FINDINGS: tuple[Term, ...] = (
+    Term("confirmed", "属实", "confirmed", ("线索属实", "基本属实", "部分属实", "true")),
+    Term("not_confirmed", "不属实", "not confirmed", ("线索不属实", "查无实据", "false")),
+    Term("fixed", "已整改", "fixed", ("整改到位", "整改完成", "已完成整改")),
+    Term("not_fixed", "未整改", "not fixed", ("整改未到位", "未完成整改", "仍未整改")),
+)
+CASE_STATUSES: tuple[Term, ...] = (
+    Term("rectifying", "整改中", "rectifying", ("整改期",)),
+    Term("closed", "已销号", "closed", ("整改销号", "销号")),
+    Term("withdrawn", "已撤销", "withdrawn", ("撤销",)),
+)
+
 VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "status": INSTITUTION_STATUSES,
     "kind": INSTITUTION_KINDS,
     "channel": CLUE_CHANNELS,
     "category": CLUE_CATEGORIES,
     "clue_status": CLUE_STATUSES,
+    "checklist": CHECKLIST_ITEMS,
+    "check": CHECK_OUTCOMES,
+    "action": ACTIONS,
+    "finding": FINDINGS,
+    "case_status": CASE_STATUSES,
 }
 
 

@@ -228,6 +228,82 @@ def _demo_teams(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_arg(ref: str, workspace: str | None) -> dict:
+    """A plan from a plan.json path, or by id from the workspace's register."""
+    from grid.storage import Workspace
+    from routing.plan import read_plan
+    from routing.results import resolve_plan
+
+    if workspace:
+        return resolve_plan(Workspace(workspace), ref)
+    if not Path(ref).is_file():
+        raise InputError(f"plan file {ref} does not exist (to give a plan id, add --workspace WORKSPACE.gpkg).")
+    return read_plan(ref)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from routing.results import read_results_file, record_results, resolve_plan
+
+    ws = Workspace(args.workspace)
+    plan = resolve_plan(ws, args.plan)
+    results, blank = read_results_file(args.results)
+    summary = record_results(ws, plan, results, team_id=args.team, actor=args.actor)
+    print(summary.text())
+    if blank:
+        print(f"rows {', '.join(map(str, blank))} left blank: not recorded (fill them in and upload again later)")
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    from routing.results import results_template
+
+    plan = _plan_arg(args.plan, args.workspace)
+    Path(args.out).write_bytes(results_template(plan, args.team))
+    print(f"written: {args.out}")
+    return 0
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from routing.sheet import route_sheet_pdf
+
+    plan = _plan_arg(args.plan, args.workspace)
+    ws = Workspace(args.workspace) if args.workspace else None
+    Path(args.out).write_bytes(route_sheet_pdf(plan, args.team, workspace=ws, lang=args.lang))
+    print(f"written: {args.out}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from routing.history import case_history, clue_history
+
+    ws = Workspace(args.workspace)
+    if bool(args.clue) == bool(args.case):
+        raise InputError("give exactly one of --clue ID or --case ID.")
+    frame = clue_history(ws, args.clue) if args.clue else case_history(ws, args.case)
+    for row in frame.itertuples():
+        print(f"{str(row.time)[:16].replace('T', ' '):16}  {row.event:8}  {row.detail}"
+              + (f"  [{row.by}]" if row.by else ""))
+    return 0
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from grid.storage import Workspace
+    from layers.schema import label
+    from routing.results import cases_table
+
+    cases = cases_table(Workspace(args.workspace))
+    if args.status:
+        cases = cases[cases["status"] == args.status]
+    for row in cases.itertuples():
+        print(f"{row.case_id}  {label('case_status', row.status):4}  due {row.due}  revisit {row.revisit_due}  "
+              f"{row.name}  {row.problems}")
+    print(f"{len(cases)} case(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="patrol", description="双减 grid management and patrol planning")
@@ -301,6 +377,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo_teams_cmd.add_argument("--inspectors", type=int, default=16)
     demo_teams_cmd.add_argument("--seed", type=int, default=2026)
     demo_teams_cmd.set_defaults(func=_demo_teams)
+    record = sub.add_parser("record", help="record a team's results from a filled-in spreadsheet (XLSX/CSV)")
+    record.add_argument("workspace")
+    record.add_argument("--plan", required=True, help="plan id or plan.json (must be registered in the workspace)")
+    record.add_argument("--results", required=True, help="results spreadsheet (see `patrol template`)")
+    record.add_argument("--team", help="only accept stops of this team")
+    record.add_argument("--actor", help="who records (default: the login name)")
+    record.set_defaults(func=_record)
+    for name, helptext, func in (("sheet", "print a team's route sheet (A4 PDF)", _sheet),
+                                 ("template", "a team's results spreadsheet to fill in (XLSX)", _template)):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("plan", help="plan.json, or a plan id with --workspace")
+        sp.add_argument("--team", required=True, help="team id, e.g. T1")
+        sp.add_argument("--out", required=True)
+        sp.add_argument("--workspace", help="the workspace (for a plan id, and the road map of the sheet)")
+        sp.set_defaults(func=func)
+    sub.choices["sheet"].add_argument("--lang", choices=["zh", "en"], default="zh")
+    history = sub.add_parser("history", help="the history of a clue or a rectification case")
+    history.add_argument("workspace")
+    history.add_argument("--clue")
+    history.add_argument("--case")
+    history.set_defaults(func=_history)
+    cases = sub.add_parser("cases", help="list rectification cases (整改) and their revisit dates")
+    cases.add_argument("workspace")
+    cases.add_argument("--status", choices=["rectifying", "closed", "withdrawn"])
+    cases.set_defaults(func=_cases)
     return parser
 
 

@@ -66,5 +66,7 @@ def load_patrol_settings(path: str | os.PathLike[str] | None = None) -> dict[str
         _number(file, f"[teams] {key}", data.get("teams", {}).get(key))
     for key in ("days", "min_daily", "high_risk"):
         _number(file, f"[double_ten] {key}", data.get("double_ten", {}).get(key))
+    for key in ("rectify_days", "recheck_days"):
+        _number(file, f"[cases] {key}", data.get("cases", {}).get(key), positive=True)
     data["_path"] = str(file)
     return data
