@@ -14,7 +14,8 @@ from grid.errors import InputError
 from grid.storage import TIMEZONE, Workspace
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
-from routing.plan import make_plan, plan_geojson, register_plan, team_gpx
+from routing.exports import plan_geojson, team_gpx, team_kml
+from routing.plan import make_plan, register_plan
 from routing.settings import load_patrol_settings
 from routing.teams import workspace_teams
 

@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import gpxpy
-import gpxpy.gpx
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
@@ -34,6 +32,7 @@ from pyproj import Transformer
 from grid.errors import InputError
 from grid.storage import Workspace, default_actor, local_day, now_local
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
+from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
 from routing.network import road_network, snap
 from routing.settings import SHIFTS, load_patrol_settings
@@ -442,50 +441,15 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def plan_geojson(plan: dict[str, Any]) -> dict[str, Any]:
-    """The plan as a GeoJSON FeatureCollection (bases, stops and road legs, WGS84)."""
-    features = []
-    for team in plan["teams"]:
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [team["base"]["lon"],
-                                                                                          team["base"]["lat"]]},
-                         "properties": {"role": "base", "team_id": team["team_id"], "name": team["name"]}})
-        for stop in team["stops"]:
-            props = {k: v for k, v in stop.items() if k not in ("lon", "lat")}
-            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
-                             "properties": {"role": "stop", "team_id": team["team_id"], **props}})
-        for n, leg in enumerate(team["legs"], start=1):
-            if len(leg["coordinates"]) >= 2:
-                features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": leg["coordinates"]},
-                                 "properties": {"role": "leg", "team_id": team["team_id"], "leg": n,
-                                                "minutes": leg["minutes"]}})
-    return {"type": "FeatureCollection", "name": plan["plan_id"], "features": features}
-
-
-def team_gpx(plan: dict[str, Any], team: dict[str, Any]) -> str:
-    """GPX of one team's route: numbered waypoints and the road track."""
-    gpx = gpxpy.gpx.GPX()
-    gpx.name = f"{plan['plan_id']} {team['name']}"
-    gpx.description = f"{plan['date']} {plan['shift']} — {plan['attribution']}"
-    for stop in team["stops"]:
-        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(stop["lat"], stop["lon"], name=f"{stop['order']:02d} {stop['name']}",
-                                                   description=f"{stop['arrival']} {stop['address']}"))
-    track = gpxpy.gpx.GPXTrack(name=team["name"])
-    for leg in team["legs"]:
-        segment = gpxpy.gpx.GPXTrackSegment([gpxpy.gpx.GPXTrackPoint(lat, lon) for lon, lat in leg["coordinates"]])
-        if segment.points:
-            track.segments.append(segment)
-    gpx.tracks.append(track)
-    return gpx.to_xml()
-
-
 def write_plan_files(plan: dict[str, Any], seed: str, out_dir: str | Path) -> list[Path]:
-    """Write plan.json, plan.geojson, one GPX per team and the secret seed file; return the paths."""
+    """Write plan.json, plan.geojson, a GPX and a KML per team, and the secret seed file; return the paths."""
     out = Path(out_dir)
     written = []
     files = {
         "plan.json": json.dumps(plan, ensure_ascii=False, indent=1),
         "plan.geojson": json.dumps(plan_geojson(plan), ensure_ascii=False),
         **{f"team_{t['team_id']}.gpx": team_gpx(plan, t) for t in plan["teams"]},
+        **{f"team_{t['team_id']}.kml": team_kml(plan, t) for t in plan["teams"]},
         "SECRET_seed.txt": (f"{seed}\n# 本文件为计划 {plan['plan_id']} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
                             f"# Keep this seed secret until the inspections are done; then publish it so anyone can run\n"
                             f"#   patrol verify plan.json --seed {seed}\n"),

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests need on Debian: headless Chromium (browser tests) and a CJK font
-# (Chinese text in screenshots and printed sheets). Skips what is already installed.
+# System packages on Debian/Ubuntu, installed with apt-get (sudo when not root); skips what is there.
+#   (no option)  everything the tests need: the app's packages plus headless Chromium (browser tests)
+#   --app        only what the app needs: Pango/HarfBuzz for WeasyPrint (printed route sheets) and a
+#                CJK font (Chinese text in the sheets)
 set -euo pipefail
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk)
+[ "${1:-}" = "--app" ] || packages+=(chromium chromium-driver)
 need=()
-for pkg in chromium chromium-driver fonts-noto-cjk; do
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
