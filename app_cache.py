@@ -23,7 +23,8 @@ def workspace_choices() -> list[Path]:
     return ([Path(chosen)] if chosen else []) + [p for p in found if str(p) != chosen]
 
 
-def _version(path: Path) -> float:
+def version(path: Path) -> float:
+    """The file's modification time: a cache key that changes whenever the workspace is written."""
     return path.stat().st_mtime if path.exists() else 0.0
 
 
@@ -40,12 +41,12 @@ def _load_table(path: str, name: str, version: float) -> pd.DataFrame:
 
 def load_grid(path: Path) -> dict[str, gpd.GeoDataFrame]:
     """Return the four grid levels of a workspace (cached until the file changes)."""
-    return _load_grid(str(path), _version(path))
+    return _load_grid(str(path), version(path))
 
 
 def load_table(path: Path, name: str) -> pd.DataFrame:
     """Return one layer or table of a workspace (cached until the file changes)."""
-    return _load_table(str(path), name, _version(path))
+    return _load_table(str(path), name, version(path))
 
 
 def load_meta(path: Path) -> dict[str, str]:
@@ -61,7 +62,7 @@ def _who(path: str, version: float, lon: float, lat: float, crs: str) -> list[Re
 
 def who_chain(path: Path, lon: float, lat: float, crs: str) -> list[Responsible]:
     """Return the responsibility chain for a point (cached: a clicked point stays on reruns)."""
-    return _who(str(path), _version(path), lon, lat, crs)
+    return _who(str(path), version(path), lon, lat, crs)
 
 
 @st.cache_data(show_spinner=False)
@@ -71,7 +72,7 @@ def _layer_names(path: str, version: float) -> list[str]:
 
 def layer_names(path: Path) -> list[str]:
     """Return the names of the layers of a workspace (cached until the file changes)."""
-    return _layer_names(str(path), _version(path))
+    return _layer_names(str(path), version(path))
 
 
 def load_optional(path: Path, name: str) -> pd.DataFrame | None:

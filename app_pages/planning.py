@@ -17,6 +17,7 @@ from layers.render import add_grid_level, add_plan, add_points, base_map, finish
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan
 from routing.settings import load_patrol_settings
+from routing.sheet import team_color
 from routing.teams import workspace_teams
 
 
@@ -62,6 +63,10 @@ def _downloads(plan: dict, seed: str) -> None:
         col.download_button(t("plan_download_gpx").format(team=team["name"]), team_gpx(plan, team),
                             file_name=f"{plan['plan_id']}_{team['team_id']}.gpx", mime="application/gpx+xml",
                             key=f"dl_gpx_{team['team_id']}")
+        col.download_button(t("plan_download_kml").format(team=team["name"]),
+                            team_kml(plan, team, team_color(plan, team["team_id"])),
+                            file_name=f"{plan['plan_id']}_{team['team_id']}.kml",
+                            mime="application/vnd.google-earth.kml+xml", key=f"dl_kml_{team['team_id']}")
 
 
 def _timeline(plan: dict) -> None:

@@ -292,10 +292,11 @@ __all__ = ["AssetError", "add_plan", "add_grid_level", "add_points", "add_surfac
 TEAM_COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457")
 
 
-def add_plan(m: folium.Map, plan: dict, *, labels: dict[str, str], team_names: dict[str, str]) -> None:
+def add_plan(m: folium.Map, plan: dict, *, labels: dict[str, str], team_names: dict[str, str],
+             colors: dict[str, str] | None = None) -> None:
     """Draw a patrol plan: each team's road legs, numbered stops and base, one group per team."""
     for n, team in enumerate(plan["teams"]):
-        color = TEAM_COLORS[n % len(TEAM_COLORS)]
+        color = (colors or {}).get(team["team_id"], TEAM_COLORS[n % len(TEAM_COLORS)])
         group = folium.FeatureGroup(name=team_names.get(team["team_id"], team["name"]), show=True)
         for leg in team["legs"]:
             if len(leg["coordinates"]) >= 2:

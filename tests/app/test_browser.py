@@ -30,14 +30,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _register_todays_plan(path: Path) -> None:
+    """Today's day plan in the private workspace, for the team leader's page."""
+    from grid.storage import Workspace, local_day
+    from routing.plan import make_plan, register_plan
+    from routing.settings import load_patrol_settings
+
+    ws = Workspace(path)
+    plan, _ = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
+    register_plan(ws, plan, actor="planner")
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    # A private copy of the default county, since making a plan records it in the workspace.
+def browser_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the default county (making a plan records it), with today's plan registered."""
     private = tmp_path_factory.mktemp("browser")
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", private / "browser_county.gpkg")
     settings = (ROOT / "settings" / "patrol.toml").read_text(encoding="utf-8").replace("seconds = 10", "seconds = 2")
     (private / "patrol.toml").write_text(settings, encoding="utf-8")
+    _register_todays_plan(private / "browser_county.gpkg")
+    return private / "browser_county.gpkg"
+
+
+@pytest.fixture(scope="module")
+def app_url(browser_workspace: Path) -> Iterator[str]:
+    port = _free_port()
+    private = browser_workspace.parent
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(private / "browser_county.gpkg"),
            "PATROL_SETTINGS": str(private / "patrol.toml")}
     proc = subprocess.Popen(
@@ -147,3 +165,32 @@ def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> Non
     for name in ("第一检查组", "抽中概率"):
         assert name in switcher, f"{name} missing from the switcher: {switcher}"
     assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tuple, browser_workspace: Path,
+                                                                     tmp_path: Path) -> None:
+    from grid.storage import Workspace
+    from routing.results import results_table
+
+    page, outside = home
+    page.get_by_text("今日路线（组长）").first.click()
+    page.get_by_text("检查组今日路线").wait_for(timeout=60_000)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.get_by_text("机密：出发前不得外传").wait_for(timeout=30_000)
+    if os.environ.get("PATROL_SCREENSHOT_TEAM"):
+        page.wait_for_timeout(1500)
+        page.screenshot(path=os.environ["PATROL_SCREENSHOT_TEAM"], full_page=False)
+    with page.expect_download(timeout=90_000) as download:
+        page.get_by_role("button", name="打印路线单（PDF）").click()
+    sheet = tmp_path / "sheet.pdf"
+    download.value.save_as(sheet)
+    assert sheet.read_bytes().startswith(b"%PDF") and sheet.stat().st_size > 50_000
+
+    page.get_by_text("登记检查结果").scroll_into_view_if_needed()
+    page.get_by_label("发现问题").fill("消防通道堵塞")
+    page.get_by_text("整改通知", exact=True).click()
+    page.get_by_role("button", name="保存检查结果").click()
+    page.get_by_text("已保存 1 条结果").wait_for(timeout=60_000)
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+    recorded = results_table(Workspace(browser_workspace))
+    assert len(recorded) == 1 and recorded["action"][0] == "rectify"

@@ -1,0 +1,214 @@
+"""Team leader's page (今日路线): only the chosen team's route for today, the printable sheet and
+exports, and recording what was found at each stop — one column, usable on a phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_cache import load_optional, version
+from grid.errors import InputError
+from grid.storage import Workspace, local_day
+from i18n import lang, t
+from layers import schema
+from layers.render import add_plan, base_map, finish_map
+from routing.exports import team_gpx, team_kml
+from routing.results import (
+    StopResult,
+    current_results,
+    read_results_file,
+    record_results,
+    results_table,
+    results_template,
+)
+from routing.sheet import route_sheet_pdf, team_color, workspace_roads
+from routing.teams import workspace_teams
+
+CHECKS = ("not_checked", "ok", "problem")
+
+
+def todays_plans(path: Path, team_id: str) -> list[dict]:
+    """Registered plans for today (Asia/Shanghai) in which ``team_id`` has a route."""
+    register = load_optional(path, "plans")
+    if register is None or register.empty:
+        return []
+    today = local_day().strftime("%Y-%m-%d")
+    plans = [json.loads(text) for text in register.loc[register["date"] == today, "plan_json"]]
+    return [p for p in plans if any(team["team_id"] == team_id for team in p["teams"])]
+
+
+def only_team(plan: dict, team_id: str) -> dict:
+    """The plan cut down to one team: what the team leader may see."""
+    return {**plan, "teams": [team for team in plan["teams"] if team["team_id"] == team_id]}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _sheet(plan_json: str, team_id: str, language: str, path: str, file_version: float) -> bytes:
+    return route_sheet_pdf(json.loads(plan_json), team_id, roads=workspace_roads(Workspace(path)), lang=language)
+
+
+def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
+    stem = f"{plan['plan_id']}_{team['team_id']}"
+    st.download_button(t("team_sheet"), _sheet(json.dumps(plan, ensure_ascii=False), team["team_id"], lang(),
+                                               str(path), version(path)),
+                       file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet", type="primary",
+                       width="stretch")
+    cols = st.columns(3)
+    cols[0].download_button("GPX", team_gpx(plan, team), file_name=f"{stem}.gpx", mime="application/gpx+xml",
+                            key="dl_team_gpx", width="stretch")
+    cols[1].download_button("KML", team_kml(plan, team, color), file_name=f"{stem}.kml",
+                            mime="application/vnd.google-earth.kml+xml", key="dl_team_kml", width="stretch")
+    cols[2].download_button(t("team_template"), results_template(plan, team["team_id"]),
+                            file_name=f"{stem}_results.xlsx", key="dl_team_template", width="stretch",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _stop_label(stop: dict, done: dict[str, bool]) -> str:
+    mark = "✅" if done.get(stop["visit_id"]) else "⛔" if stop["visit_id"] in done else "▫️"
+    return f"{mark} {stop['order']}. {stop['arrival']} {stop['name']}"
+
+
+def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> None:
+    stops = {stop["visit_id"]: stop for stop in team["stops"]}
+    visit_id = st.selectbox(t("team_stop"), list(stops), format_func=lambda v: _stop_label(stops[v], done),
+                            key="rec_stop")
+    stop = stops[visit_id]
+    st.caption(f"{t('kind_' + stop['kind'])}｜{stop.get('address', '')}｜{stop['reason']}")
+    with st.form("record_form", clear_on_submit=False):
+        visited = st.radio(t("team_visited"), ["yes", "no"], format_func=lambda v: t(f"team_visited_{v}"),
+                           horizontal=True, key="rec_visited")
+        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop["arrival"]), key="rec_time",
+                             step=300)
+        reason = st.text_input(t("team_reason"), key="rec_reason")
+        finding = ""
+        if stop["kind"] in ("clue", "revisit"):
+            options = ["confirmed", "not_confirmed"] if stop["kind"] == "clue" else ["fixed", "not_fixed"]
+            finding = st.radio(t("team_finding"), options, format_func=lambda f: schema.label("finding", f, lang()),
+                               horizontal=True, key="rec_finding")
+        st.markdown(f"**{t('team_checklist')}**")
+        checklist = {}
+        for term in schema.CHECKLIST_ITEMS:
+            checklist[term.code] = st.radio(
+                term.zh if lang() == "zh" else term.en, CHECKS, horizontal=True, key=f"rec_check_{term.code}",
+                format_func=lambda c: schema.label("check", c, lang()),
+                help=schema.CHECKLIST_HINTS_ZH.get(term.code) if lang() == "zh" else None)
+        problems = st.text_area(t("team_problems"), key="rec_problems", height=80)
+        action = st.radio(t("team_action"), [term.code for term in schema.ACTIONS], horizontal=True,
+                          format_func=lambda a: schema.label("action", a, lang()), key="rec_action")
+        refer_to = st.text_input(t("team_refer_to"), key="rec_refer")
+        days = st.number_input(t("team_days"), min_value=0, max_value=365, value=0, step=1, key="rec_days")
+        saved = st.form_submit_button(t("team_save"), type="primary", width="stretch")
+    if saved:
+        result = StopResult(
+            visit_id, visited == "yes", when.strftime("%H:%M") if visited == "yes" else "",
+            not_visited_reason=reason, finding=finding if visited == "yes" else "",
+            checklist=checklist if visited == "yes" else {}, problems=problems,
+            action=action if visited == "yes" else "none", refer_to=refer_to, rectify_days=int(days) or None)
+        _save(path, plan, team, [result])
+
+
+def _save(path: Path, plan: dict, team: dict, results: list[StopResult], blank: list[int] | None = None) -> None:
+    try:
+        summary = record_results(Workspace(path), plan, results, team_id=team["team_id"])
+    except InputError as exc:
+        st.error(t("team_not_saved") + "\n\n" + str(exc))
+        return
+    message = t("team_saved").format(saved=summary.saved, unchanged=summary.unchanged)
+    if summary.cases_opened:
+        message += " " + t("team_cases_opened").format(cases="、".join(summary.cases_opened))
+    if summary.cases_closed:
+        message += " " + t("team_cases_closed").format(cases="、".join(summary.cases_closed))
+    if summary.clues_handled:
+        message += " " + t("team_clues_handled").format(clues="、".join(summary.clues_handled))
+    if blank:
+        message += " " + t("team_blank_rows").format(rows=", ".join(map(str, blank)))
+    st.session_state["team_message"] = message
+    st.rerun()  # show the message and the updated stop list at the top
+
+
+def _upload(path: Path, plan: dict, team: dict) -> None:
+    upload = st.file_uploader(t("team_upload"), type=["xlsx", "csv"], key="rec_upload")
+    if upload is None or not st.button(t("team_upload_save"), key="rec_upload_save"):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / Path(upload.name).name
+        file.write_bytes(upload.getvalue())
+        try:
+            results, blank = read_results_file(file)
+        except InputError as exc:
+            st.error(t("team_not_saved") + "\n\n" + str(exc).replace(str(file), upload.name))
+            return
+    _save(path, plan, team, results, blank)
+
+
+def _recorded(path: Path, plan: dict, team: dict) -> dict[str, bool]:
+    table = results_table(Workspace(path))
+    mine = current_results(table[(table["plan_id"] == plan["plan_id"]) & (table["team_id"] == team["team_id"])])
+    return dict(zip(mine["visit_id"], mine["visited"], strict=True)) if not mine.empty else {}
+
+
+def render() -> None:
+    """Render the team leader's page."""
+    path = Path(st.session_state["workspace"])
+    st.header(t("team_header"))
+    try:
+        teams, _ = workspace_teams(Workspace(path))
+    except InputError:
+        st.info(t("plan_no_teams"))
+        return
+    names = dict(zip(teams["team_id"], teams["name"], strict=True))
+    team_id = st.selectbox(t("team_pick"), list(names), format_func=names.get, key="team_pick")
+    plans = todays_plans(path, team_id)
+    today = local_day().strftime("%Y-%m-%d")
+    if not plans:
+        st.info(t("team_no_plan").format(team=names[team_id], day=today))
+        return
+    if len(plans) > 1:
+        shifts = {p["plan_id"]: t(f"shift_{p['shift']}") + f"（{p['plan_id']}）" for p in plans}
+        chosen = st.radio(t("plan_shift"), list(shifts), format_func=shifts.get, key="team_plan", horizontal=True)
+        plan = next(p for p in plans if p["plan_id"] == chosen)
+    else:
+        plan = plans[0]
+    color = team_color(plan, team_id)
+    sheet_plan = plan
+    plan = only_team(plan, team_id)
+    team = plan["teams"][0]
+    st.warning(t("team_confidential"))
+    st.markdown(t("team_summary").format(day=plan["date"], shift=t(f"shift_{plan['shift']}"), stops=len(team["stops"]),
+                                         depart=team["depart"], back=team["back"], plan_id=plan["plan_id"]))
+    st.caption(t("plan_members") + "：" + "、".join(
+        f"{m['name']}（{m['department']}{'·' + t('team_law_cert') if m['law_cert'] else ''}）" for m in team["members"]))
+    st.caption(t("plan_commitment") + "：" + plan["commitment"])
+    _downloads(path, sheet_plan, team, color)
+    if message := st.session_state.pop("team_message", None):
+        st.success(message)
+    done = _recorded(path, plan, team)
+    rows = pd.DataFrame([{"order": s["order"], "arrival": s["arrival"], "name": s["name"], "kind": t(f"kind_{s['kind']}"),
+                          "address": s.get("address", ""),
+                          "recorded": t("team_done") if done.get(s["visit_id"]) else
+                          t("team_missed") if s["visit_id"] in done else ""} for s in team["stops"]])
+    if not rows.empty:
+        st.dataframe(rows.rename(columns={"order": t("col_order"), "arrival": t("col_arrival"), "name": t("name"),
+                                          "kind": t("col_kind"), "address": t("address"),
+                                          "recorded": t("team_recorded")}), hide_index=True, width="stretch")
+    with st.expander(t("team_map"), expanded=False):
+        lons = [s["lon"] for s in team["stops"]] + [team["base"]["lon"]]
+        lats = [s["lat"] for s in team["stops"]] + [team["base"]["lat"]]
+        m = base_map((min(lons), min(lats), max(lons), max(lats)))
+        add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
+                                  "reason": t("col_reason"), "probability": t("col_probability"),
+                                  "_base": t("plan_base")},
+                 team_names={team_id: team["name"]}, colors={team_id: color})
+        st_folium(finish_map(m), key="team_map", height=420, use_container_width=True, returned_objects=[])
+    if not team["stops"]:
+        return
+    st.subheader(t("team_record"))
+    _record_form(path, plan, team, done)
+    st.subheader(t("team_upload_header"))
+    _upload(path, plan, team)

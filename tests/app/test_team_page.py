@@ -1,0 +1,90 @@
+"""The team leader's page, driven with AppTest on a private copy with today's plan registered."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from grid.storage import Workspace, local_day
+from routing.plan import make_plan, register_plan
+from routing.results import cases_table, results_table
+from routing.settings import load_patrol_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Workspace, dict]:
+    target = tmp_path / "county.gpkg"
+    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
+    monkeypatch.setenv("PATROL_WORKSPACE", str(target))
+    ws = Workspace(target)
+    plan, _ = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
+    register_plan(ws, plan, actor="planner")
+    return ws, plan
+
+
+def _open(team_id: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    app.radio(key="page").set_value("team_page").run()
+    if team_id:
+        app.selectbox(key="team_pick").set_value(team_id).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_shows_only_the_chosen_teams_route_for_today(county) -> None:
+    ws, plan = county
+    team, other = plan["teams"][1], plan["teams"][0]
+    app = _open(team["team_id"])
+    assert "机密" in app.warning[0].value
+    shown = app.dataframe[0].value
+    assert list(shown["名称"]) == [s["name"] for s in team["stops"]]
+    page_text = " ".join(str(e.value) for e in app.markdown) + " ".join(str(e.value) for e in app.caption)
+    assert team["members"][0]["name"] in page_text
+    for member in other["members"]:
+        assert member["name"] not in page_text
+    options = app.selectbox(key="rec_stop").options
+    assert len(options) == len(team["stops"])
+    assert not set(s["visit_id"] for s in other["stops"]) & set(app.selectbox(key="rec_stop").value or [])
+
+
+def test_record_a_result_on_the_page_opens_a_case(county) -> None:
+    ws, plan = county
+    team = plan["teams"][0]
+    stop = team["stops"][0]
+    app = _open(team["team_id"])
+    app.selectbox(key="rec_stop").set_value(stop["visit_id"]).run()
+    app.radio(key="rec_check_fees").set_value("problem")
+    app.text_area(key="rec_problems").set_value("预收费超过 3 个月")
+    app.radio(key="rec_action").set_value("rectify")
+    app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert "已保存 1 条结果" in app.success[0].value and "整改" in app.success[0].value
+    table = results_table(ws)
+    assert list(table["visit_id"]) == [stop["visit_id"]] and table["checklist"][0].count("problem") == 1
+    assert list(cases_table(ws)["status"]) == ["rectifying"]
+    assert app.dataframe[0].value["登记"].iloc[0] == "已检查"
+
+
+def test_not_visited_without_a_reason_is_refused_and_nothing_saved(county) -> None:
+    ws, plan = county
+    app = _open(plan["teams"][0]["team_id"])
+    app.radio(key="rec_visited").set_value("no")
+    app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
+    assert not app.exception
+    assert "未保存" in app.error[0].value and "say why" in app.error[0].value
+    assert not ws.has_layer("results")
+
+
+def test_a_team_without_a_plan_today_is_told_so(county, monkeypatch) -> None:
+    ws, plan = county
+    register = ws.read("plans")
+    register["date"] = "2000-01-01"
+    ws.write({"plans": register}, action="test")
+    app = _open()
+    assert "没有已登记的巡查计划" in app.info[0].value
