@@ -9,12 +9,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app_cache import workspace_choices
-from app_pages import grid, imports, layers, planning, team
+from app_pages import casework, grid, imports, layers, planning, team
 from i18n import LANGUAGES, t
 
 PAGES = {
     "grid_page": grid.render, "layers_page": layers.render, "plan_page": planning.render,
-    "team_page": team.render, "import_page": imports.render,
+    "team_page": team.render, "case_page": casework.render, "import_page": imports.render,
 }
 
 st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")

@@ -88,3 +88,25 @@ def test_a_team_without_a_plan_today_is_told_so(county, monkeypatch) -> None:
     ws.write({"plans": register}, action="test")
     app = _open()
     assert "没有已登记的巡查计划" in app.info[0].value
+
+
+def test_clues_and_cases_page_shows_each_history(county) -> None:
+    ws, plan = county
+    team = plan["teams"][0]
+    app = _open(team["team_id"])
+    stop = team["stops"][0]
+    app.selectbox(key="rec_stop").set_value(stop["visit_id"]).run()
+    app.text_area(key="rec_problems").set_value("无证办学")
+    app.radio(key="rec_action").set_value("rectify")
+    app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
+    assert not app.error, [e.value for e in app.error]
+    app.radio(key="page").set_value("case_page").run()
+    assert not app.exception, app.exception
+    [case_id] = list(cases_table(ws)["case_id"])
+    app.selectbox(key="case_pick_case").set_value(case_id).run()
+    events = list(app.dataframe[-1].value["事项"])
+    assert "下达整改通知" in events and events[-1] == "待回头看"
+    if stop["kind"] == "clue":
+        app.multiselect(key="case_clue_status").set_value(["handled"]).run()
+        app.selectbox(key="case_pick_clue").set_value(stop["visit_id"][2:]).run()
+        assert "状态：已处置" in list(app.dataframe[1].value["事项"])

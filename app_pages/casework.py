@@ -1,0 +1,75 @@
+"""Clues and rectification cases (线索与整改): where each one stands and its full history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_cache import load_optional
+from grid.errors import InputError
+from grid.storage import Workspace
+from i18n import lang, t
+from layers import schema
+from routing.history import case_history, clue_history
+
+
+def _history(frame: pd.DataFrame) -> None:
+    view = frame.assign(time=frame["time"].astype(str).str[:16].str.replace("T", " "))
+    st.dataframe(view.rename(columns={"time": t("case_time"), "event": t("case_event"), "detail": t("case_detail"),
+                                      "by": t("case_by")}), hide_index=True, width="stretch")
+
+
+def _clues(path: Path) -> None:
+    clues = load_optional(path, "clues")
+    if clues is None or clues.empty:
+        st.info(t("case_no_clues"))
+        return
+    statuses = [term.code for term in schema.CLUE_STATUSES]
+    chosen = st.multiselect(t("case_clue_status"), statuses, default=statuses,
+                            format_func=lambda s: schema.label("clue_status", s, lang()), key="case_clue_status")
+    shown = clues[clues["status"].isin(chosen)]
+    table = pd.DataFrame({
+        t("case_clue_id"): shown["clue_id"], t("case_received"): shown["received_at"].astype(str).str[:16],
+        t("col_kind"): [schema.label("category", c, lang()) for c in shown["category"]],
+        t("case_status"): [schema.label("clue_status", s, lang()) for s in shown["status"]],
+        t("address"): shown["address"],
+        t("case_answer"): shown["answer"] if "answer" in shown else "",
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+    if shown.empty:
+        return
+    clue_id = st.selectbox(t("case_pick_clue"), list(shown["clue_id"]), key="case_pick_clue")
+    _history(clue_history(Workspace(path), clue_id))
+
+
+def _cases(path: Path) -> None:
+    cases = load_optional(path, "cases")
+    if cases is None or cases.empty:
+        st.info(t("case_no_cases"))
+        return
+    table = pd.DataFrame({
+        t("case_id"): cases["case_id"], t("name"): cases["name"],
+        t("case_status"): [schema.label("case_status", s, lang()) for s in cases["status"]],
+        t("case_problems"): cases["problems"], t("case_due"): cases["due"], t("case_revisit_due"): cases["revisit_due"],
+        t("case_revisits"): cases["revisits"], t("address"): cases["address"],
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+    case_id = st.selectbox(t("case_pick_case"), list(cases["case_id"]), key="case_pick_case")
+    _history(case_history(Workspace(path), case_id))
+
+
+def render() -> None:
+    """Render the clues and cases page."""
+    path = Path(st.session_state["workspace"])
+    st.header(t("case_header"))
+    st.caption(t("case_caption"))
+    clues_tab, cases_tab = st.tabs([t("case_tab_clues"), t("case_tab_cases")])
+    try:
+        with clues_tab:
+            _clues(path)
+        with cases_tab:
+            _cases(path)
+    except InputError as exc:
+        st.error(str(exc))
