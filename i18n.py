@@ -186,7 +186,7 @@ TEXT: dict[str, dict[str, str]] = {
     "team_summary": {"zh": "**{day} {shift}**：{stops} 个检查点，{depart} 出发，预计 {back} 返回。计划 {plan_id}",
                      "en": "**{day} {shift}**: {stops} stops, leave {depart}, back by {back}. Plan {plan_id}"},
     "team_law_cert": {"zh": "执法证", "en": "law cert."},
-    "team_sheet": {"zh": "🖨️ 打印路线单（PDF）", "en": "🖨️ Print the route sheet (PDF)"},
+    "team_sheet": {"zh": "打印路线单（PDF）", "en": "Print the route sheet (PDF)"},
     "team_template": {"zh": "结果登记表", "en": "Results sheet"},
     "team_map": {"zh": "路线图", "en": "Route map"},
     "team_recorded": {"zh": "登记", "en": "Recorded"},

@@ -57,7 +57,7 @@ def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
     stem = f"{plan['plan_id']}_{team['team_id']}"
     st.download_button(t("team_sheet"), _sheet(json.dumps(plan, ensure_ascii=False), team["team_id"], lang(),
                                                str(path), version(path)),
-                       file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet", type="primary",
+                       file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet", type="primary", icon=":material/print:",
                        width="stretch")
     cols = st.columns(3)
     cols[0].download_button("GPX", team_gpx(plan, team), file_name=f"{stem}.gpx", mime="application/gpx+xml",
@@ -70,7 +70,7 @@ def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
 
 
 def _stop_label(stop: dict, done: dict[str, bool]) -> str:
-    mark = "✅" if done.get(stop["visit_id"]) else "⛔" if stop["visit_id"] in done else "▫️"
+    mark = "✓" if done.get(stop["visit_id"]) else "✗" if stop["visit_id"] in done else "○"
     return f"{mark} {stop['order']}. {stop['arrival']} {stop['name']}"
 
 

@@ -178,7 +178,7 @@ def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tupl
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.get_by_text("机密：出发前不得外传").wait_for(timeout=30_000)
     if os.environ.get("PATROL_SCREENSHOT_TEAM"):
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(5000)
         page.screenshot(path=os.environ["PATROL_SCREENSHOT_TEAM"], full_page=False)
     with page.expect_download(timeout=90_000) as download:
         page.get_by_role("button", name="打印路线单（PDF）").click()
