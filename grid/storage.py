@@ -19,6 +19,7 @@ import getpass
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -58,14 +59,25 @@ def default_actor() -> str:
     return os.environ.get("PATROL_USER") or getpass.getuser()
 
 
+_HELD = threading.local()
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path) -> Iterator[None]:
+    """The workspace's write lock (a ``flock`` on ``<file>.lock``), re-entrant within a thread."""
+    key = str(path.resolve())
+    held: set[str] = _HELD.__dict__.setdefault("paths", set())
+    if key in held:
+        yield
+        return
     lock_path = path.with_name(path.name + ".lock")
     with lock_path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -164,6 +176,16 @@ class Workspace:
             raise WorkspaceError(msg)
 
     # -- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the write lock across a read-modify-write, so concurrent writers lose nothing.
+
+        Other processes and threads wait; :meth:`write` inside the block does not.
+        """
+        self._require_file()
+        with _exclusive_lock(self.path):
+            yield
+
     def write(
         self,
         layers: Mapping[str, pd.DataFrame],

@@ -482,11 +482,12 @@ def register_plan(ws: Workspace, plan: dict[str, Any], actor: str | None = None)
         "pairs": ";".join(sorted(team_pairs(plan["draw"]["teams"]))),
         "plan_json": json.dumps(plan, ensure_ascii=False),
     }])
-    old = ws.read("plans") if ws.has_layer("plans") else None
-    table = row if old is None or old.empty else pd.concat([pd.DataFrame(old), row], ignore_index=True)
-    ws.write({"plans": table}, action="plan",
-             detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
-             actor=actor)
+    with ws.locked():
+        old = ws.read("plans") if ws.has_layer("plans") else None
+        table = row if old is None or old.empty else pd.concat([pd.DataFrame(old), row], ignore_index=True)
+        ws.write({"plans": table}, action="plan",
+                 detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
+                 actor=actor)
 
 
 def plans_register(ws: Workspace) -> gpd.GeoDataFrame | pd.DataFrame:

@@ -465,6 +465,12 @@ def record_results(ws: Workspace, plan: dict[str, Any], results: list[StopResult
     Raises :class:`InputError` listing every problem (nothing is saved then). Results identical to
     what is already recorded are not stored again.
     """
+    with ws.locked():  # results of several teams arrive at once: read and write under one lock
+        return _record_locked(ws, plan, results, team_id=team_id, actor=actor, settings=settings)
+
+
+def _record_locked(ws: Workspace, plan: dict[str, Any], results: list[StopResult], *, team_id: str | None,
+                   actor: str | None, settings: dict[str, Any] | None) -> RecordSummary:
     registered = registered_plan(ws, plan["plan_id"])
     if registered["commitment"] != plan["commitment"]:
         raise InputError(f"plan {plan['plan_id']} differs from the one registered in {ws.path}.")

@@ -168,3 +168,20 @@ def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
     assert main(["record", str(guixi_ws.path), "--plan", plan["plan_id"], "--results", str(gbk)]) == 2
     err = capsys.readouterr().err
     assert "row 2: stop 'I:nowhere' is not in plan" in err
+
+
+def test_teams_recording_at_the_same_time_lose_nothing(guixi_ws, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    plan = _plan(guixi_ws, DAY, settings, "together")
+    work = []
+    for team in plan["teams"]:
+        results = [StopResult(s["visit_id"], False, not_visited_reason="门店关闭") for s in team["stops"][:3]]
+        work.append((team["team_id"], results))
+    with ThreadPoolExecutor(max_workers=len(work)) as pool:
+        summaries = list(pool.map(lambda item: record_results(guixi_ws, plan, item[1], team_id=item[0],
+                                                              settings=settings), work))
+    assert [s.saved for s in summaries] == [len(r) for _, r in work]
+    table = results_table(guixi_ws)
+    assert len(table) == sum(len(r) for _, r in work)
+    assert set(table["team_id"]) == {team_id for team_id, _ in work}
