@@ -404,21 +404,22 @@ def import_file(ws: Workspace, kind: str, path: str | Path, *, crs: str | None =
     table = read_table(path, aliases, required=required)
     stamp = now or now_local()
     valid, rejects = prepare(table, ws, default_crs=crs, source=path.name, now=stamp)
-    existing = ws.read(kind) if ws.has_layer(kind) else None
-    merged, added, updated, unchanged = merge_rows(existing, valid, key, keep_progress=kind == "clues")
-    result = ImportResult(kind, path.name, len(table.frame), added, updated, unchanged, rejects,
-                          unknown_columns=table.unknown_columns, encoding=table.encoding)
-    confirm = valid[valid["location_status"] != "placed"]
-    result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
-                                      "location_note": confirm["location_note"],
-                                      "location_confidence": confirm["location_confidence"].astype(float)})
-    if added or updated or existing is None:
-        layers: dict[str, pd.DataFrame] = {kind: merged}
-        if extra_layers is not None:
-            layers.update(extra_layers({kind: merged}))
-        ws.write(layers, action=f"import-{kind}", actor=actor,
-                 detail=f"{path.name}: {added} added, {updated} updated, {unchanged} unchanged, "
-                        f"{len(rejects)} rejected")
+    with ws.locked():  # a team may be recording results on the same clues meanwhile
+        existing = ws.read(kind) if ws.has_layer(kind) else None
+        merged, added, updated, unchanged = merge_rows(existing, valid, key, keep_progress=kind == "clues")
+        result = ImportResult(kind, path.name, len(table.frame), added, updated, unchanged, rejects,
+                              unknown_columns=table.unknown_columns, encoding=table.encoding)
+        confirm = valid[valid["location_status"] != "placed"]
+        result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
+                                          "location_note": confirm["location_note"],
+                                          "location_confidence": confirm["location_confidence"].astype(float)})
+        if added or updated or existing is None:
+            layers: dict[str, pd.DataFrame] = {kind: merged}
+            if extra_layers is not None:
+                layers.update(extra_layers({kind: merged}))
+            ws.write(layers, action=f"import-{kind}", actor=actor,
+                     detail=f"{path.name}: {added} added, {updated} updated, {unchanged} unchanged, "
+                            f"{len(rejects)} rejected")
     return result
 
 
@@ -440,6 +441,11 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
 def confirm_locations(ws: Workspace, kind: str, ids: list[str], *, actor: str | None = None) -> int:
     """Accept the candidate point of rows waiting for confirmation; return how many were placed."""
     _, _, key, _ = _KIND_SPEC[kind]
+    with ws.locked():
+        return _confirm_locked(ws, kind, key, ids, actor)
+
+
+def _confirm_locked(ws: Workspace, kind: str, key: str, ids: list[str], actor: str | None) -> int:
     frame = ws.read(kind)
     chosen = frame[key].isin(ids) & (frame["location_status"] == "to_confirm") & frame["candidate_lon"].notna()
     if not chosen.any():

@@ -185,3 +185,24 @@ def test_teams_recording_at_the_same_time_lose_nothing(guixi_ws, settings):
     table = results_table(guixi_ws)
     assert len(table) == sum(len(r) for _, r in work)
     assert set(table["team_id"]) == {team_id for team_id, _ in work}
+
+
+def test_reimporting_a_handled_clue_keeps_its_status_and_answer(guixi_ws, settings, tmp_path):
+    from layers.importer import import_file
+
+    plan = _plan(guixi_ws, DAY, settings, "reimport")
+    team, stop = _stops(plan, "clue")[0]
+    record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "10:00", finding="confirmed",
+                                               problems="一对一辅导", action="refer", refer_to="市场监管局")],
+                   team_id=team["team_id"])
+    clue = guixi_ws.read("clues").set_index("clue_id").loc[stop["visit_id"][2:]]
+    export = tmp_path / "hotline.csv"
+    export.write_text(
+        "编号,受理时间,渠道,地址,类别,内容,经度,纬度,坐标系,状态\n"
+        f"{clue.name},{clue['received_at']},热线,{clue['address']},一对一,{clue['content']}（补充：周末上课）,"
+        f"{clue.geometry.x},{clue.geometry.y},wgs84,已受理\n", encoding="utf-8")
+    result = import_file(guixi_ws, "clues", export)
+    assert result.updated == 1
+    after = guixi_ws.read("clues").set_index("clue_id").loc[clue.name]
+    assert after["status"] == "handled" and "抄告单（市场监管局）" in after["answer"]
+    assert "补充" in after["content"]
