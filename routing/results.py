@@ -422,7 +422,7 @@ def _cases_layer(frame: pd.DataFrame, old: pd.DataFrame | None) -> gpd.GeoDataFr
 
 def _clue_answer(r: pd.Series, team_name: str) -> str:
     action = schema.label("action", r["action"])
-    refer = f"（抄告{r['refer_to']}）" if r["refer_to"] else ""
+    refer = f"（{r['refer_to']}）" if r["refer_to"] else ""
     found = r["problems"] or "未发现问题"
     return (f"{_day(r['visited_at']).strftime('%Y-%m-%d')} {team_name}现场核查："
             f"{schema.label('finding', r['finding'])}。{found}。处理：{action}{refer}。")
