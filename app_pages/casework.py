@@ -35,7 +35,7 @@ def _clues(path: Path) -> None:
         t("col_kind"): [schema.label("category", c, lang()) for c in shown["category"]],
         t("case_status"): [schema.label("clue_status", s, lang()) for s in shown["status"]],
         t("address"): shown["address"],
-        t("case_answer"): shown["answer"] if "answer" in shown else "",
+        t("case_answer"): shown.get("answer", ""),
     })
     st.dataframe(table, hide_index=True, width="stretch")
     if shown.empty:

@@ -123,7 +123,7 @@ def _demo_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_teams(args: argparse.Namespace, ws):  # noqa: ANN001, ANN202
+def _load_teams(args: argparse.Namespace, ws):
     from routing.teams import read_inspectors, read_teams
 
     teams = read_teams(args.teams, ws) if args.teams else None

@@ -12,6 +12,7 @@ import gpxpy
 import gpxpy.gpx
 import simplekml
 
+
 def plan_geojson(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan as a GeoJSON FeatureCollection (bases, stops and road legs, WGS84)."""
     features = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,7 @@ def read_results_file(path: str | Path) -> tuple[list[StopResult], list[int]]:
     results = []
     blank: list[int] = []
     for row, values in table.frame.iterrows():
-        get = lambda name: str(values.get(name, "") or "").strip()  # noqa: E731
+        get = partial(_cell, values)
         if not any(get(name) for name in RESULT_FIELDS):
             blank.append(int(row))
             continue
@@ -218,6 +219,10 @@ def read_results_file(path: str | Path) -> tuple[list[StopResult], list[int]]:
         raise InputError(f"{path}: no results filled in (是否检查 is empty on every row); fill in one row per "
                          "stop that was visited or skipped.")
     return results, blank
+
+
+def _cell(values: pd.Series, name: str) -> str:
+    return str(values.get(name, "") or "").strip()
 
 
 def _listing(where: object, problems: list[str]) -> str:

@@ -108,8 +108,8 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
     def path(coords: list) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (px(lon, lat) for lon, lat in coords))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
-             f'width="190mm" height="{190 * MAP_HEIGHT / MAP_WIDTH:.1f}mm" font-family=\'{FONT_FAMILY}\'>',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
+              f'width="190mm" height="{190 * MAP_HEIGHT / MAP_WIDTH:.1f}mm" font-family=\'{FONT_FAMILY}\'>'),
              f'<rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="#f7f5f0" stroke="#888"/>',
              f'<clipPath id="frame"><rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}"/></clipPath><g clip-path="url(#frame)">']
     if roads is not None and not roads.empty:

@@ -37,7 +37,7 @@ def _open(team_id: str | None = None) -> AppTest:
 
 
 def test_shows_only_the_chosen_teams_route_for_today(county) -> None:
-    ws, plan = county
+    _, plan = county
     team, other = plan["teams"][1], plan["teams"][0]
     app = _open(team["team_id"])
     assert "机密" in app.warning[0].value
@@ -49,7 +49,8 @@ def test_shows_only_the_chosen_teams_route_for_today(county) -> None:
         assert member["name"] not in page_text
     options = app.selectbox(key="rec_stop").options
     assert len(options) == len(team["stops"])
-    assert not set(s["visit_id"] for s in other["stops"]) & set(app.selectbox(key="rec_stop").value or [])
+    own = {f"{s['order']}. {s['arrival']} {s['name']}" for s in team["stops"]}
+    assert all(option.split(" ", 1)[1] in own for option in options)
 
 
 def test_record_a_result_on_the_page_opens_a_case(county) -> None:
@@ -81,8 +82,8 @@ def test_not_visited_without_a_reason_is_refused_and_nothing_saved(county) -> No
     assert not ws.has_layer("results")
 
 
-def test_a_team_without_a_plan_today_is_told_so(county, monkeypatch) -> None:
-    ws, plan = county
+def test_a_team_without_a_plan_today_is_told_so(county) -> None:
+    ws, _ = county
     register = ws.read("plans")
     register["date"] = "2000-01-01"
     ws.write({"plans": register}, action="test")
