@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_optional, version
+from app_cache import load_optional
 from grid.errors import InputError
 from grid.storage import Workspace, local_day
 from i18n import lang, t
@@ -49,16 +49,20 @@ def only_team(plan: dict, team_id: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _sheet(plan_json: str, team_id: str, language: str, path: str, file_version: float) -> bytes:
+def _sheet(plan_json: str, team_id: str, language: str, path: str) -> bytes:
+    # keyed on the plan, not the file's version: recording results must not re-render the sheet
     return route_sheet_pdf(json.loads(plan_json), team_id, roads=workspace_roads(Workspace(path)), lang=language)
 
 
 def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
     stem = f"{plan['plan_id']}_{team['team_id']}"
-    st.download_button(t("team_sheet"), _sheet(json.dumps(plan, ensure_ascii=False), team["team_id"], lang(),
-                                               str(path), version(path)),
-                       file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet", type="primary", icon=":material/print:",
-                       width="stretch")
+    try:
+        sheet = _sheet(json.dumps(plan, ensure_ascii=False), team["team_id"], lang(), str(path))
+    except InputError as exc:
+        st.error(str(exc))
+    else:
+        st.download_button(t("team_sheet"), sheet, file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet",
+                           type="primary", icon=":material/print:", width="stretch")
     cols = st.columns(3)
     cols[0].download_button("GPX", team_gpx(plan, team), file_name=f"{stem}.gpx", mime="application/gpx+xml",
                             key="dl_team_gpx", width="stretch")

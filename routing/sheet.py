@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 from pyproj import Transformer
 
+from grid.errors import InputError
 from grid.storage import Workspace
 from layers import schema
 from layers.render import TEAM_COLORS
@@ -296,8 +297,11 @@ def workspace_roads(ws: Workspace | None) -> gpd.GeoDataFrame | None:
 def route_sheet_pdf(plan: dict[str, Any], team_id: str, *, workspace: Workspace | None = None,
                     roads: gpd.GeoDataFrame | None = None, lang: str = "zh") -> bytes:
     """The route sheet as PDF bytes (A4). ``workspace`` adds its roads under the route on the map."""
-    from weasyprint import HTML
-
+    try:
+        from weasyprint import HTML
+    except OSError as exc:  # WeasyPrint loads Pango through cffi at import time
+        raise InputError(f"printing route sheets needs Pango, which is missing ({exc}); run "
+                         "`bash scripts/install-system-packages.sh --app` (Debian) or install Pango ≥ 1.44.") from exc
     if roads is None:
         roads = workspace_roads(workspace)
     document = route_sheet_html(plan, team_id, roads=roads, lang=lang)
