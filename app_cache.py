@@ -78,3 +78,27 @@ def layer_names(path: Path) -> list[str]:
 def load_optional(path: Path, name: str) -> pd.DataFrame | None:
     """Return a layer, or ``None`` if the workspace does not have it yet."""
     return load_table(path, name) if name in layer_names(path) else None
+
+
+@st.cache_data(show_spinner=False)
+def _teams(path: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from routing.teams import workspace_teams
+
+    return workspace_teams(Workspace(path))
+
+
+def load_teams(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The workspace's teams and inspectors (cached; :class:`InputError` if it has none)."""
+    return _teams(str(path), version(Path(path)))
+
+
+@st.cache_data(show_spinner=False)
+def _history(path: str, version: float, kind: str, entity_id: str) -> pd.DataFrame:
+    from routing.history import case_history, clue_history
+
+    return (clue_history if kind == "clue" else case_history)(Workspace(path), entity_id)
+
+
+def load_history(path: Path, kind: str, entity_id: str) -> pd.DataFrame:
+    """The history of a clue (``kind="clue"``) or a case (cached until the file changes)."""
+    return _history(str(path), version(Path(path)), kind, entity_id)

@@ -7,12 +7,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_cache import load_optional
+from app_cache import load_history, load_optional
 from grid.errors import InputError
-from grid.storage import Workspace
 from i18n import lang, t
 from layers import schema
-from routing.history import case_history, clue_history
 
 
 def _history(frame: pd.DataFrame) -> None:
@@ -41,7 +39,7 @@ def _clues(path: Path) -> None:
     if shown.empty:
         return
     clue_id = st.selectbox(t("case_pick_clue"), list(shown["clue_id"]), key="case_pick_clue")
-    _history(clue_history(Workspace(path), clue_id))
+    _history(load_history(path, "clue", clue_id))
 
 
 def _cases(path: Path) -> None:
@@ -57,7 +55,7 @@ def _cases(path: Path) -> None:
     })
     st.dataframe(table, hide_index=True, width="stretch")
     case_id = st.selectbox(t("case_pick_case"), list(cases["case_id"]), key="case_pick_case")
-    _history(case_history(Workspace(path), case_id))
+    _history(load_history(path, "case", case_id))
 
 
 def render() -> None:

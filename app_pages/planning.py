@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_grid, load_optional
+from app_cache import load_grid, load_optional, load_teams
 from grid.errors import InputError
 from grid.storage import TIMEZONE, Workspace
 from i18n import t
@@ -18,7 +18,6 @@ from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan
 from routing.settings import load_patrol_settings
 from routing.sheet import team_color
-from routing.teams import workspace_teams
 
 
 def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
@@ -37,7 +36,7 @@ def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
 
 def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:  # noqa: ANN001
     ws = Workspace(path)
-    teams, inspectors = workspace_teams(ws)
+    teams, inspectors = load_teams(path)
     teams = teams[teams["team_id"].isin(team_ids)].reset_index(drop=True)
     try:
         plan, seed = make_plan(ws, pd.Timestamp(day), shift, teams=teams, inspectors=inspectors,
@@ -92,7 +91,7 @@ def render() -> None:
     st.header(t("plan_header"))
     st.caption(t("plan_caption"))
     try:
-        teams, _ = workspace_teams(Workspace(path))
+        teams, _ = load_teams(path)
     except InputError:
         st.info(t("plan_no_teams"))
         return

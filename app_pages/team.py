@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_optional
+from app_cache import load_optional, load_teams
 from grid.errors import InputError
 from grid.storage import Workspace, local_day
 from i18n import lang, t
@@ -24,11 +24,10 @@ from routing.results import (
     current_results,
     read_results_file,
     record_results,
-    results_table,
+    results_from_layer,
     results_template,
 )
 from routing.sheet import route_sheet_pdf, team_color, workspace_roads
-from routing.teams import workspace_teams
 
 CHECKS = ("not_checked", "ok", "problem")
 
@@ -152,7 +151,7 @@ def _upload(path: Path, plan: dict, team: dict) -> None:
 
 
 def _recorded(path: Path, plan: dict, team: dict) -> dict[str, bool]:
-    table = results_table(Workspace(path))
+    table = results_from_layer(load_optional(path, "results"))
     mine = current_results(table[(table["plan_id"] == plan["plan_id"]) & (table["team_id"] == team["team_id"])])
     return dict(zip(mine["visit_id"], mine["visited"], strict=True)) if not mine.empty else {}
 
@@ -162,7 +161,7 @@ def render() -> None:
     path = Path(st.session_state["workspace"])
     st.header(t("team_header"))
     try:
-        teams, _ = workspace_teams(Workspace(path))
+        teams, _ = load_teams(path)
     except InputError:
         st.info(t("plan_no_teams"))
         return

@@ -359,7 +359,7 @@ def merge_rows(existing: gpd.GeoDataFrame | None, incoming: gpd.GeoDataFrame, ke
             for column in old.columns.difference(new.index):
                 new[column] = before[column]
         compare = [c for c in new.index if c not in _VOLATILE]
-        same = all(_same(before[c], new[c]) for c in compare)
+        same = all(same_value(before[c], new[c]) for c in compare)
         if same:
             unchanged += 1
         else:
@@ -369,7 +369,8 @@ def merge_rows(existing: gpd.GeoDataFrame | None, incoming: gpd.GeoDataFrame, ke
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=DISPLAY_CRS), added, updated, unchanged
 
 
-def _same(a: object, b: object) -> bool:
+def same_value(a: object, b: object) -> bool:
+    """Equal as a person would read them: empty ≈ missing, 15 ≈ 15.0, points within 1e-7°."""
     if hasattr(a, "equals_exact") and hasattr(b, "equals_exact"):
         return bool(a.equals_exact(b, 1e-7))
     a_missing = a is None or (not isinstance(a, str) and pd.isna(a)) or a == ""

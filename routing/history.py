@@ -50,8 +50,7 @@ def _result_text(r: pd.Series) -> str:
     return "；".join(parts)
 
 
-def _recorded(ws: Workspace, visit_id: str) -> list[dict[str, Any]]:
-    table = results_table(ws)
+def _recorded(table: pd.DataFrame, visit_id: str) -> list[dict[str, Any]]:
     rows = []
     seen: set[str] = set()
     for _, r in table[table["visit_id"] == visit_id].iterrows():
@@ -81,7 +80,7 @@ def clue_history(ws: Workspace, clue_id: str) -> pd.DataFrame:
                        f"{clue['content']}（{clue['address']}）", "by": ""},
             {"time": clue["imported_at"], "event": "登记入库", "detail": str(clue.get("source", "")), "by": ""}]
     visit_id = f"C:{clue_id}"
-    rows += _planned(ws, visit_id) + _recorded(ws, visit_id)
+    rows += _planned(ws, visit_id) + _recorded(results_table(ws), visit_id)
     if str(clue.get("handled_at", "") or ""):
         rows.append({"time": clue["handled_at"], "event": f"状态：{schema.label('clue_status', clue['status'])}",
                      "detail": str(clue["answer"]), "by": ""})
@@ -108,7 +107,7 @@ def case_history(ws: Workspace, case_id: str) -> pd.DataFrame:
                      "detail": f"{r['plan_id']}，{r['team_id']}：{_result_text(r)}", "by": r["recorded_by"]})
     rows.append({"time": case["opened_at"], "event": "下达整改通知",
                  "detail": f"{case['name']}：{case['problems']}；限期至 {case['due']}，到期回头看", "by": ""})
-    rows += _planned(ws, f"R:{case_id}") + _recorded(ws, f"R:{case_id}")
+    rows += _planned(ws, f"R:{case_id}") + _recorded(table, f"R:{case_id}")
     if case["status"] == "closed":
         rows.append({"time": case["closed_at"], "event": "整改销号", "detail": f"回头看确认已整改（{case['closed_plan']}）",
                      "by": ""})

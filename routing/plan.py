@@ -493,4 +493,4 @@ def register_plan(ws: Workspace, plan: dict[str, Any], actor: str | None = None)
 def plans_register(ws: Workspace) -> gpd.GeoDataFrame | pd.DataFrame:
     """The plan register (empty frame if no plan was recorded)."""
     return ws.read("plans") if ws.has_layer("plans") else pd.DataFrame(
-        columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits"])
+        columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"])

@@ -32,12 +32,12 @@ import geopandas as gpd
 import pandas as pd
 
 from grid.crs import DISPLAY_CRS
-from grid.errors import InputError, SchemaError
+from grid.errors import InputError, SchemaError, problems_error
 from grid.storage import Workspace, as_local, default_actor, now_local
 from layers import schema
-from layers.importer import parse_time
+from layers.importer import parse_time, same_value
 from layers.tables import read_table
-from routing.plan import read_plan
+from routing.plan import plans_register, read_plan
 from routing.settings import load_patrol_settings
 
 CHECK_CODES = tuple(term.code for term in schema.CHECKLIST_ITEMS)
@@ -117,9 +117,9 @@ class RecordSummary:
 
 
 # -- plans -------------------------------------------------------------------------------------
-def registered_plan(ws: Workspace, plan_id: str) -> dict[str, Any]:
-    """The plan ``plan_id`` from the workspace's plan register; :class:`InputError` if absent."""
-    plans = ws.read("plans") if ws.has_layer("plans") else pd.DataFrame(columns=["plan_id", "plan_json"])
+def registered_plan(ws: Workspace, plan_id: str, register: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The plan ``plan_id`` from the workspace's plan register (or ``register``, already read)."""
+    plans = plans_register(ws) if register is None else register
     match = plans[plans["plan_id"] == plan_id]
     if match.empty:
         known = ", ".join(plans["plan_id"].astype(str).tolist()[-5:]) or "none"
@@ -214,7 +214,7 @@ def read_results_file(path: str | Path) -> tuple[list[StopResult], list[int]]:
             row=int(row),
         ))
     if problems:
-        raise InputError(_listing(path, problems))
+        raise problems_error(path, problems)
     if not results:
         raise InputError(f"{path}: no results filled in (是否检查 is empty on every row); fill in one row per "
                          "stop that was visited or skipped.")
@@ -223,12 +223,6 @@ def read_results_file(path: str | Path) -> tuple[list[StopResult], list[int]]:
 
 def _cell(values: pd.Series, name: str) -> str:
     return str(values.get(name, "") or "").strip()
-
-
-def _listing(where: object, problems: list[str]) -> str:
-    shown = "\n  ".join(problems[:40])
-    more = f"\n  … and {len(problems) - 40} more" if len(problems) > 40 else ""
-    return f"{where}: {len(problems)} problem(s); nothing was saved:\n  {shown}{more}"
 
 
 # -- checking against the plan -----------------------------------------------------------------
@@ -270,7 +264,7 @@ def check_results(plan: dict[str, Any], results: list[StopResult], *, team_id: s
         if row is not None:
             rows.append(row)
     if problems:
-        raise InputError(_listing(f"results for plan {plan['plan_id']}", problems))
+        raise problems_error(f"results for plan {plan['plan_id']}", problems)
     return rows
 
 
@@ -349,14 +343,19 @@ def _text(value: object) -> str:
 
 
 def _same_content(a: dict[str, Any] | pd.Series, b: dict[str, Any] | pd.Series) -> bool:
-    return all(_text(a[c]) == _text(b[c]) for c in CONTENT_COLUMNS)
+    return all(same_value(a[c], b[c]) for c in CONTENT_COLUMNS)
 
 
 def results_table(ws: Workspace) -> pd.DataFrame:
     """Every recorded result, corrections included, oldest first (empty frame if none)."""
-    if not ws.has_layer("results"):
+    return results_from_layer(ws.read("results") if ws.has_layer("results") else None)
+
+
+def results_from_layer(layer: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``results`` layer as read from a workspace (or ``None``), with ``visited`` as booleans."""
+    if layer is None:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    table = pd.DataFrame(ws.read("results"))
+    table = pd.DataFrame(layer)
     table["visited"] = table["visited"].map(lambda v: _text(v) in ("1", "True", "true"))
     return table[RESULT_COLUMNS]
 
@@ -476,7 +475,8 @@ def record_results(ws: Workspace, plan: dict[str, Any], results: list[StopResult
 
 def _record_locked(ws: Workspace, plan: dict[str, Any], results: list[StopResult], *, team_id: str | None,
                    actor: str | None, settings: dict[str, Any] | None) -> RecordSummary:
-    registered = registered_plan(ws, plan["plan_id"])
+    register = plans_register(ws)
+    registered = registered_plan(ws, plan["plan_id"], register)
     if registered["commitment"] != plan["commitment"]:
         raise InputError(f"plan {plan['plan_id']} differs from the one registered in {ws.path}.")
     rows = check_results(registered, results, team_id=team_id, settings=settings)
@@ -509,8 +509,7 @@ def _record_locked(ws: Workspace, plan: dict[str, Any], results: list[StopResult
     summary.cases_closed = sorted(c for c, s in zip(cases["case_id"], cases["status"], strict=True)
                                   if s == "closed" and before.get(c) != "closed")
     if ws.has_layer("clues"):
-        teams = {(plan["plan_id"], t["team_id"]): t["name"] for t in registered["teams"]}
-        teams.update(_team_names(ws, set(current["plan_id"]) - {plan["plan_id"]}))
+        teams = _team_names(register, set(current["plan_id"]))
         clues, summary.clues_handled = _apply_to_clues(ws.read("clues"), current, teams)
         layers["clues"] = clues
     if ws.has_layer("institutions"):
@@ -533,12 +532,9 @@ def _refuse_undoing_revisited(cases: pd.DataFrame, old_cases: pd.DataFrame | Non
                              "record the outcome on the revisit instead.")
 
 
-def _team_names(ws: Workspace, plan_ids: set[str]) -> dict[tuple[str, str], str]:
-    if not plan_ids or not ws.has_layer("plans"):
-        return {}
-    plans = ws.read("plans")
+def _team_names(register: pd.DataFrame, plan_ids: set[str]) -> dict[tuple[str, str], str]:
     names = {}
-    for text in plans.loc[plans["plan_id"].isin(plan_ids), "plan_json"]:
+    for text in register.loc[register["plan_id"].isin(plan_ids), "plan_json"]:
         plan = json.loads(text)
         names.update({(plan["plan_id"], t["team_id"]): t["name"] for t in plan["teams"]})
     return names

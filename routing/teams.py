@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from grid.demo import DEMO_LABEL, demo_people
-from grid.errors import InputError
+from grid.errors import InputError, problems_error
 from grid.storage import Workspace
 from layers.tables import read_table
 from routing.draw import shuffled
@@ -54,9 +54,7 @@ MAX_ATTEMPTS = 500
 
 def _raise_all(path: Path | str, problems: list[str]) -> None:
     if problems:
-        shown = "\n  ".join(problems[:30])
-        more = f"\n  … and {len(problems) - 30} more" if len(problems) > 30 else ""
-        raise InputError(f"{path}: {len(problems)} problem(s); nothing was used:\n  {shown}{more}")
+        raise problems_error(path, problems, outcome="nothing was used", limit=30)
 
 
 def _unique_id(row: object, field: str, value: str, seen: set[str], problems: list[str]) -> bool:
