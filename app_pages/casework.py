@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_cache import load_history, load_optional
-from grid.errors import InputError
+from core.errors import InputError
 from i18n import lang, t
 from layers import schema
 

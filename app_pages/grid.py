@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from app_cache import load_grid, who_chain
 from grid.crs import CRS_CHOICES
-from grid.errors import InputError
+from core.errors import InputError
 from i18n import t
 from layers.render import grid_map
 

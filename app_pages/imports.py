@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_cache import load_optional
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from i18n import t
 from layers.importer import confirm_locations, write_rejects

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import load_grid, load_optional, load_teams
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import TIMEZONE, Workspace
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import load_optional, load_teams
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace, local_day
 from i18n import lang, t
 from layers import schema

@@ -4,6 +4,6 @@ County (县/区) → township or street (乡镇/街道) → community or village
 (楼栋). This package imports no Streamlit; ``layers`` and ``routing`` build on it.
 """
 
-from grid.errors import CRSError, InputError, SchemaError, WorkspaceError
+from core.errors import CRSError, InputError, SchemaError, WorkspaceError
 
 __all__ = ["CRSError", "InputError", "SchemaError", "WorkspaceError"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from grid.errors import SchemaError
+from core.errors import SchemaError
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 

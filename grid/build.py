@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from grid import admin, cells, demo, names, osm
 from grid.crs import DISPLAY_CRS, metric_crs_for, to_wgs84
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace, now_local
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"

@@ -22,7 +22,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from grid.errors import CRSError
+from core.errors import CRSError
 
 DISPLAY_CRS = "EPSG:4326"
 CGCS2000 = "EPSG:4490"

@@ -23,7 +23,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from grid.crs import DISPLAY_CRS
-from grid.errors import InputError
+from core.errors import InputError
 
 FEATURE_TAGS: dict[str, bool | str | list[str]] = {
     "building": True,

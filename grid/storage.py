@@ -30,7 +30,7 @@ import pandas as pd
 import pyogrio
 
 from grid.crs import DISPLAY_CRS
-from grid.errors import WorkspaceError
+from core.errors import WorkspaceError
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 GRID_LAYERS: tuple[str, ...] = ("county", "townships", "communities", "buildings")

@@ -8,7 +8,7 @@ import geopandas as gpd
 import shapely
 
 from grid.crs import DISPLAY_CRS, points_to_wgs84
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 
 LEVEL_LAYERS = (("building", "buildings"), ("community", "communities"),

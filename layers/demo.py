@@ -19,7 +19,7 @@ import pandas as pd
 
 from grid.crs import DISPLAY_CRS
 from grid.demo import DEMO_LABEL
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace, local_day, now_local
 from layers import schema
 from layers.geocode import attach_cells

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
-from grid.errors import CRSError, InputError, SchemaError
+from core.errors import CRSError, InputError, SchemaError
 from grid.storage import TIMEZONE, Workspace, as_local, now_local
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from grid.errors import InputError
+from core.errors import InputError
 
 DEFAULT_SETTINGS = Path(__file__).resolve().parents[1] / "settings" / "risk.toml"
 REQUIRED = {

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from grid.admin import decode_text
-from grid.errors import SchemaError
+from core.errors import SchemaError
 
 HEADER_SEARCH_ROWS = 10
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from grid.errors import InputError
+from core.errors import InputError
 
 
 def _build(args: argparse.Namespace) -> int:

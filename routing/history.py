@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from layers import schema
 from routing.results import case_id_for, cases_table, results_table

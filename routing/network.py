@@ -25,7 +25,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from routing.settings import MODES
 

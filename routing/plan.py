@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace, default_actor, local_day, now_local
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml

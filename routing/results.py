@@ -32,7 +32,7 @@ import geopandas as gpd
 import pandas as pd
 
 from grid.crs import DISPLAY_CRS
-from grid.errors import InputError, SchemaError, problems_error
+from core.errors import InputError, SchemaError, problems_error
 from grid.storage import Workspace, as_local, default_actor, now_local
 from layers import schema
 from layers.importer import parse_time, same_value

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from grid.errors import InputError
+from core.errors import InputError
 from layers.settings import read_toml
 
 DEFAULT_PATROL_SETTINGS = Path(__file__).resolve().parents[1] / "settings" / "patrol.toml"

@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 from pyproj import Transformer
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from layers import schema
 from layers.render import TEAM_COLORS

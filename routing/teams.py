@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from grid.demo import DEMO_LABEL, demo_people
-from grid.errors import InputError, problems_error
+from core.errors import InputError, problems_error
 from grid.storage import Workspace
 from layers.tables import read_table
 from routing.draw import shuffled

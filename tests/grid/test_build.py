@@ -10,7 +10,7 @@ from geopandas.testing import assert_geodataframe_equal
 from grid.build import BuildSummary, build_workspace
 from grid.check import check_workspace
 from grid.demo import DEMO_LABEL
-from grid.errors import InputError, SchemaError
+from core.errors import InputError, SchemaError
 from grid.storage import GRID_LAYERS, Workspace
 from tests.conftest import GUIXI_OSM, HAIDIAN_OSM, SOURCES, build_guixi
 

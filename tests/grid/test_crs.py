@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from grid import crs
-from grid.errors import CRSError
+from core.errors import CRSError
 from tests.conftest import SOURCES
 
 RNG = np.random.default_rng(42)

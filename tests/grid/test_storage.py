@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from grid import storage
-from grid.errors import WorkspaceError
+from core.errors import WorkspaceError
 from grid.storage import Workspace
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grid.errors import SchemaError
+from core.errors import SchemaError
 from grid.storage import Workspace
 from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
 from patrol.cli import main

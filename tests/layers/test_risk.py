@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from layers.demo import demo_layers
 from layers.risk import analyse

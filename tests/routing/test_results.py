@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from grid.errors import InputError
+from core.errors import InputError
 from grid.storage import Workspace
 from patrol.cli import main
 from routing.history import case_history, clue_history

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from grid.errors import InputError
+from core.errors import InputError
 from routing.teams import avoided_communities, draw_teams, read_inspectors, read_teams, team_pairs
 
 

@@ -1,0 +1,321 @@
+"""The PostGIS backend: many counties in one PostgreSQL database, for a bureau, a city or a province.
+
+A workspace is named by a URL, ``postgresql://user[:password]@host:5432/patrol?county=360681``
+(optionally ``&schema=NAME`` to keep the tables in a schema of their own). Every table carries a
+``county_code`` column and every query filters on it; a catalogue table ``patrol_layers`` says
+which layers a county has and with which columns, since two counties may differ. Writers of one
+county are serialised by a transaction-scoped advisory lock; readers never wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from core.errors import StoreError, WorkspaceError
+from store.base import AUDIT_LAYER, Filter, LayerInfo, Rows, Session, Store, database_failure
+
+log = logging.getLogger(__name__)
+
+CATALOGUE = "patrol_layers"
+_PG_TYPES = {"text": "TEXT", "integer": "BIGINT", "real": "DOUBLE PRECISION", "boolean": "BOOLEAN"}
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parse_url(location: str) -> tuple[URL, str | None, str | None]:
+    """The database URL (psycopg driver), the county code and the schema named in ``location``."""
+    try:
+        url = make_url(location)
+    except sa.exc.ArgumentError as exc:
+        msg = f"{location!r} is not a database URL: {exc}"
+        raise WorkspaceError(msg) from exc
+    query = dict(url.query)
+    county = query.pop("county", None)
+    schema = query.pop("schema", None)
+    if isinstance(county, tuple) or isinstance(schema, tuple):
+        msg = f"{url.render_as_string(hide_password=True)}: give county= and schema= once each."
+        raise WorkspaceError(msg)
+    if county is not None and not re.fullmatch(r"\d{6}", county):
+        msg = f"county={county!r} in the workspace URL is not a 6-digit county code (e.g. county=360681)."
+        raise WorkspaceError(msg)
+    if schema is not None and not _SCHEMA.match(schema):
+        msg = f"schema={schema!r} in the workspace URL: use lower-case letters, digits and '_'."
+        raise WorkspaceError(msg)
+    return url.set(drivername="postgresql+psycopg", query=query), county, schema
+
+
+def _engine(url: URL, schema: str | None) -> Engine:
+    key = url.render_as_string(hide_password=False) + f"#{schema}"
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            options = {"options": f"-csearch_path={schema},public"} if schema else {}
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                                      connect_args={"connect_timeout": 10, **options})
+            _ENGINES[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests and forked processes call this)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+
+
+class PostGISSession(Session):
+    """A connection to the database, scoped to one county."""
+
+    def __init__(self, connection: Connection, county: str) -> None:
+        self.connection = connection
+        self.county = county
+        self._layers: dict[str, LayerInfo] | None = None
+
+    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> sa.CursorResult[Any]:
+        return self.connection.execute(sa.text(sql), params or {})
+
+    def layers(self) -> dict[str, LayerInfo]:
+        if self._layers is None:
+            self._layers = {}
+            if self._has_catalogue():
+                rows = self._execute(f"SELECT name, geometry_type, columns FROM {CATALOGUE} "
+                                     "WHERE county_code = :county ORDER BY name", {"county": self.county})
+                for name, geometry_type, columns in rows:
+                    self._layers[name] = LayerInfo(name, tuple(tuple(c) for c in json.loads(columns)), geometry_type)
+        return self._layers
+
+    def _has_catalogue(self) -> bool:
+        return bool(self._execute("SELECT to_regclass(:name) IS NOT NULL", {"name": CATALOGUE}).scalar())
+
+    def _where(self, query: Filter) -> tuple[str, dict[str, Any]]:
+        clauses = ["county_code = :_county"]
+        params: dict[str, Any] = {"_county": self.county}
+        for i, (column, value) in enumerate(query.where.items()):
+            if isinstance(value, list):
+                clauses.append(f"{_quote(column)} = ANY(:w{i})")
+                params[f"w{i}"] = value
+            elif value is None:
+                clauses.append(f"{_quote(column)} IS NULL")
+            else:
+                clauses.append(f"{_quote(column)} = :w{i}")
+                params[f"w{i}"] = value
+        for i, (column, (low, high)) in enumerate(query.between.items()):
+            if low is not None:
+                clauses.append(f"{_quote(column)} >= :lo{i}")
+                params[f"lo{i}"] = low
+            if high is not None:
+                clauses.append(f"{_quote(column)} <= :hi{i}")
+                params[f"hi{i}"] = high
+        if query.bbox is not None:
+            clauses.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+            params.update(dict(zip(("minx", "miny", "maxx", "maxy"), query.bbox, strict=True)))
+        return " WHERE " + " AND ".join(clauses), params
+
+    def fetch(self, info: LayerInfo, columns: Sequence[str], query: Filter) -> tuple[Rows, list[Any] | None]:
+        selected = [_quote(c) for c in columns]
+        spatial = info.geometry_type is not None
+        if spatial:
+            selected.append("ST_AsBinary(geom)")
+        where, params = self._where(query)
+        rows = self._execute(f"SELECT {', '.join(selected) or 'NULL'} FROM {_quote(info.name)}{where} ORDER BY fid",
+                             params).all()
+        if not spatial:
+            return [tuple(r[:len(columns)]) for r in rows], None
+        return [tuple(r[:-1]) for r in rows], [None if r[-1] is None else bytes(r[-1]) for r in rows]
+
+    def decode(self, raw: list[Any]) -> np.ndarray:
+        return shapely.from_wkb(np.asarray(raw, dtype=object))
+
+    def insert(self, info: LayerInfo, columns: Sequence[str], rows: Rows, geometries: np.ndarray | None) -> None:
+        names = ["county_code", *(_quote(c) for c in columns)]
+        if geometries is not None:
+            names.append("geom")
+            with_srid = shapely.set_srid(geometries, 4326)
+            ewkb = shapely.to_wkb(with_srid, hex=True, include_srid=True, output_dimension=2)
+            rows = [(*row, g) for row, g in zip(rows, ewkb, strict=True)]
+        raw = self.connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {_quote(info.name)} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((self.county, *row))
+
+    def delete(self, info: LayerInfo, query: Filter) -> int:
+        where, params = self._where(query)
+        return int(self._execute(f"DELETE FROM {_quote(info.name)}{where}", params).rowcount)
+
+    def _physical_columns(self, table: str) -> dict[str, str] | None:
+        rows = self._execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = :t AND table_schema = current_schema()", {"t": table}).all()
+        if not rows:
+            return None
+        kinds = {"text": "text", "bigint": "integer", "integer": "integer", "double precision": "real",
+                 "boolean": "boolean"}
+        return {name: kinds.get(data_type, "text") for name, data_type in rows}
+
+    def _ensure_catalogue(self) -> None:
+        self._execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
+                      "geometry_type TEXT, columns TEXT NOT NULL, PRIMARY KEY (county_code, name))")
+
+    def _save_catalogue(self, info: LayerInfo) -> None:
+        self._execute(f"INSERT INTO {CATALOGUE} VALUES (:county, :name, :geometry_type, :columns) "
+                      "ON CONFLICT (county_code, name) DO UPDATE SET geometry_type = EXCLUDED.geometry_type, "
+                      "columns = EXCLUDED.columns",
+                      {"county": self.county, "name": info.name, "geometry_type": info.geometry_type,
+                       "columns": json.dumps([list(c) for c in info.columns])})
+        self.layers()[info.name] = info
+
+    def create(self, info: LayerInfo) -> None:
+        self._ensure_catalogue()
+        physical = self._physical_columns(info.name)
+        if physical is None:
+            columns = ["fid BIGSERIAL PRIMARY KEY", "county_code TEXT NOT NULL",
+                       *(f"{_quote(c)} {_PG_TYPES[k]}" for c, k in info.columns)]
+            if info.geometry_type is not None:
+                columns.append("geom geometry(Geometry, 4326)")
+            self._execute(f"CREATE TABLE {_quote(info.name)} ({', '.join(columns)})")
+            self._execute(f"CREATE INDEX {_quote(f'{info.name}_county')} ON {_quote(info.name)} (county_code)")
+            if info.geometry_type is not None:
+                self._execute(f"CREATE INDEX {_quote(f'{info.name}_geom')} ON {_quote(info.name)} USING GIST (geom)")
+        else:
+            if info.geometry_type is not None and "geom" not in physical:
+                msg = f"table {info.name!r} exists without geometry in the database; another county's layer clashes."
+                raise StoreError(msg)
+            info = self._align(info, physical)
+        self._save_catalogue(info)
+
+    def _align(self, info: LayerInfo, physical: dict[str, str]) -> LayerInfo:
+        """Add the columns the table lacks; a column another county made keeps its stored kind."""
+        missing = [(c, k) for c, k in info.columns if c not in physical]
+        for column, kind in missing:
+            self._execute(f"ALTER TABLE {_quote(info.name)} ADD COLUMN IF NOT EXISTS {_quote(column)} {_PG_TYPES[kind]}")
+        columns = tuple((c, physical.get(c, k)) for c, k in info.columns)
+        return LayerInfo(info.name, columns, info.geometry_type)
+
+    def add_columns(self, info: LayerInfo, extra: Sequence[tuple[str, str]]) -> None:
+        physical = self._physical_columns(info.name) or {}
+        aligned = self._align(LayerInfo(info.name, tuple(extra), info.geometry_type), physical)
+        self._save_catalogue(info.with_columns(aligned.columns))
+
+    def drop(self, info: LayerInfo) -> None:
+        self.delete(info, Filter())
+        self._execute(f"DELETE FROM {CATALOGUE} WHERE county_code = :county AND name = :name",
+                      {"county": self.county, "name": info.name})
+        self.layers().pop(info.name, None)
+
+    def index(self, info: LayerInfo, columns: Sequence[str]) -> None:
+        name = f"{info.name}_{'_'.join(columns)}_key"[:63]
+        self._execute(f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(info.name)} "
+                      f"(county_code, {', '.join(_quote(c) for c in columns)})")
+
+
+class PostGISStore(Store):
+    """One county's workspace in a PostgreSQL + PostGIS database."""
+
+    def __init__(self, location: str) -> None:
+        self.url, county, self.schema = parse_url(location)
+        self._county = county
+        self.label = self.url.render_as_string(hide_password=True).replace("postgresql+psycopg", "postgresql")
+        if county:
+            self.label += f"?county={county}"
+        self.location = location
+
+    @property
+    def county(self) -> str:
+        """The county this store reads and writes (from ``?county=`` or the database's only county)."""
+        if self._county is None:
+            counties = self.counties()
+            if len(counties) != 1:
+                listed = ", ".join(counties) or "none yet"
+                msg = (f"{self.label}: say which county with ?county=CODE in the URL "
+                       f"(the database holds: {listed}).")
+                raise WorkspaceError(msg)
+            self._county = counties[0]
+        return self._county
+
+    def for_county(self, county: str) -> PostGISStore:
+        """The same database, bound to ``county``."""
+        url = self.url.set(drivername="postgresql", query={**dict(self.url.query), "county": county,
+                                                             **({"schema": self.schema} if self.schema else {})})
+        return PostGISStore(url.render_as_string(hide_password=False))
+
+    def _engine(self) -> Engine:
+        return _engine(self.url, self.schema)
+
+    def counties(self) -> list[str]:
+        """The counties the database holds."""
+        try:
+            with self._engine().connect() as connection:
+                if not connection.execute(sa.text("SELECT to_regclass(:n) IS NOT NULL"), {"n": CATALOGUE}).scalar():
+                    return []
+                rows = connection.execute(sa.text(f"SELECT DISTINCT county_code FROM {CATALOGUE} ORDER BY 1"))
+                return [r[0] for r in rows]
+        except sa.exc.OperationalError as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: Exception) -> StoreError:
+        return StoreError(f"cannot reach the workspace database {self.label}: {getattr(exc, 'orig', exc)}. "
+                          "Check that the server runs and the URL is right.")
+
+    def exists(self) -> bool:
+        try:
+            with self._session(write=False) as session:
+                return bool(session.layers())
+        except WorkspaceError:
+            return False
+
+    @contextlib.contextmanager
+    def _session(self, *, write: bool) -> Iterator[PostGISSession]:
+        county = self.county
+        try:
+            with self._engine().connect() as connection:
+                if write:
+                    with connection.begin():
+                        self._prepare_database(connection)
+                        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                           {"key": f"patrol:{self.schema or ''}:{county}"})
+                        yield PostGISSession(connection, county)
+                else:
+                    with connection.begin():
+                        connection.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                        yield PostGISSession(connection, county)
+        except sa.exc.OperationalError as exc:
+            raise self._unreachable(exc) from exc
+        except sa.exc.DBAPIError as exc:
+            raise database_failure(self.label, exc) from exc
+
+    def _prepare_database(self, connection: Connection) -> None:
+        if self.schema:
+            connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}"))
+        if not connection.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).scalar():
+            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+
+    def version(self) -> str:
+        with self._session(write=False) as session:
+            if AUDIT_LAYER not in session.layers():
+                return "0"
+            last = session.connection.execute(
+                sa.text(f"SELECT coalesce(max(fid), 0) FROM {AUDIT_LAYER} WHERE county_code = :c"),
+                {"c": session.county}).scalar()
+        return str(last)
+
+    @contextlib.contextmanager
+    def creating(self) -> Iterator[PostGISStore]:
+        """The county emptied and rebuilt inside one transaction (see :meth:`Store.transaction`)."""
+        yield self
