@@ -167,7 +167,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_arrival": {"zh": "到达", "en": "Arrive"},
     "col_departure": {"zh": "离开", "en": "Leave"},
     "col_kind": {"zh": "类型", "en": "Kind"},
-    "col_reason": {"zh": "抽取/必查原因", "en": "Why chosen"},
+    "col_why_chosen": {"zh": "抽取/必查原因", "en": "Why chosen"},
     "col_probability": {"zh": "抽中概率", "en": "Probability"},
     "col_mandatory": {"zh": "必查", "en": "Mandatory"},
     "kind_institution": {"zh": "机构", "en": "Institution"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_cache import workspace_choices
+from app_cache import workspace_choices, workspace_title
 from app_pages import casework, grid, imports, layers, planning, team
 from i18n import LANGUAGES, t
 
@@ -24,7 +24,7 @@ with st.sidebar:
     page = st.radio("📑", list(PAGES), format_func=t, key="page", label_visibility="collapsed")
     choices = workspace_choices()
     if choices:
-        st.selectbox(t("workspace"), choices, format_func=lambda p: p.stem, key="workspace")
+        st.selectbox(t("workspace"), choices, format_func=workspace_title, key="workspace")
     st.caption(t("demo_notice"))
     st.caption(t("attribution"))
 

@@ -60,7 +60,7 @@ def _cases(path: Path) -> None:
 
 def render() -> None:
     """Render the clues and cases page."""
-    path = Path(st.session_state["workspace"])
+    path = str(st.session_state["workspace"])
     st.header(t("case_header"))
     st.caption(t("case_caption"))
     clues_tab, cases_tab = st.tabs([t("case_tab_clues"), t("case_tab_cases")])

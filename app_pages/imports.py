@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_cache import load_optional
+from app_cache import current_actor, load_optional
 from core.errors import InputError
-from grid.storage import Workspace
+from store import open_store
 from i18n import t
 from layers.importer import confirm_locations, write_rejects
 from layers.risk import import_and_analyse, refresh
@@ -24,8 +24,8 @@ def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
         target = Path(folder) / upload.name  # type: ignore[attr-defined]
         target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
         try:
-            result = import_and_analyse(Workspace(path), kind, target, crs=None if crs == "auto" else crs,
-                                        actor=st.session_state.get("actor") or None)
+            result = import_and_analyse(open_store(path), kind, target, crs=None if crs == "auto" else crs,
+                                        actor=current_actor())
         except InputError as exc:
             st.session_state["import_result"] = {"error": str(exc)}
             return
@@ -82,7 +82,7 @@ def _confirm(path: Path) -> None:
         choosable = waiting[waiting["candidate_lon"].notna()][key].tolist()
         chosen = st.multiselect(t("confirm_pick"), choosable, key=f"confirm_{kind}")
         if st.button(t("confirm_button"), key=f"confirm_button_{kind}", disabled=not chosen):
-            count = confirm_locations(Workspace(path), kind, chosen, actor=st.session_state.get("actor") or None)
+            count = confirm_locations(open_store(path), kind, chosen, actor=current_actor())
             st.session_state["confirmed_message"] = t("confirmed").format(n=count)
             st.rerun()
     if not any_rows:
@@ -111,7 +111,7 @@ def render() -> None:
     st.caption(t("refresh_caption").format(settings=settings_path()))
     if st.button(t("refresh_button"), key="refresh_analysis"):
         try:
-            refresh(Workspace(path), actor=st.session_state.get("actor") or None)
+            refresh(open_store(path), actor=current_actor())
             st.success(t("refreshed"))
         except InputError as exc:
             st.error(str(exc))

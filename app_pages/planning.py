@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_grid, load_optional, load_teams
+from app_cache import current_actor, load_grid, load_optional, load_teams
 from core.errors import InputError
-from grid.storage import TIMEZONE, Workspace
+from core.clock import TIMEZONE
+from store import open_store
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
@@ -35,13 +36,13 @@ def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
 
 
 def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:  # noqa: ANN001
-    ws = Workspace(path)
+    ws = open_store(path)
     teams, inspectors = load_teams(path)
     teams = teams[teams["team_id"].isin(team_ids)].reset_index(drop=True)
     try:
         plan, seed = make_plan(ws, pd.Timestamp(day), shift, teams=teams, inspectors=inspectors,
                                settings=load_patrol_settings(), time_limit=seconds)
-        register_plan(ws, plan)
+        register_plan(ws, plan, actor=current_actor())
     except InputError as exc:
         st.session_state.pop("plan_result", None)
         st.error(str(exc))
@@ -134,7 +135,7 @@ def render() -> None:
     if show_prob:
         _probability_layer(m, plan, path)
     add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
-                              "reason": t("col_reason"), "probability": t("col_probability"), "_base": t("plan_base")},
+                              "reason": t("col_why_chosen"), "probability": t("col_probability"), "_base": t("plan_base")},
              team_names={tm["team_id"]: tm["name"] for tm in plan["teams"]})
     left, right = st.columns([4, 1])
     with left:

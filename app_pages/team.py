@@ -12,9 +12,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_optional, load_teams
+from app_cache import current_actor, load_optional, load_teams
 from core.errors import InputError
-from grid.storage import Workspace, local_day
+from core.clock import local_day
+from store import open_store
 from i18n import lang, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
@@ -50,7 +51,7 @@ def only_team(plan: dict, team_id: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sheet(plan_json: str, team_id: str, language: str, path: str) -> bytes:
     # keyed on the plan, not the file's version: recording results must not re-render the sheet
-    return route_sheet_pdf(json.loads(plan_json), team_id, roads=workspace_roads(Workspace(path)), lang=language)
+    return route_sheet_pdf(json.loads(plan_json), team_id, roads=workspace_roads(open_store(path)), lang=language)
 
 
 def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
@@ -118,7 +119,7 @@ def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> N
 
 def _save(path: Path, plan: dict, team: dict, results: list[StopResult], blank: list[int] | None = None) -> None:
     try:
-        summary = record_results(Workspace(path), plan, results, team_id=team["team_id"])
+        summary = record_results(open_store(path), plan, results, team_id=team["team_id"], actor=current_actor())
     except InputError as exc:
         st.error(t("team_not_saved") + "\n\n" + str(exc))
         return
@@ -158,7 +159,7 @@ def _recorded(path: Path, plan: dict, team: dict) -> dict[str, bool]:
 
 def render() -> None:
     """Render the team leader's page."""
-    path = Path(st.session_state["workspace"])
+    path = str(st.session_state["workspace"])
     st.header(t("team_header"))
     try:
         teams, _ = load_teams(path)
@@ -205,7 +206,7 @@ def render() -> None:
         lats = [s["lat"] for s in team["stops"]] + [team["base"]["lat"]]
         m = base_map((min(lons), min(lats), max(lons), max(lats)))
         add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
-                                  "reason": t("col_reason"), "probability": t("col_probability"),
+                                  "reason": t("col_why_chosen"), "probability": t("col_probability"),
                                   "_base": t("plan_base")},
                  team_names={team_id: team["name"]}, colors={team_id: color})
         st_folium(finish_map(m), key="team_map", height=420, use_container_width=True, returned_objects=[])

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.predictability import simulate_plans
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(shutil.copy2(args.workspace, Path(tmp) / "ws.gpkg"))
-        result = simulate_plans(Workspace(copy), args.start, args.days, iterations=100)
+        result = simulate_plans(open_store(copy), args.start, args.days, iterations=100)
     print(f"{result['days']} simulated days, {result['sites']} sites, {result['visits_per_day']:.1f} drawn-site "
           "visits a day")
     print(f"{'lag':>4} {'pairs':>6} {'observed':>9} {'expected':>9} {'lift':>6}")

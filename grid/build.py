@@ -24,7 +24,8 @@ from shapely.geometry.base import BaseGeometry
 from grid import admin, cells, demo, names, osm
 from grid.crs import DISPLAY_CRS, metric_crs_for, to_wgs84
 from core.errors import InputError
-from grid.storage import Workspace, now_local
+from core.clock import now_local
+from store import create_workspace
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 SCHEMA_VERSION = "1"
@@ -331,7 +332,8 @@ def build_workspace(
     osm_path: Path,
     streets_path: Path,
     villages_path: Path,
-    out_path: Path,
+    out_path: str | Path,
+    actor: str,
     boundary_path: Path | None = None,
     boundary_crs: str | None = None,
     county_name: str | None = None,
@@ -371,12 +373,13 @@ def build_workspace(
         features = osm.read_features(xml)
         step("reading the road network")
         road_nodes, road_edges = osm.read_roads(xml, outline)
-    return _assemble(features, road_nodes, road_edges, ctx, source, out_path, step,
+    return _assemble(features, road_nodes, road_edges, ctx, source, out_path, step, actor=actor,
                      inputs=[osm_path, streets_path, villages_path, boundary_path])
 
 
 def _assemble(features: gpd.GeoDataFrame, road_nodes: gpd.GeoDataFrame, road_edges: gpd.GeoDataFrame,
-              ctx: _Context, source: str, out_path: Path, step: Progress, *, inputs: list[object]) -> BuildSummary:
+              ctx: _Context, source: str, out_path: str | Path, step: Progress, *, actor: str,
+              inputs: list[object]) -> BuildSummary:
     step("matching names and deriving cells")
     buildings = _buildings(features, ctx)
     real = _real_townships(features, ctx)
@@ -405,7 +408,7 @@ def _assemble(features: gpd.GeoDataFrame, road_nodes: gpd.GeoDataFrame, road_edg
     layers["meta"] = _meta(ctx, source, inputs)
     step("writing the workspace")
     detail = "; ".join(ctx.summary.lines()[:6])
-    Workspace(out_path).write(layers, action="build-workspace", detail=detail, create=True)
+    create_workspace(out_path, layers, county=ctx.county_code, actor=actor, action="build-workspace", detail=detail)
     return ctx.summary
 
 

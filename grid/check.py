@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import shapely
 
-from grid.storage import GRID_LAYERS, Workspace
+from store import GRID_LAYERS, Store
 
 TOLERANCE_M2 = 1.0
 PARENT_OF = {"townships": "county", "communities": "townships", "buildings": "communities"}
@@ -100,7 +100,7 @@ def _coverage(layer: str, children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame)
 
 
 
-def check_workspace(workspace: Workspace) -> list[Problem]:
+def check_workspace(workspace: Store) -> list[Problem]:
     """Return every problem of the workspace's grid (empty when it is clean)."""
     workspace.validate_layout()
     metric_crs = workspace.meta()["metric_crs"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
-import shapely
 
 from grid.crs import DISPLAY_CRS, points_to_wgs84
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
 
 LEVEL_LAYERS = (("building", "buildings"), ("community", "communities"),
                 ("township", "townships"), ("county", "county"))
@@ -48,7 +47,7 @@ def _link(level: str, row: object, note: str = "") -> Responsible:
 
 
 def who_is_responsible(
-    workspace: Workspace, lon: float, lat: float, *, crs: str = "wgs84"
+    workspace: Store, lon: float, lat: float, *, crs: str = "wgs84"
 ) -> list[Responsible]:
     """Return the responsibility chain for a point, from the smallest cell up to the county.
 

@@ -20,7 +20,8 @@ import pandas as pd
 from grid.crs import DISPLAY_CRS
 from grid.demo import DEMO_LABEL
 from core.errors import InputError
-from grid.storage import Workspace, local_day, now_local
+from core.clock import local_day, now_local
+from store import Store
 from layers import schema
 from layers.geocode import attach_cells
 from layers.importer import with_check_digit
@@ -56,14 +57,14 @@ def _address(buildings: pd.DataFrame, names: dict[str, str], code: str) -> str:
     return f"{township}{community.replace('居民委员会', '社区').replace('村民委员会', '村')}{row['name']}"
 
 
-def demo_layers(ws: Workspace, *, seed: int = 2026, institutions: int = 40, clues: int = 150, days: int = 180,
+def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: int = 150, days: int = 180,
                 today: str | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Return demonstration ``institutions`` and ``clues`` layers for ``ws``."""
     rng = np.random.default_rng(seed)
     metric = ws.meta()["metric_crs"]
     buildings = ws.read("buildings").to_crs(metric).set_index("code")
     if buildings.empty:
-        msg = f"workspace {ws.path} has no buildings to put demonstration data on."
+        msg = f"workspace {ws.label} has no buildings to put demonstration data on."
         raise InputError(msg)
     centres = buildings.geometry.representative_point()
     names = {**ws.read("townships").set_index("code")["name"].to_dict(),

@@ -25,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from grid.crs import DISPLAY_CRS
 from grid.names import core_name
-from grid.storage import Workspace
+from store import Store
 
 PLACE_THRESHOLD = 0.8
 PRECISION = {"building": 1.0, "compound": 0.95, "poi": 0.85, "road": 0.65, "community": 0.55, "township": 0.35}
@@ -89,7 +89,7 @@ def _find(text: str, names: dict[str, str], *, fuzzy: bool = True) -> list[tuple
 class AddressIndex:
     """Names of a workspace's features, ready to match address text against."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Store) -> None:
         meta = ws.meta()
         self.metric_crs = meta["metric_crs"]
         self.county_names = tuple(n for n in {meta.get("county_name", ""),
@@ -220,7 +220,7 @@ class AddressIndex:
         return _Hit("road", name, name, score, how), point
 
 
-def attach_cells(points: gpd.GeoDataFrame, ws: Workspace, *, building_tolerance_m: float = 15.0) -> pd.DataFrame:
+def attach_cells(points: gpd.GeoDataFrame, ws: Store, *, building_tolerance_m: float = 15.0) -> pd.DataFrame:
     """Return building, community and township codes for each point (empty where none).
 
     A point inside a building's outline, or within ``building_tolerance_m`` of one, gets that

@@ -27,7 +27,7 @@ import shapely
 from libpysal.weights import Queen, W
 
 from grid.crs import DISPLAY_CRS
-from grid.storage import TIMEZONE, local_day
+from core.clock import TIMEZONE, local_day
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ import pandas as pd
 
 from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
 from core.errors import CRSError, InputError, SchemaError
-from grid.storage import TIMEZONE, Workspace, as_local, now_local
+from core.clock import TIMEZONE, as_local, now_local
+from store import Store
+from store.rows import changed_rows
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells
 from layers.tables import Table, read_table
@@ -132,7 +134,7 @@ class _Rows:
                 for row, items in sorted(self.problems.items())]
 
 
-def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Workspace) -> pd.DataFrame:
+def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) -> pd.DataFrame:
     """Return lon/lat in WGS84 (NaN where a row has none) for rows with valid coordinates."""
     frame = table.frame
     out = pd.DataFrame({"lon": np.nan, "lat": np.nan}, index=frame.index)
@@ -226,7 +228,7 @@ def _duplicates(ids: pd.Series, rows: _Rows, field_name: str) -> None:
             first[value] = row
 
 
-def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Workspace) -> gpd.GeoDataFrame:
+def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -> gpd.GeoDataFrame:
     """Coordinates where given, else the address matched on the workspace's features."""
     address = _column(frame, "address")
     info = pd.DataFrame(index=frame.index, columns=schema.LOCATION_COLUMNS, dtype=object)
@@ -257,7 +259,7 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Workspac
     return points
 
 
-def _located_rows(table: Table, rows: _Rows, ws: Workspace, default_crs: str | None, fields: dict[str, object],
+def _located_rows(table: Table, rows: _Rows, ws: Store, default_crs: str | None, fields: dict[str, object],
                   columns: list[str]) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Locate the rows, add ``fields`` and return the rows without problems (``columns``) and the rejects."""
     coords = _coordinates(table, rows, default_crs, ws)
@@ -266,7 +268,7 @@ def _located_rows(table: Table, rows: _Rows, ws: Workspace, default_crs: str | N
     return gpd.GeoDataFrame(valid[columns + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
 
 
-def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
+def prepare_institutions(table: Table, ws: Store, *, default_crs: str | None, source: str,
                          now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Validate and locate institution rows; return the valid ones (schema columns) and the rejects."""
     frame, rows = table.frame, _Rows(table)
@@ -299,7 +301,7 @@ def prepare_institutions(table: Table, ws: Workspace, *, default_crs: str | None
     return _located_rows(table, rows, ws, default_crs, fields, schema.INSTITUTION_COLUMNS)
 
 
-def prepare_clues(table: Table, ws: Workspace, *, default_crs: str | None, source: str,
+def prepare_clues(table: Table, ws: Store, *, default_crs: str | None, source: str,
                   now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Validate and locate clue rows; return the valid ones (schema columns) and the rejects."""
     frame, rows = table.frame, _Rows(table)
@@ -334,39 +336,44 @@ _KIND_SPEC: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, Ca
 _VOLATILE = ("imported_at", "source")
 
 
-def merge_rows(existing: gpd.GeoDataFrame | None, incoming: gpd.GeoDataFrame, key: str,
+def merge_rows(existing: pd.DataFrame | None, incoming: gpd.GeoDataFrame, key: str,
                *, keep_progress: bool) -> tuple[gpd.GeoDataFrame, int, int, int]:
-    """Upsert ``incoming`` into ``existing`` by ``key``; return merged, added, updated, unchanged.
+    """The rows of ``incoming`` to upsert over ``existing``, and how many were added, updated, unchanged.
 
-    With ``keep_progress`` (clues), a row already further along the closed loop keeps its status.
+    Linear in the rows. Columns the import does not carry (a clue's answer, written by the closed
+    loop) keep their stored values; with ``keep_progress`` (clues) a row already further along the
+    closed loop keeps its status; a registry without a last-inspection date keeps the stored one.
     """
+    incoming = incoming.reset_index(drop=True)
     if existing is None or existing.empty:
-        return incoming.reset_index(drop=True), len(incoming), 0, 0
-    old = existing.set_index(key)
-    added = updated = unchanged = 0
-    merged = old.copy()
-    for row in incoming.itertuples(index=False):
-        new = pd.Series(row._asdict())
-        ident = new.pop(key)
-        if ident not in old.index:
-            added += 1
-            merged.loc[ident] = new
-            continue
-        before = old.loc[ident]
-        if keep_progress and schema.CLUE_FLOW.index(str(before["status"])) > schema.CLUE_FLOW.index(str(new["status"])):
-            new["status"] = before["status"]
-        if keep_progress:  # columns written by the closed loop (answer, handled_at…) are not in an import
-            for column in old.columns.difference(new.index):
-                new[column] = before[column]
-        compare = [c for c in new.index if c not in _VOLATILE]
-        same = all(same_value(before[c], new[c]) for c in compare)
-        if same:
-            unchanged += 1
-        else:
-            updated += 1
-            merged.loc[ident] = new
-    merged = merged.reset_index().rename(columns={"index": key})
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=DISPLAY_CRS), added, updated, unchanged
+        return incoming, len(incoming), 0, 0
+    old = pd.DataFrame(existing).drop_duplicates(subset=[key], keep="last").set_index(key)
+    position = old.index.get_indexer(incoming[key])
+    found = position >= 0
+    merged = incoming.copy()
+    if found.any():
+        rows = np.flatnonzero(found)
+        before = old.iloc[position[rows]]
+        for column in old.columns.difference(merged.columns):
+            if column != "geometry":
+                merged.loc[:, column] = None
+                merged.loc[rows, column] = before[column].to_numpy()
+        if keep_progress:
+            flow = {status: i for i, status in enumerate(schema.CLUE_FLOW)}
+            old_rank = before["status"].astype(str).map(flow).fillna(-1).to_numpy()
+            new_rank = merged.loc[rows, "status"].astype(str).map(flow).fillna(-1).to_numpy()
+            further = rows[old_rank > new_rank]
+            merged.loc[further, "status"] = old.iloc[position[further]]["status"].to_numpy()
+        if "last_inspected" in merged.columns and "last_inspected" in old.columns:
+            stored = before["last_inspected"].fillna("").astype(str).to_numpy()
+            given = merged.loc[rows, "last_inspected"].fillna("").astype(str).to_numpy()
+            merged.loc[rows, "last_inspected"] = np.where(stored > given, stored, given)
+    changed = changed_rows(pd.DataFrame(existing), merged, key,
+                           ignore=[c for c in merged.columns if c in _VOLATILE]).to_numpy()
+    added = int((~found).sum())
+    updated = int((changed & found).sum())
+    upsert = merged[changed].reset_index(drop=True)
+    return gpd.GeoDataFrame(upsert, geometry="geometry", crs=DISPLAY_CRS), added, updated, int(found.sum()) - updated
 
 
 def same_value(a: object, b: object) -> bool:
@@ -385,14 +392,12 @@ def same_value(a: object, b: object) -> bool:
     return str(a) == str(b)
 
 
-def import_file(ws: Workspace, kind: str, path: str | Path, *, crs: str | None = None,
-                actor: str | None = None, now: str | None = None,
-                extra_layers: Callable[[dict[str, gpd.GeoDataFrame]], dict[str, pd.DataFrame]] | None = None,
-                ) -> ImportResult:
-    """Import ``path`` as ``kind`` ("institutions" or "clues") into ``ws`` in one transaction.
+def import_file(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None,
+                now: str | None = None) -> ImportResult:
+    """Import ``path`` as ``kind`` ("institutions" or "clues") into ``ws`` in one short transaction.
 
-    ``extra_layers`` receives the merged layer(s) and returns derived layers (hotspots, risk…)
-    to write in the same transaction.
+    Reading, validating and geocoding happen before the transaction; inside it, only the stored
+    rows with the same ids are read, merged and upserted, so other writers wait a moment at most.
     """
     if kind not in _KIND_SPEC:
         msg = f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}."
@@ -405,22 +410,20 @@ def import_file(ws: Workspace, kind: str, path: str | Path, *, crs: str | None =
     table = read_table(path, aliases, required=required)
     stamp = now or now_local()
     valid, rejects = prepare(table, ws, default_crs=crs, source=path.name, now=stamp)
-    with ws.locked():  # a team may be recording results on the same clues meanwhile
-        existing = ws.read(kind) if ws.has_layer(kind) else None
-        merged, added, updated, unchanged = merge_rows(existing, valid, key, keep_progress=kind == "clues")
-        result = ImportResult(kind, path.name, len(table.frame), added, updated, unchanged, rejects,
-                              unknown_columns=table.unknown_columns, encoding=table.encoding)
-        confirm = valid[valid["location_status"] != "placed"]
-        result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
-                                          "location_note": confirm["location_note"],
-                                          "location_confidence": confirm["location_confidence"].astype(float)})
-        if added or updated or existing is None:
-            layers: dict[str, pd.DataFrame] = {kind: merged}
-            if extra_layers is not None:
-                layers.update(extra_layers({kind: merged}))
-            ws.write(layers, action=f"import-{kind}", actor=actor,
-                     detail=f"{path.name}: {added} added, {updated} updated, {unchanged} unchanged, "
-                            f"{len(rejects)} rejected")
+    result = ImportResult(kind, path.name, len(table.frame), 0, 0, 0, rejects,
+                          unknown_columns=table.unknown_columns, encoding=table.encoding)
+    confirm = valid[valid["location_status"] != "placed"]
+    result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
+                                      "location_note": confirm["location_note"],
+                                      "location_confidence": confirm["location_confidence"].astype(float)})
+    with ws.transaction(actor=actor, action=f"import-{kind}") as tx:  # a team may record results meanwhile
+        existing = tx.read(kind, where={key: valid[key].tolist()}) if tx.has_layer(kind) else None
+        rows, result.added, result.updated, result.unchanged = merge_rows(
+            existing, valid, key, keep_progress=kind == "clues")
+        if len(rows) or not tx.has_layer(kind):
+            tx.upsert(kind, rows, key=key)
+        tx.detail = (f"{path.name}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+                     f"{len(rejects)} rejected")
     return result
 
 
@@ -439,24 +442,20 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
     return target
 
 
-def confirm_locations(ws: Workspace, kind: str, ids: list[str], *, actor: str | None = None) -> int:
+def confirm_locations(ws: Store, kind: str, ids: list[str], *, actor: str) -> int:
     """Accept the candidate point of rows waiting for confirmation; return how many were placed."""
     _, _, key, _ = _KIND_SPEC[kind]
-    with ws.locked():
-        return _confirm_locked(ws, kind, key, ids, actor)
-
-
-def _confirm_locked(ws: Workspace, kind: str, key: str, ids: list[str], actor: str | None) -> int:
-    frame = ws.read(kind)
-    chosen = frame[key].isin(ids) & (frame["location_status"] == "to_confirm") & frame["candidate_lon"].notna()
-    if not chosen.any():
-        return 0
-    frame.loc[chosen, "geometry"] = gpd.points_from_xy(frame.loc[chosen, "candidate_lon"].astype(float),
-                                                       frame.loc[chosen, "candidate_lat"].astype(float))
-    frame.loc[chosen, "location_status"] = "placed"
-    frame.loc[chosen, "location_note"] = frame.loc[chosen, "location_note"].astype(str) + "；人工确认"
-    cells = attach_cells(frame[chosen], ws)
-    frame.loc[chosen, ["building_code", "community_code", "township_code"]] = cells
-    ws.write({kind: frame}, action=f"confirm-{kind}-location", actor=actor,
-             detail=f"{int(chosen.sum())} confirmed: {', '.join(frame.loc[chosen, key].astype(str))}")
-    return int(chosen.sum())
+    with ws.transaction(actor=actor, action=f"confirm-{kind}-location") as tx:
+        frame = tx.read(kind, where={key: list(ids)})
+        chosen = (frame["location_status"] == "to_confirm") & frame["candidate_lon"].notna()
+        if not chosen.any():
+            return 0
+        frame = frame[chosen].copy()
+        frame["geometry"] = gpd.points_from_xy(frame["candidate_lon"].astype(float),
+                                               frame["candidate_lat"].astype(float))
+        frame["location_status"] = "placed"
+        frame["location_note"] = frame["location_note"].astype(str) + "；人工确认"
+        frame[["building_code", "community_code", "township_code"]] = attach_cells(frame, ws)
+        tx.upsert(kind, gpd.GeoDataFrame(frame, geometry="geometry", crs=DISPLAY_CRS), key=key)
+        tx.detail = f"{len(frame)} confirmed: {', '.join(frame[key].astype(str))}"
+        return len(frame)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from grid.crs import DISPLAY_CRS
-from grid.storage import Workspace, local_day
+from core.clock import local_day
+from store import Store
 from layers import hotspots
 from layers.importer import ImportResult, import_file
 from layers.places import PLACE_LABELS, high_risk_places, nearest_school, schools
@@ -40,7 +41,7 @@ def _score(factors: dict[str, float], weights: dict[str, float]) -> float:
     return round(sum(weights[k] * factors.get(k, 0.0) for k in weights) / total, 4)
 
 
-def analyse(ws: Workspace, *, institutions: gpd.GeoDataFrame | None = None, clues: gpd.GeoDataFrame | None = None,
+def analyse(ws: Store, *, institutions: gpd.GeoDataFrame | None = None, clues: gpd.GeoDataFrame | None = None,
             today: str | pd.Timestamp | None = None, settings: dict[str, Any] | None = None,
             ) -> dict[str, pd.DataFrame]:
     """Compute the analysis layers (see :data:`ANALYSIS_LAYERS`) as of ``today`` (Asia/Shanghai)."""
@@ -178,20 +179,34 @@ def _cell_scores(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, settings: dic
     return pd.DataFrame(rows).sort_values("risk_score", ascending=False).reset_index(drop=True)
 
 
-def refresh(ws: Workspace, *, today: str | None = None, settings_file: str | None = None,
-            actor: str | None = None) -> dict[str, pd.DataFrame]:
-    """Recompute and write every analysis layer; return them."""
+def refresh(ws: Store, *, actor: str, today: str | None = None,
+            settings_file: str | None = None) -> dict[str, pd.DataFrame]:
+    """Recompute every analysis layer from what the workspace holds now, write them, return them.
+
+    The layers are derived: they are computed from one consistent read, outside any transaction,
+    and replaced whole in one short transaction (a later refresh supersedes them).
+    """
     settings = load_settings(settings_file)
     layers = analyse(ws, today=today, settings=settings)
-    ws.write(layers, action="analyse", actor=actor,
-             detail=f"as of {local_day(today).date()}; settings {settings['_path']}")
+    write_analysis(ws, layers, actor=actor, detail=f"as of {local_day(today).date()}; settings {settings['_path']}")
     return layers
 
 
-def import_and_analyse(ws: Workspace, kind: str, path: str | Path, *, crs: str | None = None,
-                       actor: str | None = None, today: str | None = None,
-                       settings_file: str | None = None) -> ImportResult:
-    """Import ``path`` and recompute every analysis layer, all in one transaction."""
+def write_analysis(ws: Store, layers: dict[str, pd.DataFrame], *, actor: str, detail: str,
+                   action: str = "analyse", extra: dict[str, pd.DataFrame] | None = None) -> None:
+    """Replace the analysis layers (and write ``extra`` layers whole) in one transaction."""
+    with ws.transaction(actor=actor, action=action, detail=detail) as tx:
+        for name, frame in {**(extra or {}), **layers}.items():
+            tx.replace(name, frame)
+
+
+def import_and_analyse(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None,
+                       today: str | None = None, settings_file: str | None = None) -> ImportResult:
+    """Import ``path``, then recompute every analysis layer if the import changed anything."""
     settings = load_settings(settings_file)
-    return import_file(ws, kind, path, crs=crs, actor=actor,
-                       extra_layers=lambda frames: analyse(ws, **frames, today=today, settings=settings))
+    result = import_file(ws, kind, path, crs=crs, actor=actor)
+    if result.added or result.updated or not ws.has_layer("risk_sites"):
+        layers = analyse(ws, today=today, settings=settings)
+        write_analysis(ws, layers, actor=actor, detail=f"after import of {result.source}: as of "
+                       f"{local_day(today).date()}; settings {settings['_path']}")
+    return result

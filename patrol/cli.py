@@ -9,7 +9,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.errors import InputError
+from core.errors import InputError, StoreError
+
+
+def _actor(args: argparse.Namespace) -> str:
+    """Who runs the command, for the audit log: ``--actor``, ``$PATROL_USER`` or the login name."""
+    from core.actor import cli_actor
+
+    return getattr(args, "actor", None) or cli_actor()
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -29,7 +36,8 @@ def _build(args: argparse.Namespace) -> int:
         summary = build_workspace(
             osm_path=Path(args.osm), streets_path=Path(args.streets), villages_path=Path(args.villages),
             boundary_path=Path(args.boundary) if args.boundary else None, boundary_crs=args.boundary_crs,
-            county_name=args.county_name, out_path=Path(args.out), progress=on_step, on_nodes=on_nodes,
+            county_name=args.county_name, out_path=args.out, actor=_actor(args), progress=on_step,
+            on_nodes=on_nodes,
         )
     finally:
         nodes.close()
@@ -41,9 +49,9 @@ def _build(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from grid.check import check_workspace
-    from grid.storage import Workspace
+    from store import open_store
 
-    problems = check_workspace(Workspace(args.workspace))
+    problems = check_workspace(open_store(args.workspace))
     for problem in problems:
         print(problem)
     if problems:
@@ -54,21 +62,21 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _who(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from grid.who import who_is_responsible
 
-    for link in who_is_responsible(Workspace(args.workspace), args.lon, args.lat, crs=args.crs):
+    for link in who_is_responsible(open_store(args.workspace), args.lon, args.lat, crs=args.crs):
         print(link.line())
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from layers.importer import write_rejects
     from layers.risk import import_and_analyse
 
-    result = import_and_analyse(Workspace(args.workspace), args.kind, args.file, crs=args.crs, today=args.date,
-                                settings_file=args.settings)
+    result = import_and_analyse(open_store(args.workspace), args.kind, args.file, crs=args.crs, today=args.date,
+                                settings_file=args.settings, actor=_actor(args))
     print("\n".join(result.lines()))
     rejected = write_rejects(result, args.file)
     if rejected is not None:
@@ -78,10 +86,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _hotspots(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from layers.risk import refresh
 
-    layers = refresh(Workspace(args.workspace), today=args.date, settings_file=args.settings)
+    layers = refresh(open_store(args.workspace), today=args.date, settings_file=args.settings, actor=_actor(args))
     cells, surface = layers["hotspot_cells"], layers["hotspot_surface"]
     print(f"as of {cells['as_of'].iloc[0]}: {int((cells['label'] == 'hot').sum())} of {len(cells)} community cells "
           f"and {int((surface['label'] == 'hot').sum())} of {len(surface)} lattice cells are significant hot spots "
@@ -97,10 +105,10 @@ def _hotspots(args: argparse.Namespace) -> int:
 
 
 def _risk(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from layers.risk import refresh
 
-    layers = refresh(Workspace(args.workspace), today=args.date, settings_file=args.settings)
+    layers = refresh(open_store(args.workspace), today=args.date, settings_file=args.settings, actor=_actor(args))
     for row in layers["risk_sites"].head(args.top).itertuples():
         print(f"{row.risk_score:.2f} {row.site_id} {row.name}: {row.risk_reasons}")
     print("cells:")
@@ -110,15 +118,14 @@ def _risk(args: argparse.Namespace) -> int:
 
 
 def _demo_layers(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from layers.demo import demo_layers
-    from layers.risk import analyse
+    from layers.risk import analyse, write_analysis
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     layers = demo_layers(ws, seed=args.seed, institutions=args.institutions, clues=args.clues, today=args.date)
-    layers.update(analyse(ws, **layers, today=args.date))
-    ws.write(layers, action="demo-layers", detail=f"seed {args.seed}: {args.institutions} institutions, "
-             f"{args.clues} clues (演示数据)")
+    write_analysis(ws, analyse(ws, **layers, today=args.date), extra=layers, actor=_actor(args), action="demo-layers",
+                   detail=f"seed {args.seed}: {args.institutions} institutions, {args.clues} clues (演示数据)")
     print(f"wrote {args.institutions} demonstration institutions and {args.clues} clues (演示数据) to {args.workspace}")
     return 0
 
@@ -132,16 +139,16 @@ def _load_teams(args: argparse.Namespace, ws):
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.plan import make_plan, register_plan, write_plan_files
     from routing.settings import load_patrol_settings
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     teams, inspectors = _load_teams(args, ws)
     plan, seed = make_plan(ws, args.date, args.shift, teams=teams, inspectors=inspectors,
                            settings=load_patrol_settings(args.settings), time_limit=args.seconds)
     written = write_plan_files(plan, seed, args.out)
-    register_plan(ws, plan)
+    register_plan(ws, plan, actor=_actor(args))
     summary = plan["summary"]
     print(f"plan {plan['plan_id']}: {summary['visits']} visits by {len(plan['teams'])} teams "
           f"({summary['mandatory']} mandatory, {summary['drawn']} drawn)")
@@ -182,12 +189,12 @@ def _verify(args: argparse.Namespace) -> int:
 def _schedule(args: argparse.Namespace) -> int:
     import json
 
-    from grid.storage import Workspace
+    from store import open_store
     from routing.plan import write_plan_files
     from routing.schedule import schedule
     from routing.settings import load_patrol_settings
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     teams, inspectors = _load_teams(args, ws)
     result = schedule(ws, getattr(args, "from"), days=args.days, shift=args.shift, teams=teams, inspectors=inspectors,
                       settings=load_patrol_settings(args.settings), time_limit=args.seconds)
@@ -217,38 +224,40 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _demo_teams(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.teams import demo_teams, teams_layers
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     teams, inspectors = demo_teams(ws, n_teams=args.teams, n_inspectors=args.inspectors, seed=args.seed)
-    ws.write(teams_layers(teams, inspectors), action="demo-teams",
-             detail=f"seed {args.seed}: {args.teams} teams, {args.inspectors} inspectors (演示数据)")
+    with ws.transaction(actor=_actor(args), action="demo-teams",
+                        detail=f"seed {args.seed}: {args.teams} teams, {args.inspectors} inspectors (演示数据)") as tx:
+        for name, frame in teams_layers(teams, inspectors).items():
+            tx.replace(name, frame)
     print(f"wrote {args.teams} demonstration teams and {args.inspectors} inspectors (演示数据) to {args.workspace}")
     return 0
 
 
 def _plan_arg(ref: str, workspace: str | None) -> dict:
     """A plan from a plan.json path, or by id from the workspace's register."""
-    from grid.storage import Workspace
+    from store import open_store
     from routing.plan import read_plan
     from routing.results import resolve_plan
 
     if workspace:
-        return resolve_plan(Workspace(workspace), ref)
+        return resolve_plan(open_store(workspace), ref)
     if not Path(ref).is_file():
         raise InputError(f"plan file {ref} does not exist (to give a plan id, add --workspace WORKSPACE.gpkg).")
     return read_plan(ref)
 
 
 def _record(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.results import read_results_file, record_results, resolve_plan
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     plan = resolve_plan(ws, args.plan)
     results, blank = read_results_file(args.results)
-    summary = record_results(ws, plan, results, team_id=args.team, actor=args.actor)
+    summary = record_results(ws, plan, results, team_id=args.team, actor=_actor(args))
     print(summary.text())
     if blank:
         print(f"rows {', '.join(map(str, blank))} left blank: not recorded (fill them in and upload again later)")
@@ -265,21 +274,21 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.sheet import route_sheet_pdf
 
     plan = _plan_arg(args.plan, args.workspace)
-    ws = Workspace(args.workspace) if args.workspace else None
+    ws = open_store(args.workspace) if args.workspace else None
     Path(args.out).write_bytes(route_sheet_pdf(plan, args.team, workspace=ws, lang=args.lang))
     print(f"written: {args.out}")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.history import case_history, clue_history
 
-    ws = Workspace(args.workspace)
+    ws = open_store(args.workspace)
     if bool(args.clue) == bool(args.case):
         raise InputError("give exactly one of --clue ID or --case ID.")
     frame = clue_history(ws, args.clue) if args.clue else case_history(ws, args.case)
@@ -290,11 +299,11 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _cases(args: argparse.Namespace) -> int:
-    from grid.storage import Workspace
+    from store import open_store
     from layers.schema import label
     from routing.results import cases_table
 
-    cases = cases_table(Workspace(args.workspace))
+    cases = cases_table(open_store(args.workspace))
     if args.status:
         cases = cases[cases["status"] == args.status]
     for row in cases.itertuples():
@@ -304,9 +313,30 @@ def _cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from store import open_store
+    from store.migrate import migrate
+
+    summary = migrate(open_store(args.source), open_store(args.target), actor=_actor(args), replace=args.replace)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _workspaces(args: argparse.Namespace) -> int:
+    from store import open_store
+    from store.home import patrol_home, working_workspaces
+
+    print(f"data home: {patrol_home()} (set PATROL_HOME to move it)")
+    for path in working_workspaces():
+        meta = open_store(path).meta()
+        print(f"  {path.stem}: {meta.get('county_name', '')} ({meta.get('county_code', '')})  {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="patrol", description="双减 grid management and patrol planning")
+    parser.add_argument("--actor", help="who acts, for the audit log (default: $PATROL_USER or the login name)")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build-workspace", help="build a county workspace from OSM and code lists")
     build.add_argument("--osm", required=True, help="OpenStreetMap file, .osm (XML) or .osm.pbf")
@@ -315,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--boundary", help="county boundary (GeoJSON, GeoPackage, Shapefile…)")
     build.add_argument("--boundary-crs", help="what the boundary's coordinates are: wgs84, cgcs2000, gcj02, bd09, EPSG:n")
     build.add_argument("--county-name", help="county name, if no areas.csv lies beside the streets file")
-    build.add_argument("--out", required=True, help="workspace file to write (.gpkg)")
+    build.add_argument("--out", required=True, help="workspace to write: a .gpkg file or a postgresql://…?county= URL")
     build.set_defaults(func=_build)
     check = sub.add_parser("check", help="validate a workspace's grid")
     check.add_argument("workspace")
@@ -382,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--plan", required=True, help="plan id or plan.json (must be registered in the workspace)")
     record.add_argument("--results", required=True, help="results spreadsheet (see `patrol template`)")
     record.add_argument("--team", help="only accept stops of this team")
-    record.add_argument("--actor", help="who records (default: the login name)")
+    record.add_argument("--actor", default=argparse.SUPPRESS, help="who records (default: the login name)")
     record.set_defaults(func=_record)
     for name, helptext, func in (("sheet", "print a team's route sheet (A4 PDF)", _sheet),
                                  ("template", "a team's results spreadsheet to fill in (XLSX)", _template)):
@@ -402,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
     cases.add_argument("workspace")
     cases.add_argument("--status", choices=["rectifying", "closed", "withdrawn"])
     cases.set_defaults(func=_cases)
+    mig = sub.add_parser("migrate", help="copy a county's workspace between a .gpkg and a PostGIS database")
+    mig.add_argument("source", help="a .gpkg path or a postgresql://…?county=CODE URL")
+    mig.add_argument("target", help="a .gpkg path or a postgresql://… URL (county taken from the source)")
+    mig.add_argument("--replace", action="store_true", help="overwrite a target that already holds the county")
+    mig.set_defaults(func=_migrate)
+    home = sub.add_parser("workspaces", help="list your workspaces in the data home (copies of the samples)")
+    home.set_defaults(func=_workspaces)
     return parser
 
 
@@ -413,6 +450,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"error (the database, not your input): {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

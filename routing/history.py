@@ -10,14 +10,14 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
 from layers import schema
 from routing.results import case_id_for, cases_table, results_table
 
 HISTORY_COLUMNS = ["time", "event", "detail", "by"]
 
 
-def _planned(ws: Workspace, visit_id: str) -> list[dict[str, Any]]:
+def _planned(ws: Store, visit_id: str) -> list[dict[str, Any]]:
     if not ws.has_layer("plans"):
         return []
     rows = []
@@ -68,12 +68,12 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         drop=True)
 
 
-def clue_history(ws: Workspace, clue_id: str) -> pd.DataFrame:
+def clue_history(ws: Store, clue_id: str) -> pd.DataFrame:
     """Everything that happened to clue ``clue_id``: received, planned, checked, handled, cases opened."""
     clues = ws.read("clues") if ws.has_layer("clues") else pd.DataFrame(columns=["clue_id"])
     match = clues[clues["clue_id"].astype(str) == str(clue_id)]
     if match.empty:
-        raise InputError(f"no clue {clue_id!r} in {ws.path}.")
+        raise InputError(f"no clue {clue_id!r} in {ws.label}.")
     clue = match.iloc[0]
     rows = [{"time": clue["received_at"], "event": "受理",
              "detail": f"{schema.label('channel', clue['channel'])}｜{schema.label('category', clue['category'])}："
@@ -91,12 +91,12 @@ def clue_history(ws: Workspace, clue_id: str) -> pd.DataFrame:
     return _frame(rows)
 
 
-def case_history(ws: Workspace, case_id: str) -> pd.DataFrame:
+def case_history(ws: Store, case_id: str) -> pd.DataFrame:
     """Everything that happened to case ``case_id``: opened, revisits planned and recorded, closed."""
     cases = cases_table(ws)
     match = cases[cases["case_id"] == case_id]
     if match.empty:
-        raise InputError(f"no case {case_id!r} in {ws.path}.")
+        raise InputError(f"no case {case_id!r} in {ws.label}.")
     case = match.iloc[0]
     table = results_table(ws)
     opening = table[[case_id_for(p, v, d) == case_id for p, v, d in

@@ -26,7 +26,7 @@ import shapely
 from shapely.geometry import LineString
 
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
 from routing.settings import MODES
 
 # Roads a mode may use (first value of OSM ``highway``); anything else (railways, rivers,
@@ -127,10 +127,10 @@ def network_from_graph(graph: nx.MultiDiGraph, mode: str, settings: dict[str, An
     return RoadNetwork(mode, G, str(graph.graph.get("crs")), report, digest.hexdigest()[:16])
 
 
-def workspace_graph(ws: Workspace) -> nx.MultiDiGraph:
+def workspace_graph(ws: Store) -> nx.MultiDiGraph:
     """The workspace's road layers as an osmnx graph projected to its metric CRS."""
     if not (ws.has_layer("road_nodes") and ws.has_layer("road_edges")):
-        raise InputError(f"{ws.path} has no road network; rebuild it with `patrol build-workspace`.")
+        raise InputError(f"{ws.label} has no road network; rebuild it with `patrol build-workspace`.")
     nodes = ws.read("road_nodes").set_index("osmid")
     edges = ws.read("road_edges")
     edges = edges[edges["u"].isin(nodes.index) & edges["v"].isin(nodes.index)].set_index(["u", "v", "key"])
@@ -138,12 +138,13 @@ def workspace_graph(ws: Workspace) -> nx.MultiDiGraph:
     return ox.projection.project_graph(graph, to_crs=ws.meta()["metric_crs"])
 
 
-_NETWORKS: dict[tuple[str, float, str, str], RoadNetwork] = {}
+_NETWORKS: dict[tuple[str, str, str, str], RoadNetwork] = {}
 
 
-def road_network(ws: Workspace, mode: str, settings: dict[str, Any]) -> RoadNetwork:
+def road_network(ws: Store, mode: str, settings: dict[str, Any]) -> RoadNetwork:
     """The workspace's network for ``mode``; cached while the file and speeds are unchanged."""
-    key = (str(ws.path), ws.path.stat().st_mtime, mode, repr(settings["speeds"][mode]))
+    key = (ws.location, ws.layer_version("road_nodes") + ws.layer_version("road_edges"), mode,
+           repr(settings["speeds"][mode]))
     if key not in _NETWORKS:
         if len(_NETWORKS) > 8:
             _NETWORKS.clear()

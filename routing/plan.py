@@ -30,7 +30,9 @@ import pandas as pd
 from pyproj import Transformer
 
 from core.errors import InputError
-from grid.storage import Workspace, default_actor, local_day, now_local
+from core.clock import local_day, now_local
+from core.actor import cli_actor
+from store import Store, Transaction
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
@@ -49,14 +51,14 @@ def clock(seconds: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _addresses(ws: Workspace) -> dict[str, str]:
+def _addresses(ws: Store) -> dict[str, str]:
     buildings = ws.read("buildings")[["code", "name", "parent_code"]]
     cells = ws.read("communities")
     communities = dict(zip(cells["code"], cells["name"], strict=True))
     return {b.code: f"{communities.get(b.parent_code, '')}{b.name}" for b in buildings.itertuples()}
 
 
-def candidate_visits(ws: Workspace, day: pd.Timestamp, settings: dict[str, Any]
+def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pool to draw from and the mandatory visits, both with lon/lat and community.
 
@@ -123,7 +125,7 @@ OFFICE_RADIUS_M = 30.0
 OFFICE_BUILDINGS = ("government", "civic", "public", "townhall")
 
 
-def office_points(ws: Workspace) -> gpd.GeoSeries:
+def office_points(ws: Store) -> gpd.GeoSeries:
     """Township and community offices (townhall POIs and places, government buildings), WGS84."""
     parts = []
     for layer in ("pois", "places"):
@@ -135,7 +137,7 @@ def office_points(ws: Workspace) -> gpd.GeoSeries:
     return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
-def at_offices(ws: Workspace, visits: pd.DataFrame) -> np.ndarray:
+def at_offices(ws: Store, visits: pd.DataFrame) -> np.ndarray:
     """Which visits lie at a township or community office (四不两直: never a stop)."""
     offices = office_points(ws)
     if offices.empty or visits.empty:
@@ -146,28 +148,34 @@ def at_offices(ws: Workspace, visits: pd.DataFrame) -> np.ndarray:
     return points.intersects(office_union).to_numpy()
 
 
-def previous_pairs(ws: Workspace, day: pd.Timestamp) -> list[str]:
-    """Inspector pairs who rode together on the day before ``day`` (from the plan register)."""
-    if not ws.has_layer("plans"):
-        return []
-    plans = ws.read("plans")
-    before = (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+def _pairs_on(source: Store | Transaction, day: str) -> set[str]:
+    plans = source.read("plans", where={"date": day}, columns=["pairs"]) if source.has_layer("plans") else None
     pairs: set[str] = set()
-    for text in plans.loc[plans["date"] == before, "pairs"].fillna(""):
+    for text in [] if plans is None else plans["pairs"].fillna(""):
         pairs.update(p for p in str(text).split(";") if p)
-    return sorted(pairs)
+    return pairs
 
 
-def planned_visits(ws: Workspace, day: pd.Timestamp) -> set[str]:
-    """Visits already in a registered plan of the same day (a night plan skips the day plan's)."""
-    if not ws.has_layer("plans"):
+def previous_pairs(ws: Store, day: pd.Timestamp) -> list[str]:
+    """Inspector pairs who rode together on the day before ``day`` (from the plan register)."""
+    return sorted(_pairs_on(ws, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")))
+
+
+def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None) -> set[str]:
+    if not source.has_layer("plans"):
         return set()
-    plans = ws.read("plans")
+    where = {"date": day} if shift is None else {"date": day, "shift": shift}
+    plans = source.read("plans", where=where, columns=["plan_json"])
     done: set[str] = set()
-    for text in plans.loc[plans["date"] == day.strftime("%Y-%m-%d"), "plan_json"]:
+    for text in plans["plan_json"]:
         plan = json.loads(text)
         done.update(stop["visit_id"] for team in plan["teams"] for stop in team["stops"])
     return done
+
+
+def planned_visits(ws: Store, day: pd.Timestamp) -> set[str]:
+    """Visits already in a registered plan of the same day (a night plan skips the day plan's)."""
+    return _visits_on(ws, day.strftime("%Y-%m-%d"))
 
 
 def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float,
@@ -210,7 +218,7 @@ def _record(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def make_plan(
-    ws: Workspace,
+    ws: Store,
     date: str | pd.Timestamp,
     shift: str,
     *,
@@ -369,7 +377,7 @@ def _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_
     return {
         "plan_id": plan_id, "county_code": county["county_code"], "county_name": county.get("county_name", ""),
         "date": inputs["date"], "shift": inputs["shift"], "window": inputs["window"],
-        "created_at": now_local(), "created_by": actor or default_actor(),
+        "created_at": now_local(), "created_by": actor or cli_actor(),
         "commitment": commitment(seed, inputs_digest), "inputs_digest": inputs_digest,
         "inputs": inputs, "draw": {"sites": drawn["sites"], "teams": drawn["teams"]},
         "probabilities": drawn["probabilities"], "teams": out_teams, "unplanned": unplanned,
@@ -473,24 +481,46 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return plan
 
 
-def register_plan(ws: Workspace, plan: dict[str, Any], actor: str | None = None) -> None:
-    """Record the plan (its commitment, teams and pairs) in the workspace's plan register."""
+def register_plan(ws: Store, plan: dict[str, Any], *, actor: str) -> None:
+    """Record the plan (its commitment, teams and pairs) in the workspace's plan register.
+
+    The register is re-checked in the same transaction, so that two planners at once cannot put
+    one site into two plans of a day or ride a pair of inspectors together on consecutive days.
+
+    Raises
+    ------
+    InputError
+        If another plan registered meanwhile clashes with this one (make the plan again).
+    """
+    pairs = team_pairs(plan["draw"]["teams"])
     row = pd.DataFrame([{
         "plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "created_at": plan["created_at"],
-        "created_by": actor or plan["created_by"], "commitment": plan["commitment"],
+        "created_by": actor, "commitment": plan["commitment"],
         "inputs_digest": plan["inputs_digest"], "visits": plan["summary"]["visits"],
-        "pairs": ";".join(sorted(team_pairs(plan["draw"]["teams"]))),
+        "pairs": ";".join(sorted(pairs)),
         "plan_json": json.dumps(plan, ensure_ascii=False),
     }])
-    with ws.locked():
-        old = ws.read("plans") if ws.has_layer("plans") else None
-        table = row if old is None or old.empty else pd.concat([pd.DataFrame(old), row], ignore_index=True)
-        ws.write({"plans": table}, action="plan",
-                 detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
-                 actor=actor)
+    visits = {stop["visit_id"] for team in plan["teams"] for stop in team["stops"]}
+    day = pd.Timestamp(plan["date"])
+    with ws.transaction(actor=actor, action="plan",
+                        detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, "
+                               f"commitment {plan['commitment']}") as tx:
+        if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan["plan_id"]}, columns=["plan_id"])):
+            raise InputError(f"plan {plan['plan_id']} is registered already.")
+        twice = sorted(visits & _visits_on(tx, plan["date"], shift=plan["shift"]))
+        if twice:
+            raise InputError(f"another plan registered for {plan['date']} ({plan['shift']}) already visits "
+                             f"{', '.join(twice[:10])}; make this plan again.")
+        neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
+            tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+        repeated = sorted(pairs & neighbours)
+        if repeated:
+            raise InputError(f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
+                             "plan registered meanwhile; make this plan again.")
+        tx.append("plans", row)
 
 
-def plans_register(ws: Workspace) -> gpd.GeoDataFrame | pd.DataFrame:
+def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:
     """The plan register (empty frame if no plan was recorded)."""
     return ws.read("plans") if ws.has_layer("plans") else pd.DataFrame(
         columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"])

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grid.storage import Workspace, local_day
+from core.clock import local_day
+from store import Store
 from routing.teams import team_pairs
 
 
@@ -39,7 +40,7 @@ def lag_lift(visited: np.ndarray, probability: np.ndarray, max_lag: int = 7) -> 
     return rows
 
 
-def simulate_plans(ws: Workspace, start: str, days: int, *, teams: pd.DataFrame | None = None,
+def simulate_plans(ws: Store, start: str, days: int, *, teams: pd.DataFrame | None = None,
                    inspectors: pd.DataFrame | None = None, seed: str = "simulation", iterations: int = 200,
                    shift: str = "day", settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Make ``days`` consecutive plans (not registered) and measure lag lifts on what was visited."""

@@ -33,11 +33,13 @@ import pandas as pd
 
 from grid.crs import DISPLAY_CRS
 from core.errors import InputError, SchemaError, problems_error
-from grid.storage import Workspace, as_local, default_actor, now_local
+from core.clock import as_local, now_local
+from store import Store, Transaction
+from store.rows import changed_rows
 from layers import schema
 from layers.importer import parse_time, same_value
 from layers.tables import read_table
-from routing.plan import plans_register, read_plan
+from routing.plan import read_plan
 from routing.settings import load_patrol_settings
 
 CHECK_CODES = tuple(term.code for term in schema.CHECKLIST_ITEMS)
@@ -117,25 +119,28 @@ class RecordSummary:
 
 
 # -- plans -------------------------------------------------------------------------------------
-def registered_plan(ws: Workspace, plan_id: str, register: pd.DataFrame | None = None) -> dict[str, Any]:
+def registered_plan(ws: Store, plan_id: str, register: pd.DataFrame | None = None) -> dict[str, Any]:
     """The plan ``plan_id`` from the workspace's plan register (or ``register``, already read)."""
-    plans = plans_register(ws) if register is None else register
-    match = plans[plans["plan_id"] == plan_id]
-    if match.empty:
-        known = ", ".join(plans["plan_id"].astype(str).tolist()[-5:]) or "none"
-        raise InputError(f"plan {plan_id} is not registered in {ws.path} (latest registered: {known}); "
+    if register is not None:
+        match = register[register["plan_id"] == plan_id]
+    else:
+        match = ws.read_optional("plans", where={"plan_id": plan_id}, columns=["plan_id", "plan_json"])
+    if match is None or match.empty:
+        dates = ws.read_optional("plans", columns=["plan_id"])
+        known = ", ".join(([] if dates is None else dates["plan_id"].astype(str).tolist())[-5:]) or "none"
+        raise InputError(f"plan {plan_id} is not registered in {ws.label} (latest registered: {known}); "
                          "results can be recorded only for a plan made with `patrol plan` on this workspace.")
     return json.loads(match.iloc[-1]["plan_json"])
 
 
-def resolve_plan(ws: Workspace, ref: str | Path) -> dict[str, Any]:
+def resolve_plan(ws: Store, ref: str | Path) -> dict[str, Any]:
     """A plan given as a plan id or a plan.json path; it must be registered in ``ws`` unaltered."""
     path = Path(ref)
     if path.suffix.lower() == ".json" or path.is_file():
         plan = read_plan(path)
         registered = registered_plan(ws, plan["plan_id"])
         if registered["commitment"] != plan["commitment"] or registered["teams"] != plan["teams"]:
-            raise InputError(f"{path} differs from plan {plan['plan_id']} as registered in {ws.path}; "
+            raise InputError(f"{path} differs from plan {plan['plan_id']} as registered in {ws.label}; "
                              "use the registered plan (give its id instead of the file).")
         return registered
     return registered_plan(ws, str(ref))
@@ -346,7 +351,7 @@ def _same_content(a: dict[str, Any] | pd.Series, b: dict[str, Any] | pd.Series) 
     return all(same_value(a[c], b[c]) for c in CONTENT_COLUMNS)
 
 
-def results_table(ws: Workspace) -> pd.DataFrame:
+def results_table(ws: Store) -> pd.DataFrame:
     """Every recorded result, corrections included, oldest first (empty frame if none)."""
     return results_from_layer(ws.read("results") if ws.has_layer("results") else None)
 
@@ -462,63 +467,72 @@ def _apply_to_clues(clues: gpd.GeoDataFrame, current: pd.DataFrame, team_names: 
     return clues, handled
 
 
-def record_results(ws: Workspace, plan: dict[str, Any], results: list[StopResult], *, team_id: str | None = None,
-                   actor: str | None = None, settings: dict[str, Any] | None = None) -> RecordSummary:
+def record_results(ws: Store, plan: dict[str, Any], results: list[StopResult], *, actor: str,
+                   team_id: str | None = None, settings: dict[str, Any] | None = None) -> RecordSummary:
     """Check ``results`` against the registered ``plan`` and save them with their effects, atomically.
+
+    The results are appended to the append-only ``results`` layer; the derived state (cases, the
+    clues' status and answers, institutions' last inspection) is replayed from the standing
+    results and only the rows whose values changed are written, all in one transaction.
 
     Raises :class:`InputError` listing every problem (nothing is saved then). Results identical to
     what is already recorded are not stored again.
     """
-    with ws.locked():  # results of several teams arrive at once: read and write under one lock
-        return _record_locked(ws, plan, results, team_id=team_id, actor=actor, settings=settings)
-
-
-def _record_locked(ws: Workspace, plan: dict[str, Any], results: list[StopResult], *, team_id: str | None,
-                   actor: str | None, settings: dict[str, Any] | None) -> RecordSummary:
-    register = plans_register(ws)
-    registered = registered_plan(ws, plan["plan_id"], register)
+    registered = registered_plan(ws, plan["plan_id"])
     if registered["commitment"] != plan["commitment"]:
-        raise InputError(f"plan {plan['plan_id']} differs from the one registered in {ws.path}.")
+        raise InputError(f"plan {plan['plan_id']} differs from the one registered in {ws.label}.")
     rows = check_results(registered, results, team_id=team_id, settings=settings)
-    table = results_table(ws)
-    current = current_results(table)
-    now = now_local()
-    who = actor or default_actor()
     summary = RecordSummary()
-    standing = {(r["plan_id"], r["visit_id"]): r for _, r in current.iterrows()}
-    new_rows = []
-    for row in rows:
-        old = standing.get((row["plan_id"], row["visit_id"]))
-        if old is not None and _same_content(old, row):
-            summary.unchanged += 1
-            continue
-        summary.saved += 1
-        summary.corrected += old is not None
-        new_rows.append({**row, "recorded_by": who, "recorded_at": now})
-    if not new_rows:
-        return summary
-    table = pd.concat([table, pd.DataFrame(new_rows, columns=RESULT_COLUMNS)], ignore_index=True)
-    current = current_results(table)
-    old_cases = ws.read("cases") if ws.has_layer("cases") else None
+    with ws.transaction(actor=actor, action="record-results") as tx:
+        standing = current_results(results_from_layer(
+            tx.read("results", where={"plan_id": plan["plan_id"]}) if tx.has_layer("results") else None))
+        latest = {(r["plan_id"], r["visit_id"]): r for _, r in standing.iterrows()}
+        now = now_local()
+        new_rows = []
+        for row in rows:
+            old = latest.get((row["plan_id"], row["visit_id"]))
+            if old is not None and _same_content(old, row):
+                summary.unchanged += 1
+                continue
+            summary.saved += 1
+            summary.corrected += old is not None
+            new_rows.append({**row, "recorded_by": actor, "recorded_at": now})
+        if not new_rows:
+            return summary
+        tx.append("results", pd.DataFrame(new_rows, columns=RESULT_COLUMNS).astype({"rectify_days": "Int64"}))
+        _write_derived_state(tx, summary)
+        tx.detail = f"{plan['plan_id']}: {summary.text()}"
+    return summary
+
+
+def _write_derived_state(tx: Transaction, summary: RecordSummary) -> None:
+    """Replay the standing results into cases, clues and institutions; write the rows that changed."""
+    current = current_results(results_from_layer(tx.read("results")))
+    old_cases = tx.read("cases") if tx.has_layer("cases") else None
     before = {} if old_cases is None else dict(zip(old_cases["case_id"], old_cases["status"], strict=True))
     cases = replay_cases(current, set(before))
     _refuse_undoing_revisited(cases, old_cases)
-    layers: dict[str, pd.DataFrame] = {"results": table.astype({"rectify_days": "Int64"}),
-                                       "cases": _cases_layer(cases, old_cases)}
+    cases_layer = _cases_layer(cases, old_cases)
+    changed = changed_rows(old_cases, cases_layer, "case_id")
+    if changed.any() or old_cases is None:
+        tx.upsert("cases", cases_layer[changed.to_numpy()], key="case_id")
     summary.cases_opened = sorted(set(cases.loc[cases["status"] == "rectifying", "case_id"]) - set(before))
     summary.cases_closed = sorted(c for c, s in zip(cases["case_id"], cases["status"], strict=True)
                                   if s == "closed" and before.get(c) != "closed")
-    if ws.has_layer("clues"):
-        teams = _team_names(register, set(current["plan_id"]))
-        clues, summary.clues_handled = _apply_to_clues(ws.read("clues"), current, teams)
-        layers["clues"] = clues
-    if ws.has_layer("institutions"):
-        institutions, moved = _last_inspected(ws.read("institutions"), current)
+    if tx.has_layer("clues"):
+        plan_ids = sorted(set(current["plan_id"]))
+        register = tx.read("plans", where={"plan_id": plan_ids}, columns=["plan_id", "plan_json"])
+        old_clues = tx.read("clues")
+        clues, summary.clues_handled = _apply_to_clues(old_clues, current, _team_names(register, set(plan_ids)))
+        changed = changed_rows(old_clues, clues, "clue_id")
+        if changed.any():
+            tx.upsert("clues", clues[changed.to_numpy()], key="clue_id")
+    if tx.has_layer("institutions"):
+        old_institutions = tx.read("institutions")
+        institutions, moved = _last_inspected(old_institutions, current)
         if moved:
-            layers["institutions"] = institutions
-    ws.write(layers, action="record-results",
-             detail=f"{plan['plan_id']}: {summary.text()}", actor=who)
-    return summary
+            changed = changed_rows(old_institutions, institutions, "institution_id")
+            tx.upsert("institutions", institutions[changed.to_numpy()], key="institution_id")
 
 
 def _refuse_undoing_revisited(cases: pd.DataFrame, old_cases: pd.DataFrame | None) -> None:
@@ -557,7 +571,7 @@ def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tu
     return institutions, moved
 
 
-def cases_table(ws: Workspace) -> pd.DataFrame:
+def cases_table(ws: Store) -> pd.DataFrame:
     """The rectification cases (empty frame if none was opened)."""
     return pd.DataFrame(ws.read("cases")).drop(columns="geometry") if ws.has_layer("cases") else pd.DataFrame(
         columns=CASE_COLUMNS)

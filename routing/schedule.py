@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from grid.storage import Workspace, local_day
+from core.clock import local_day
+from store import Store
 from routing.draw import new_seed, shuffled
 from routing.plan import candidate_visits, make_plan
 from routing.settings import load_patrol_settings
@@ -38,7 +39,7 @@ def round_assignment(site_ids: list[str], high: set[str], days: int, seed: str) 
     return by_day
 
 
-def schedule(ws: Workspace, start: str, *, days: int | None = None, shift: str = "day",
+def schedule(ws: Store, start: str, *, days: int | None = None, shift: str = "day",
              teams: pd.DataFrame | None = None, inspectors: pd.DataFrame | None = None,
              settings: dict[str, Any] | None = None, seed: str | None = None,
              time_limit: float | None = None, iterations: int | None = None) -> dict[str, Any]:

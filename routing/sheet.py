@@ -18,7 +18,7 @@ import geopandas as gpd
 from pyproj import Transformer
 
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
 from layers import schema
 from layers.render import TEAM_COLORS
 from routing.results import find_team
@@ -287,14 +287,14 @@ def _stop_block(stop: dict[str, Any], t: dict[str, Any], lang: str) -> str:
             f"<span class='line' style='min-width:50mm'></span></p></div>")
 
 
-def workspace_roads(ws: Workspace | None) -> gpd.GeoDataFrame | None:
+def workspace_roads(ws: Store | None) -> gpd.GeoDataFrame | None:
     """The workspace's OSM road edges (WGS84) for the sheet's map, if it has them."""
     if ws is None or not ws.has_layer("road_edges"):
         return None
     return ws.read("road_edges")[["highway", "geometry"]]
 
 
-def route_sheet_pdf(plan: dict[str, Any], team_id: str, *, workspace: Workspace | None = None,
+def route_sheet_pdf(plan: dict[str, Any], team_id: str, *, workspace: Store | None = None,
                     roads: gpd.GeoDataFrame | None = None, lang: str = "zh") -> bytes:
     """The route sheet as PDF bytes (A4). ``workspace`` adds its roads under the route on the map."""
     try:

@@ -21,7 +21,7 @@ import shapely
 
 from grid.demo import DEMO_LABEL, demo_people
 from core.errors import InputError, problems_error
-from grid.storage import Workspace
+from store import Store
 from layers.tables import read_table
 from routing.draw import shuffled
 from routing.settings import MODES
@@ -77,7 +77,7 @@ def parse_mode(value: str) -> str | None:
     return None
 
 
-def read_teams(path: str | Path, ws: Workspace) -> pd.DataFrame:
+def read_teams(path: str | Path, ws: Store) -> pd.DataFrame:
     """Read and check a teams file; every problem is named with its row and field."""
     table = read_table(path, TEAM_HEADERS, required=tuple(TEAM_COLUMNS))
     county = ws.read("county").geometry.union_all().buffer(0.05)
@@ -104,7 +104,7 @@ def read_teams(path: str | Path, ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TEAM_COLUMNS)
 
 
-def community_resolver(ws: Workspace):
+def community_resolver(ws: Store):
     """A function mapping a community code or name (full, OSM or short) to its code, or ``None``."""
     communities = ws.read("communities")
     exact: dict[str, str] = {}
@@ -123,7 +123,7 @@ def community_resolver(ws: Workspace):
     return resolve
 
 
-def read_inspectors(path: str | Path, ws: Workspace) -> pd.DataFrame:
+def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
     """Read and check an inspectors file; communities are resolved to codes."""
     required = ("inspector_id", "name", "department", "law_cert", "home_community")
     table = read_table(path, INSPECTOR_HEADERS, required=required)
@@ -161,10 +161,10 @@ def read_inspectors(path: str | Path, ws: Workspace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=INSPECTOR_COLUMNS)
 
 
-def workspace_teams(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
+def workspace_teams(ws: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The workspace's own teams and inspectors (layers ``teams`` and ``inspectors``)."""
     if not (ws.has_layer("teams") and ws.has_layer("inspectors")):
-        raise InputError(f"{ws.path} has no teams or inspectors; pass --teams and --inspectors files "
+        raise InputError(f"{ws.label} has no teams or inspectors; pass --teams and --inspectors files "
                          "or add demonstration ones with `patrol demo-teams`.")
     teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry", errors="ignore")[TEAM_COLUMNS]
     people = pd.DataFrame(ws.read("inspectors"))
@@ -176,7 +176,7 @@ def workspace_teams(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
 DEPARTMENTS = ("教育局", "市场监管局", "公安局", "消防救援大队", "文广新旅局", "街道办事处")
 
 
-def demo_teams(ws: Workspace, *, n_teams: int = 4, n_inspectors: int = 16, seed: int = 2026
+def demo_teams(ws: Store, *, n_teams: int = 4, n_inspectors: int = 16, seed: int = 2026
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Invented teams (bases at buildings near where institutions are) and inspectors, labelled 演示数据."""
     rng = np.random.default_rng(seed)

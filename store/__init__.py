@@ -10,7 +10,10 @@ inside ``with store.transaction(actor=…, action=…) as tx:`` with ``tx.append
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+import pandas as pd
 
 from core.errors import WorkspaceError
 from store.base import (
@@ -35,6 +38,7 @@ __all__ = [
     "PostGISStore",
     "Store",
     "Transaction",
+    "create_workspace",
     "is_database_url",
     "open_store",
 ]
@@ -58,4 +62,31 @@ def open_store(location: str | os.PathLike[str] | Store) -> Store:
     if "://" in text:
         msg = f"{text!r}: a workspace is a .gpkg file or a postgresql:// URL; other schemes are not supported."
         raise WorkspaceError(msg)
-    return GeoPackageStore(Path(text).expanduser())
+    from store.home import is_shipped, resolve_location
+
+    path = Path(resolve_location(text)).expanduser()
+    return GeoPackageStore(path, read_only=is_shipped(path))
+
+
+def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.DataFrame], *, county: str,
+                     actor: str, action: str, detail: str = "") -> Store:
+    """Write a new county workspace holding ``layers``, all at once or not at all.
+
+    A ``.gpkg`` is built beside the target and replaces it only when complete. In a database the
+    county must not exist yet (a county's casework is never overwritten by a rebuild).
+    """
+    store = open_store(location)
+    if isinstance(store, PostGISStore):
+        named = store.url.query.get("county") or store._county  # noqa: SLF001 - the URL's own county
+        if named and named != county:
+            msg = f"the URL names county {named}, but the files describe county {county}."
+            raise WorkspaceError(msg)
+        store = store.for_county(county)
+        if store.exists():
+            msg = (f"{store.label} already holds county {county}; a build never overwrites a county's data. "
+                   "Use another database or schema, or copy the new build in with `patrol migrate`.")
+            raise WorkspaceError(msg)
+    with store.creating() as target, target.transaction(actor=actor, action=action, detail=detail) as tx:  # type: ignore[attr-defined]
+        for name, frame in layers.items():
+            tx.replace(name, frame)
+    return store

@@ -356,6 +356,13 @@ class Transaction:
         self._session.touched(info)
         return self._count(name, count)
 
+    def drop_layer(self, name: str) -> None:
+        """Remove layer ``name`` and its rows."""
+        info = self._session.layers().get(name)
+        if info is not None:
+            self._session.drop(info)
+            self._count(name, 0)
+
     def set_meta(self, values: Mapping[str, object]) -> None:
         """Set keys of the ``meta`` table."""
         frame = pd.DataFrame({"key": [str(k) for k in values], "value": [str(v) for v in values.values()]})
@@ -404,8 +411,9 @@ class Transaction:
 
     def _delete_keys(self, info: LayerInfo, frame: pd.DataFrame, keys: list[str]) -> None:
         if len(keys) == 1:
-            values = column_values(frame[keys[0]], info.kind(keys[0]), layer=info.name)
-            self._session.delete(info, Filter({keys[0]: values}))
+            values = list(dict.fromkeys(column_values(frame[keys[0]], info.kind(keys[0]), layer=info.name)))
+            for start in range(0, len(values), _CHUNK):
+                self._session.delete(info, Filter({keys[0]: values[start:start + _CHUNK]}))
             return
         for combination in frame[keys].drop_duplicates().itertuples(index=False):
             where = {k: column_values(pd.Series([v], name=k), info.kind(k), layer=info.name)[0]
@@ -437,6 +445,10 @@ class Store(ABC):
     @abstractmethod
     def version(self) -> str:
         """A key that changes whenever anything in the workspace is written (for caches)."""
+
+    @abstractmethod
+    def layer_version(self, name: str) -> str:
+        """A key that changes whenever layer ``name`` is written (empty if it does not exist)."""
 
     @abstractmethod
     def exists(self) -> bool:
@@ -480,6 +492,11 @@ class Store(ABC):
         query = Filter(where or {}, between or {}, bbox)
         with self._session(write=False) as session:
             return read_layer(session, name, query, label=self.label, columns=columns)
+
+    def schemas(self) -> dict[str, LayerInfo]:
+        """Every layer's schema (columns with kinds, geometry type), by name."""
+        with self._session(write=False) as session:
+            return dict(session.layers())
 
     def read_optional(self, name: str, **query: Any) -> pd.DataFrame | None:
         """Like :meth:`read`, but ``None`` when the layer does not exist yet."""

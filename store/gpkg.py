@@ -222,10 +222,11 @@ class GeoPackageStore(Store):
         The ``.gpkg`` file. It must exist, except for :meth:`create`.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.label = str(self.path)
         self.location = str(self.path)
+        self.read_only = read_only
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -251,6 +252,10 @@ class GeoPackageStore(Store):
     @contextlib.contextmanager
     def _session(self, *, write: bool) -> Iterator[GeoPackageSession]:
         self._require_file()
+        if write and self.read_only:
+            msg = (f"{self.label} is a sample shipped with the program and is never changed; work on your "
+                   "own copy (the app and `patrol` find it by name, e.g. `guixi_360681`, in the data home).")
+            raise WorkspaceError(msg)
         try:
             connection = self._connect(write=write)
         except sqlite3.Error as exc:
@@ -299,6 +304,12 @@ class GeoPackageStore(Store):
             if AUDIT_LAYER in session.layers():
                 last = session.connection.execute(f"SELECT coalesce(max(rowid), 0) FROM {AUDIT_LAYER}").fetchone()[0]
         return f"{self.path.stat().st_ino}:{last}"
+
+    def layer_version(self, name: str) -> str:
+        with self._session(write=False) as session:
+            row = session.connection.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?",
+                                             (name,)).fetchone()
+        return "" if row is None else f"{self.path.stat().st_ino}:{row[0]}"
 
     @contextlib.contextmanager
     def creating(self) -> Iterator[GeoPackageStore]:

@@ -171,10 +171,11 @@ class PostGISSession(Session):
 
     def _ensure_catalogue(self) -> None:
         self._execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
-                      "geometry_type TEXT, columns TEXT NOT NULL, PRIMARY KEY (county_code, name))")
+                      "geometry_type TEXT, columns TEXT NOT NULL, changed TEXT, PRIMARY KEY (county_code, name))")
 
     def _save_catalogue(self, info: LayerInfo) -> None:
-        self._execute(f"INSERT INTO {CATALOGUE} VALUES (:county, :name, :geometry_type, :columns) "
+        self._execute(f"INSERT INTO {CATALOGUE} (county_code, name, geometry_type, columns) "
+                      "VALUES (:county, :name, :geometry_type, :columns) "
                       "ON CONFLICT (county_code, name) DO UPDATE SET geometry_type = EXCLUDED.geometry_type, "
                       "columns = EXCLUDED.columns",
                       {"county": self.county, "name": info.name, "geometry_type": info.geometry_type,
@@ -218,6 +219,10 @@ class PostGISSession(Session):
         self._execute(f"DELETE FROM {CATALOGUE} WHERE county_code = :county AND name = :name",
                       {"county": self.county, "name": info.name})
         self.layers().pop(info.name, None)
+
+    def touched(self, info: LayerInfo) -> None:
+        self._execute(f"UPDATE {CATALOGUE} SET changed = clock_timestamp()::text "
+                      "WHERE county_code = :county AND name = :name", {"county": self.county, "name": info.name})
 
     def index(self, info: LayerInfo, columns: Sequence[str]) -> None:
         name = f"{info.name}_{'_'.join(columns)}_key"[:63]
@@ -314,6 +319,15 @@ class PostGISStore(Store):
                 sa.text(f"SELECT coalesce(max(fid), 0) FROM {AUDIT_LAYER} WHERE county_code = :c"),
                 {"c": session.county}).scalar()
         return str(last)
+
+    def layer_version(self, name: str) -> str:
+        with self._session(write=False) as session:
+            if not session._has_catalogue():  # noqa: SLF001 - the same module
+                return ""
+            changed = session.connection.execute(
+                sa.text(f"SELECT changed FROM {CATALOGUE} WHERE county_code = :c AND name = :n"),
+                {"c": session.county, "n": name}).scalar()
+        return "" if changed is None else str(changed)
 
     @contextlib.contextmanager
     def creating(self) -> Iterator[PostGISStore]:

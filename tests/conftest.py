@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from grid.build import BuildSummary, build_workspace
-from grid.storage import Workspace
+from store import Store
+from tests.helpers import on_backend
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "data" / "sources"
@@ -25,6 +28,7 @@ def build_guixi(out: Path, osm_path: Path = GUIXI_OSM) -> BuildSummary:
         boundary_path=SOURCES / "boundaries" / "county_360681_cnmaps_amap_gcj02.geojson",
         boundary_crs="gcj02",
         out_path=out,
+        actor="test-build",
     )
 
 
@@ -35,11 +39,42 @@ def guixi_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildSu
 
 
 @pytest.fixture
-def guixi_copy(guixi_build: tuple[Path, BuildSummary], tmp_path: Path) -> Workspace:
+def guixi_copy(guixi_build: tuple[Path, BuildSummary], tmp_path: Path) -> Store:
     """A private copy of the built workspace that a test may change."""
     target = tmp_path / "ws.gpkg"
     shutil.copy2(guixi_build[0], target)
-    return Workspace(target)
+    return on_backend(target)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+    """The PostgreSQL server the PostGIS tests use: ``$PATROL_TEST_POSTGRES_URL``, or one started here."""
+    if os.environ.get("PATROL_TEST_POSTGRES_URL"):
+        yield os.environ["PATROL_TEST_POSTGRES_URL"]
+        return
+    folder = tmp_path_factory.mktemp("postgres") / "cluster"
+    port = str(55500 + os.getpid() % 400)
+    script = ROOT / "scripts" / "postgres.sh"
+    started = subprocess.run(["bash", str(script), "start", str(folder), port], capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.fail(f"could not start PostgreSQL for the tests: {started.stderr.strip()}", pytrace=False)
+    os.environ["PATROL_TEST_POSTGRES_URL"] = started.stdout.strip()
+    try:
+        yield os.environ["PATROL_TEST_POSTGRES_URL"]
+    finally:
+        from store.postgis import dispose_engines
+
+        dispose_engines()
+        subprocess.run(["bash", str(script), "stop", str(folder)], capture_output=True, check=False)
+        del os.environ["PATROL_TEST_POSTGRES_URL"]
+
+
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test has its own data home, so no test depends on what a user did in the app."""
+    home = tmp_path / "patrol-home"
+    monkeypatch.setenv("PATROL_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -59,9 +59,9 @@ def test_who_form_shows_the_chain_and_errors_outside(app: AppTest) -> None:
 
 def test_rendered_map_references_no_outside_host(app: AppTest) -> None:
     import geopandas as gpd
-    from grid.storage import Workspace
+    from store import open_store
 
-    ws = Workspace(ROOT / "data" / "guixi_360681.gpkg")
+    ws = open_store(ROOT / "data" / "guixi_360681.gpkg")
     levels = {name: ws.read(name) for name in ("county", "townships")}
     m = grid_map(levels, names={"county": "县区", "townships": "乡镇"}, labels={"name": "名称"})
     html = m.get_root().render()

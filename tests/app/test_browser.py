@@ -32,11 +32,12 @@ def _free_port() -> int:
 
 def _register_todays_plan(path: Path) -> None:
     """Today's day plan in the private workspace, for the team leader's page."""
-    from grid.storage import Workspace, local_day
+    from core.clock import local_day
+    from store import open_store
     from routing.plan import make_plan, register_plan
     from routing.settings import load_patrol_settings
 
-    ws = Workspace(path)
+    ws = open_store(path)
     plan, _ = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
     register_plan(ws, plan, actor="planner")
 
@@ -169,7 +170,7 @@ def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> Non
 
 def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tuple, browser_workspace: Path,
                                                                      tmp_path: Path) -> None:
-    from grid.storage import Workspace
+    from store import open_store
     from routing.results import results_table
 
     page, outside = home
@@ -192,5 +193,5 @@ def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tupl
     page.get_by_role("button", name="保存检查结果").click()
     page.get_by_text("已保存 1 条结果").wait_for(timeout=60_000)
     assert outside == [], f"the page asked outside hosts for: {outside}"
-    recorded = results_table(Workspace(browser_workspace))
+    recorded = results_table(open_store(browser_workspace))
     assert len(recorded) == 1 and recorded["action"][0] == "rectify"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid.storage import Workspace
+from store import Store, open_store
 from layers.importer import import_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,17 +45,17 @@ def test_import_page_without_file_says_so() -> None:
 
 
 @pytest.fixture
-def workspace_with_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def workspace_with_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     source = Path(shutil.copy2(ROOT / "tests" / "data" / "institutions_messy_gbk.csv", tmp_path / "in.csv"))
-    ws = Workspace(target)
-    import_file(ws, "institutions", source)
+    ws = open_store(target)
+    import_file(ws, "institutions", source, actor="tester")
     monkeypatch.setenv("PATROL_WORKSPACE", str(target))
     return ws
 
 
-def test_confirming_a_candidate_location_on_the_import_page(workspace_with_pending: Workspace) -> None:
+def test_confirming_a_candidate_location_on_the_import_page(workspace_with_pending: Store) -> None:
     app = _open("import_page")
     assert not app.exception
     pending = app.dataframe[0].value

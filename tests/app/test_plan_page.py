@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid.storage import Workspace
+from store import Store, open_store
 from routing.plan import verify_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     monkeypatch.setenv("PATROL_WORKSPACE", str(target))
     monkeypatch.setenv("PATROL_SETTINGS", str(_fast_settings(tmp_path)))
-    return Workspace(target)
+    return open_store(target)
 
 
 def _fast_settings(tmp_path: Path) -> Path:
@@ -31,7 +31,7 @@ def _fast_settings(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("shift", ["day", "night"])
-def test_generate_a_plan_and_see_routes_timeline_and_probabilities(county: Workspace, shift: str) -> None:
+def test_generate_a_plan_and_see_routes_timeline_and_probabilities(county: Store, shift: str) -> None:
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
     app.radio(key="page").set_value("plan_page").run()
     assert not app.exception
@@ -52,7 +52,7 @@ def test_generate_a_plan_and_see_routes_timeline_and_probabilities(county: Works
     assert list(register["plan_id"]) == [plan["plan_id"]]
 
 
-def test_no_teams_selected_is_an_error_not_a_crash(county: Workspace) -> None:
+def test_no_teams_selected_is_an_error_not_a_crash(county: Store) -> None:
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     app.radio(key="page").set_value("plan_page").run()
     app.multiselect(key="plan_teams").set_value([])

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from grid.storage import Workspace, local_day
+from core.clock import local_day
+from store import Store, open_store
+from tests.helpers import replace_layers
 from routing.plan import make_plan, register_plan
 from routing.results import cases_table, results_table
 from routing.settings import load_patrol_settings
@@ -17,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Workspace, dict]:
+def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, dict]:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     monkeypatch.setenv("PATROL_WORKSPACE", str(target))
-    ws = Workspace(target)
+    ws = open_store(target)
     plan, _ = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
     register_plan(ws, plan, actor="planner")
     return ws, plan
@@ -86,7 +88,7 @@ def test_a_team_without_a_plan_today_is_told_so(county) -> None:
     ws, _ = county
     register = ws.read("plans")
     register["date"] = "2000-01-01"
-    ws.write({"plans": register}, action="test")
+    replace_layers(ws, {"plans": register})
     app = _open()
     assert "没有已登记的巡查计划" in app.info[0].value
 

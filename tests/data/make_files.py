@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 
 from grid.crs import wgs84_to_bd09, wgs84_to_gcj02
-from grid.storage import Workspace
+from store import open_store
 from layers.importer import with_check_digit
 
 HERE = Path(__file__).parent
-WORKSPACE = Workspace(HERE.parents[1] / "data" / "guixi_360681.gpkg")
+WORKSPACE = open_store(HERE.parents[1] / "data" / "guixi_360681.gpkg")
 
 
 def _building_point(code: str) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from grid.build import BuildSummary, build_workspace
 from grid.check import check_workspace
 from grid.demo import DEMO_LABEL
 from core.errors import InputError, SchemaError
-from grid.storage import GRID_LAYERS, Workspace
+from store import GRID_LAYERS, open_store
 from tests.conftest import GUIXI_OSM, HAIDIAN_OSM, SOURCES, build_guixi
 
 
@@ -23,24 +23,24 @@ def test_default_county_builds_all_four_levels(guixi_build: tuple[Path, BuildSum
     assert summary.counts["township"] >= 4
     assert summary.counts["community"] >= 12
     assert summary.counts["building"] == 165
-    ws = Workspace(path)
+    ws = open_store(path)
     assert ws.meta()["county_code"] == "360681"
     assert "OpenStreetMap" in ws.meta()["attribution"]
 
 
 def test_default_county_passes_check(guixi_build: tuple[Path, BuildSummary]) -> None:
-    assert check_workspace(Workspace(guixi_build[0])) == []
+    assert check_workspace(open_store(guixi_build[0])) == []
 
 
 def test_real_township_polygon_is_kept_and_others_are_derived(guixi_build: tuple[Path, BuildSummary]) -> None:
-    townships = Workspace(guixi_build[0]).read("townships").set_index("code")
+    townships = open_store(guixi_build[0]).read("townships").set_index("code")
     assert townships.loc["360681003", "geometry_source"] == "osm-relation"  # 东门街道
     assert townships.loc["360681001", "geometry_source"] == "derived-voronoi"  # 花园街道
 
 
 def test_osm_names_are_matched_to_official_names(guixi_build: tuple[Path, BuildSummary]) -> None:
     path, summary = guixi_build
-    communities = Workspace(path).read("communities").set_index("code")
+    communities = open_store(path).read("communities").set_index("code")
     assert communities.loc["360681003010", "name"] == "筲箕山居民委员会"
     assert communities.loc["360681003010", "osm_name"] == "烧箕山社区"
     assert communities.loc["360681003010", "match_method"] == "homophone"
@@ -48,7 +48,7 @@ def test_osm_names_are_matched_to_official_names(guixi_build: tuple[Path, BuildS
 
 
 def test_every_cell_has_a_demo_person_labelled_as_such(guixi_build: tuple[Path, BuildSummary]) -> None:
-    ws = Workspace(guixi_build[0])
+    ws = open_store(guixi_build[0])
     for layer in GRID_LAYERS:
         frame = ws.read(layer)
         assert frame["responsible_name"].str.len().gt(0).all()
@@ -56,14 +56,14 @@ def test_every_cell_has_a_demo_person_labelled_as_such(guixi_build: tuple[Path, 
 
 
 def test_every_building_has_exactly_one_community(guixi_build: tuple[Path, BuildSummary]) -> None:
-    ws = Workspace(guixi_build[0])
+    ws = open_store(guixi_build[0])
     buildings = ws.read("buildings")
     assert buildings["code"].is_unique
     assert buildings["parent_code"].isin(ws.read("communities")["code"]).all()
 
 
 def test_build_is_recorded_in_the_audit_log(guixi_build: tuple[Path, BuildSummary]) -> None:
-    log = Workspace(guixi_build[0]).audit_log()
+    log = open_store(guixi_build[0]).audit_log()
     assert list(log["action"]) == ["build-workspace"]
     assert log["time"].iloc[0].endswith("+08:00")
 
@@ -80,7 +80,7 @@ def _xml_to_pbf(sources: list[Path], out: Path) -> Path:
 
 def _assert_same_workspace(a: Path, b: Path) -> None:
     for layer in (*GRID_LAYERS, "road_edges", "places", "pois"):
-        left, right = Workspace(a).read(layer), Workspace(b).read(layer)
+        left, right = open_store(a).read(layer), open_store(b).read(layer)
         assert_geodataframe_equal(left, right, check_less_precise=True, normalize=True)
 
 
@@ -105,7 +105,7 @@ def test_haidian_sample_builds(tmp_path: Path) -> None:
         streets_path=SOURCES / "admin" / "streets_110108.csv",
         villages_path=SOURCES / "admin" / "villages_110108.csv",
         boundary_path=SOURCES / "boundaries" / "county_110108_fastgeocn_wgs84.geojson",
-        out_path=tmp_path / "haidian.gpkg",
+        out_path=tmp_path / "haidian.gpkg", actor="tester",
     )
     assert summary.county_name == "海淀区"
     assert summary.counts["building"] > 500
@@ -125,7 +125,7 @@ def test_gbk_encoded_code_lists_are_read(tmp_path: Path) -> None:
         streets_path=_write_csv(tmp_path / "streets.csv", streets, "gbk"),
         villages_path=_write_csv(tmp_path / "villages.csv", villages, "gbk"),
         boundary_path=SOURCES / "boundaries" / "county_360681_cnmaps_amap_gcj02.geojson",
-        boundary_crs="gcj02", county_name="贵溪市", out_path=tmp_path / "ws.gpkg",
+        boundary_crs="gcj02", county_name="贵溪市", out_path=tmp_path / "ws.gpkg", actor="tester",
     )
     assert summary.counts["community"] >= 12
 
@@ -145,7 +145,7 @@ def test_bad_code_lists_are_rejected_naming_the_line(tmp_path: Path, streets: st
     with pytest.raises(SchemaError, match=message):
         build_workspace(
             osm_path=GUIXI_OSM, streets_path=_write_csv(tmp_path / "s.csv", streets),
-            villages_path=_write_csv(tmp_path / "v.csv", villages), out_path=tmp_path / "ws.gpkg",
+            villages_path=_write_csv(tmp_path / "v.csv", villages), out_path=tmp_path / "ws.gpkg", actor="tester",
         )
     assert not (tmp_path / "ws.gpkg").exists()
 
@@ -157,7 +157,7 @@ def test_boundary_without_polygon_is_rejected(tmp_path: Path) -> None:
         build_workspace(
             osm_path=GUIXI_OSM, streets_path=SOURCES / "admin" / "streets_360681.csv",
             villages_path=SOURCES / "admin" / "villages_360681.csv",
-            boundary_path=tmp_path / "line.geojson", out_path=tmp_path / "ws.gpkg",
+            boundary_path=tmp_path / "line.geojson", out_path=tmp_path / "ws.gpkg", actor="tester",
         )
 
 
@@ -165,5 +165,5 @@ def test_unknown_osm_file_type_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown OSM file type"):
         build_workspace(
             osm_path=tmp_path / "roads.shp", streets_path=SOURCES / "admin" / "streets_360681.csv",
-            villages_path=SOURCES / "admin" / "villages_360681.csv", out_path=tmp_path / "ws.gpkg",
+            villages_path=SOURCES / "admin" / "villages_360681.csv", out_path=tmp_path / "ws.gpkg", actor="tester",
         )

@@ -10,7 +10,8 @@ import shapely
 from shapely.affinity import translate
 
 from grid.check import check_workspace
-from grid.storage import Workspace
+from store import Store
+from tests.helpers import replace_layers
 from patrol.cli import main
 
 Breaker = Callable[[dict[str, gpd.GeoDataFrame]], None]
@@ -59,21 +60,21 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_check_reports_each_kind_of_problem(guixi_copy: Workspace, case: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_each_kind_of_problem(guixi_copy: Store, case: str, capsys: pytest.CaptureFixture[str]) -> None:
     breaker, layer, message = CASES[case]
     layers = {name: guixi_copy.read(name) for name in ("townships", "communities", "buildings")}
     breaker(layers)
-    guixi_copy.write(layers, action="test-break", detail=case)
+    replace_layers(guixi_copy, layers, action="test-break", detail=case)
     problems = check_workspace(guixi_copy)
     assert any(p.layer == layer and message in p.message for p in problems), problems
-    assert main(["check", str(guixi_copy.path)]) == 1
+    assert main(["check", guixi_copy.location]) == 1
     out = capsys.readouterr().out
     assert message in out
     assert out.splitlines()[0].startswith(("county ", "townships ", "communities ", "buildings "))
 
 
-def test_check_exits_zero_on_a_clean_workspace(guixi_copy: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(guixi_copy.path)]) == 0
+def test_check_exits_zero_on_a_clean_workspace(guixi_copy: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", guixi_copy.location]) == 0
     assert "clean" in capsys.readouterr().out
 
 

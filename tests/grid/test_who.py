@@ -3,18 +3,18 @@ from __future__ import annotations
 import pytest
 
 from grid.crs import wgs84_to_bd09, wgs84_to_gcj02
-from grid.storage import Workspace
+from store import Store
 from grid.who import OutsideCountyError, who_is_responsible
 from patrol.cli import main
 
 
-def _building_point(ws: Workspace) -> tuple[float, float, str]:
+def _building_point(ws: Store) -> tuple[float, float, str]:
     building = ws.read("buildings").iloc[5]
     point = building.geometry.representative_point()
     return point.x, point.y, str(building["code"])
 
 
-def test_chain_runs_from_building_to_county(guixi_copy: Workspace) -> None:
+def test_chain_runs_from_building_to_county(guixi_copy: Store) -> None:
     lon, lat, code = _building_point(guixi_copy)
     chain = who_is_responsible(guixi_copy, lon, lat)
     assert [link.level for link in chain] == ["building", "community", "township", "county"]
@@ -26,31 +26,31 @@ def test_chain_runs_from_building_to_county(guixi_copy: Workspace) -> None:
 
 
 @pytest.mark.parametrize(("crs", "forward"), [("gcj02", wgs84_to_gcj02), ("bd09", wgs84_to_bd09)])
-def test_shifted_coordinates_find_the_same_building(guixi_copy: Workspace, crs: str, forward: object) -> None:
+def test_shifted_coordinates_find_the_same_building(guixi_copy: Store, crs: str, forward: object) -> None:
     lon, lat, code = _building_point(guixi_copy)
     x, y = forward(lon, lat)  # type: ignore[operator]
     assert who_is_responsible(guixi_copy, float(x), float(y), crs=crs)[0].code == code
 
 
-def test_point_between_buildings_starts_at_its_community(guixi_copy: Workspace) -> None:
+def test_point_between_buildings_starts_at_its_community(guixi_copy: Store) -> None:
     chain = who_is_responsible(guixi_copy, 117.23, 28.30)
     assert [link.level for link in chain] == ["community", "township", "county"]
 
 
-def test_point_outside_the_county_gets_a_clear_message(guixi_copy: Workspace) -> None:
+def test_point_outside_the_county_gets_a_clear_message(guixi_copy: Store) -> None:
     with pytest.raises(OutsideCountyError, match="outside 贵溪市"):
         who_is_responsible(guixi_copy, 116.0, 28.3)
 
 
-def test_who_command_prints_the_chain(guixi_copy: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+def test_who_command_prints_the_chain(guixi_copy: Store, capsys: pytest.CaptureFixture[str]) -> None:
     lon, lat, code = _building_point(guixi_copy)
-    assert main(["who", str(guixi_copy.path), "--lon", str(lon), "--lat", str(lat)]) == 0
+    assert main(["who", guixi_copy.location, "--lon", str(lon), "--lat", str(lat)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4
     assert code in lines[0]
     assert "演示数据" in lines[0]
 
 
-def test_who_command_outside_the_county_exits_with_an_error(guixi_copy: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["who", str(guixi_copy.path), "--lon", "100", "--lat", "30"]) == 2
+def test_who_command_outside_the_county_exits_with_an_error(guixi_copy: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["who", guixi_copy.location, "--lon", "100", "--lat", "30"]) == 2
     assert "outside" in capsys.readouterr().err

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from grid.storage import Workspace
+from store import open_store
 from layers.geocode import PLACE_THRESHOLD, AddressIndex
 
 
 @pytest.fixture(scope="module")
 def index(guixi_build: tuple) -> AddressIndex:
-    return AddressIndex(Workspace(guixi_build[0]))
+    return AddressIndex(open_store(guixi_build[0]))
 
 
 @pytest.mark.parametrize(("address", "method", "placed"), [

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from libpysal.weights import Queen, lat2W
 
-from grid.storage import Workspace
+from store import open_store
 from layers import hotspots
 from layers.settings import load_settings
 
@@ -30,7 +30,7 @@ def test_recency_weights_halve_every_half_life() -> None:
 
 
 def test_cell_gi_star_agrees_with_esda(guixi_build: tuple) -> None:
-    ws = Workspace(guixi_build[0])
+    ws = open_store(guixi_build[0])
     metric = ws.meta()["metric_crs"]
     cells = ws.read("communities").to_crs(metric)
     rng = np.random.default_rng(7)

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from core.errors import SchemaError
-from grid.storage import Workspace
+from store import Store
+from store.base import Transaction
+from tests.helpers import assert_same_snapshot, replace_layers, snapshot
 from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
 from patrol.cli import main
 
@@ -24,9 +26,9 @@ def messy(tmp_path: Path) -> dict[str, Path]:
             for name in ("institutions_messy_gbk.csv", "clues_hotline.xlsx")}
 
 
-def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Workspace, messy: dict) -> None:
+def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Store, messy: dict) -> None:
     expected = json.loads((DATA / "expected_institutions.json").read_text())
-    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
     assert result.encoding == "GB18030"
     assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
     frame = guixi_copy.read("institutions").set_index("name")
@@ -44,21 +46,21 @@ def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Worksp
     assert "第3行重复" in reasons[11] and "县界外" in reasons[13]
 
 
-def test_reimport_changes_nothing_and_logs_once(guixi_copy: Workspace, messy: dict) -> None:
-    first = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+def test_reimport_changes_nothing_and_logs_once(guixi_copy: Store, messy: dict) -> None:
+    first = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
     log_rows = len(guixi_copy.audit_log())
-    again = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+    again = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
     assert (again.added, again.updated, again.unchanged) == (0, 0, first.added)
     assert len(guixi_copy.read("institutions")) == first.added
     assert len(guixi_copy.audit_log()) == log_rows
 
 
-def test_xlsx_hotline_export_needs_crs_then_imports(guixi_copy: Workspace, messy: dict) -> None:
+def test_xlsx_hotline_export_needs_crs_then_imports(guixi_copy: Store, messy: dict) -> None:
     with pytest.raises(SchemaError, match="--crs"):
-        import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"])
+        import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], actor="tester")
     assert not guixi_copy.has_layer("clues")
     expected = json.loads((DATA / "expected_clues.json").read_text())
-    result = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+    result = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02", actor="tester")
     assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
     clues = guixi_copy.read("clues").set_index("clue_id")
     assert clues["building_code"].to_dict() == expected["imported"]
@@ -67,30 +69,38 @@ def test_xlsx_hotline_export_needs_crs_then_imports(guixi_copy: Workspace, messy
     assert set(clues["status"]) == {"received"}
 
 
-def test_reimport_keeps_clue_progress(guixi_copy: Workspace, messy: dict) -> None:
-    import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+def test_reimport_keeps_clue_progress(guixi_copy: Store, messy: dict) -> None:
+    import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02", actor="tester")
     clues = guixi_copy.read("clues")
     clues.loc[clues["clue_id"] == "12345-20261101-0001", "status"] = "handled"
-    guixi_copy.write({"clues": clues}, action="test-progress")
-    again = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02")
+    replace_layers(guixi_copy, {"clues": clues}, action="test-progress")
+    again = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02", actor="tester")
     assert again.added == 0
     after = guixi_copy.read("clues").set_index("clue_id")
     assert after.loc["12345-20261101-0001", "status"] == "handled"
 
 
-def test_crash_half_way_leaves_workspace_as_it_was(guixi_copy: Workspace, messy: dict) -> None:
-    before = guixi_copy.path.read_bytes()
+def test_crash_half_way_leaves_workspace_as_it_was(guixi_copy: Store, messy: dict,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
+    before = snapshot(guixi_copy)
+    original = Transaction._insert
 
-    def explode(frames: dict) -> dict:
+    def insert_then_fail(self: Transaction, info: object, frame: pd.DataFrame) -> None:
+        original(self, info, frame)  # type: ignore[arg-type]
         raise RuntimeError("power cut")
 
-    with pytest.raises(RuntimeError):
-        import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], extra_layers=explode)
-    assert guixi_copy.path.read_bytes() == before
+    monkeypatch.setattr(Transaction, "_insert", insert_then_fail)
+    edited = messy["institutions_messy_gbk.csv"].with_name("edited.csv")
+    text = messy["institutions_messy_gbk.csv"].read_bytes().decode("gb18030").replace("星火", "燎原")
+    edited.write_bytes(text.encode("gb18030"))
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_file(guixi_copy, "institutions", edited, actor="tester")
+    assert_same_snapshot(before, snapshot(guixi_copy))
 
 
-def test_confirming_a_low_confidence_match_places_it(guixi_copy: Workspace, messy: dict) -> None:
-    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"])
+def test_confirming_a_low_confidence_match_places_it(guixi_copy: Store, messy: dict) -> None:
+    result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
     road = result.to_confirm[result.to_confirm["address"].str.contains("建设路")]["id"].tolist()
     assert confirm_locations(guixi_copy, "institutions", road, actor="planner") == 1
     frame = guixi_copy.read("institutions").set_index("institution_id")
@@ -98,10 +108,10 @@ def test_confirming_a_low_confidence_match_places_it(guixi_copy: Workspace, mess
     assert guixi_copy.audit_log().iloc[-1]["actor"] == "planner"
 
 
-def test_cli_writes_rejected_csv_and_exits_1(guixi_copy: Workspace, messy: dict,
+def test_cli_writes_rejected_csv_and_exits_1(guixi_copy: Store, messy: dict,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     source = messy["institutions_messy_gbk.csv"]
-    assert main(["import", "institutions", str(guixi_copy.path), str(source), "--date", "2026-11-20"]) == 1
+    assert main(["import", "institutions", guixi_copy.location, str(source), "--date", "2026-11-20"]) == 1
     rejected = pd.read_csv(source.with_name("institutions_messy_gbk.rejected.csv"), dtype=str, encoding="utf-8-sig")
     assert rejected["行号 row"].tolist() == ["8", "9", "10", "11", "12", "13", "14", "16"]
     assert {"机构名称", "状态", "经度"} <= set(rejected.columns)
@@ -110,11 +120,11 @@ def test_cli_writes_rejected_csv_and_exits_1(guixi_copy: Workspace, messy: dict,
     assert guixi_copy.has_layer("risk_sites")  # derived layers written in the same transaction
 
 
-def test_missing_column_names_what_is_needed(tmp_path: Path, guixi_copy: Workspace) -> None:
+def test_missing_column_names_what_is_needed(tmp_path: Path, guixi_copy: Store) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("地址,经度,纬度\n北街社区,117.2,28.3\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="机构名称"):
-        import_file(guixi_copy, "institutions", bad, crs="wgs84")
+        import_file(guixi_copy, "institutions", bad, crs="wgs84", actor="tester")
 
 
 def test_credit_code_and_time_parsing() -> None:

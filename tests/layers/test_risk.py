@@ -8,19 +8,20 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
+from tests.helpers import replace_layers
 from layers.demo import demo_layers
 from layers.risk import analyse
 from layers.settings import DEFAULT_SETTINGS, load_settings
 
 
 @pytest.fixture
-def demo_ws(guixi_copy: Workspace) -> Workspace:
-    guixi_copy.write(demo_layers(guixi_copy, seed=11, today="2026-11-20"), action="demo")
+def demo_ws(guixi_copy: Store) -> Store:
+    replace_layers(guixi_copy, demo_layers(guixi_copy, seed=11, today="2026-11-20"), action="demo")
     return guixi_copy
 
 
-def test_demo_layers_are_seeded_labelled_and_on_buildings(guixi_copy: Workspace) -> None:
+def test_demo_layers_are_seeded_labelled_and_on_buildings(guixi_copy: Store) -> None:
     a = demo_layers(guixi_copy, seed=11, today="2026-11-20")
     b = demo_layers(guixi_copy, seed=11, today="2026-11-20")
     cols = ["institution_id", "name", "status", "kind", "building_code"]
@@ -30,7 +31,7 @@ def test_demo_layers_are_seeded_labelled_and_on_buildings(guixi_copy: Workspace)
     assert a["clues"]["received_at"].max() <= "2026-11-21"
 
 
-def test_scores_reproducible_bounded_and_explained(demo_ws: Workspace) -> None:
+def test_scores_reproducible_bounded_and_explained(demo_ws: Store) -> None:
     first = analyse(demo_ws, today="2026-11-20")
     second = analyse(demo_ws, today="2026-11-20")
     pd.testing.assert_frame_equal(first["risk_sites"].drop(columns="geometry"),
@@ -49,7 +50,7 @@ def test_scores_reproducible_bounded_and_explained(demo_ws: Workspace) -> None:
     assert cells["risk_score"].between(0, 1).all() and cells["risk_reasons"].str.contains("最高风险场所").any()
 
 
-def test_formula_is_the_documented_weighted_mean(demo_ws: Workspace, tmp_path: Path) -> None:
+def test_formula_is_the_documented_weighted_mean(demo_ws: Store, tmp_path: Path) -> None:
     text = DEFAULT_SETTINGS.read_text(encoding="utf-8")
     only_status = tmp_path / "risk.toml"
     for key in ("clues", "hot_cell", "near_school", "overdue", "place"):

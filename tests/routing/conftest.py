@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from grid.storage import Workspace
+from store import Store
+from tests.helpers import on_backend
 from routing.settings import load_patrol_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "data" / "guixi_360681.gpkg"
 
 
 @pytest.fixture
-def guixi_ws(tmp_path: Path) -> Workspace:
+def guixi_ws(tmp_path: Path) -> Store:
     target = tmp_path / "guixi.gpkg"
     shutil.copy2(SHIPPED, target)
-    return Workspace(target)
+    return on_backend(target)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
+
+from tests.helpers import replace_layers
 import shapely
 
 from patrol.cli import main
@@ -86,7 +88,7 @@ def test_no_team_visits_its_members_communities_or_an_office(guixi_ws, settings)
     pois = guixi_ws.read("pois")
     office = gpd.GeoDataFrame({"osm_type": ["node"], "osm_id": [1], "name": ["某街道办事处"], "kind": ["townhall"]},
                               geometry=[shapely.Point(site["lon"], site["lat"])], crs=pois.crs)
-    guixi_ws.write({"pois": pd.concat([pois, office], ignore_index=True)}, action="test")
+    replace_layers(guixi_ws, {"pois": pd.concat([pois, office], ignore_index=True)})
     again, _ = make_plan(guixi_ws, DAY, "day", seed="avoid", teams=teams, inspectors=people, settings=settings,
                          iterations=200)
     stops = {s["visit_id"] for t in again["teams"] for s in t["stops"]}
@@ -113,7 +115,7 @@ def test_night_plan_skips_what_the_day_plan_already_visits(guixi_ws, settings, d
 
 def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
     out = tmp_path / "plan"
-    assert main(["plan", str(guixi_ws.path), "--date", DAY, "--shift", "night", "--out", str(out),
+    assert main(["plan", guixi_ws.location, "--date", DAY, "--shift", "night", "--out", str(out),
                  "--seconds", "1"]) == 0
     assert {p.name for p in out.iterdir()} >= {"plan.json", "plan.geojson", "team_T1.gpx", "SECRET_seed.txt"}
     seed = (out / "SECRET_seed.txt").read_text(encoding="utf-8").split()[0]
@@ -128,7 +130,7 @@ def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
     assert {f["properties"]["role"] for f in geo["features"]} == {"base", "stop", "leg"}
     bad = tmp_path / "teams.csv"
     bad.write_text("team_id,name,base_lon,base_lat,mode\nT1,甲,117.22,28.29,plane\n", encoding="utf-8")
-    assert main(["plan", str(guixi_ws.path), "--date", DAY, "--teams", str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert main(["plan", guixi_ws.location, "--date", DAY, "--teams", str(bad), "--out", str(tmp_path / "x")]) == 2
     assert "row 2, mode: 'plane'" in capsys.readouterr().err
 
 

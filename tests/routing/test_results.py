@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core.errors import InputError
-from grid.storage import Workspace
+from store import Store
 from patrol.cli import main
 from routing.history import case_history, clue_history
 from routing.plan import make_plan, register_plan, write_plan_files
@@ -23,7 +23,7 @@ from routing.results import (
 DAY = "2026-11-23"
 
 
-def _plan(ws: Workspace, day: str, settings: dict, seed: str) -> dict:
+def _plan(ws: Store, day: str, settings: dict, seed: str) -> dict:
     plan, _ = make_plan(ws, day, "day", seed=seed, settings=settings, iterations=60)
     register_plan(ws, plan, actor="planner")
     return plan
@@ -63,7 +63,7 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
     team, stop = (_stops(plan, "institution") or _stops(plan, "place"))[0]
     notice = StopResult(stop["visit_id"], True, "10:05", checklist={"fire": "problem", "video": "problem"},
                         problems="安全出口堵塞；监控未保存 90 天", action="rectify", rectify_days=3)
-    summary = record_results(guixi_ws, plan, [notice], team_id=team["team_id"])
+    summary = record_results(guixi_ws, plan, [notice], team_id=team["team_id"], actor="tester")
     [case_id] = summary.cases_opened
     case = cases_table(guixi_ws).set_index("case_id").loc[case_id]
     assert (case["status"], case["due"], case["revisit_due"]) == ("rectifying", "2026-11-26", "2026-11-26")
@@ -78,18 +78,18 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
     # an ordinary visit to the same place finding nothing wrong does not close the case
     same_site = [(t, s) for t, s in _stops(revisit_plan, stop["kind"]) if s["visit_id"] == stop["visit_id"]]
     not_fixed = StopResult(f"R:{case_id}", True, "14:00", finding="not_fixed", problems="安全出口仍堵塞")
-    record_results(guixi_ws, revisit_plan, [not_fixed], team_id=r_team["team_id"])
+    record_results(guixi_ws, revisit_plan, [not_fixed], team_id=r_team["team_id"], actor="tester")
     case = cases_table(guixi_ws).set_index("case_id").loc[case_id]
     assert case["status"] == "rectifying" and case["revisit_due"] == "2026-12-03" and case["revisits"] == 1
     if same_site:
         t, s = same_site[0]
-        record_results(guixi_ws, revisit_plan, [StopResult(s["visit_id"], True, "15:00")], team_id=t["team_id"])
+        record_results(guixi_ws, revisit_plan, [StopResult(s["visit_id"], True, "15:00")], team_id=t["team_id"], actor="tester")
         assert cases_table(guixi_ws).set_index("case_id").at[case_id, "status"] == "rectifying"
 
     second = _plan(guixi_ws, "2026-12-03", settings, "revisit-2")
     [(r_team, _)] = [(t, s) for t, s in _stops(second, "revisit") if s["visit_id"] == f"R:{case_id}"]
     fixed = StopResult(f"R:{case_id}", True, "09:15", finding="fixed", checklist={"fire": "ok", "video": "ok"})
-    closed = record_results(guixi_ws, second, [fixed], team_id=r_team["team_id"])
+    closed = record_results(guixi_ws, second, [fixed], team_id=r_team["team_id"], actor="tester")
     assert closed.cases_closed == [case_id]
     after, _ = make_plan(guixi_ws, "2026-12-10", "day", seed="after", settings=settings, iterations=30)
     assert f"R:{case_id}" not in {s["visit_id"] for t in after["teams"] for s in t["stops"]}
@@ -110,7 +110,7 @@ def test_corrections_and_bad_results_are_explained_and_nothing_is_saved(guixi_ws
         StopResult(stop["visit_id"], True, "25:99", row=6),
     ]
     with pytest.raises(InputError) as caught:
-        record_results(guixi_ws, plan, bad, team_id=team["team_id"])
+        record_results(guixi_ws, plan, bad, team_id=team["team_id"], actor="tester")
     text = str(caught.value)
     assert "nothing was saved" in text
     assert "row 3: stop 'I:not-planned' is not in plan" in text
@@ -121,7 +121,7 @@ def test_corrections_and_bad_results_are_explained_and_nothing_is_saved(guixi_ws
 
     if stop["kind"] == "clue":
         with pytest.raises(InputError, match="属实 or 不属实"):
-            record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "09:00")], team_id=team["team_id"])
+            record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "09:00")], team_id=team["team_id"], actor="tester")
 
 
 def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
@@ -153,7 +153,7 @@ def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
     assert blank == list(range(5, 3 + len(team["stops"])))
     assert results[0].checklist == {"permits": "ok", "fees": "problem"}
 
-    args = ["record", str(guixi_ws.path), "--plan", str(tmp_path / "plan" / "plan.json"), "--results", str(template),
+    args = ["record", guixi_ws.location, "--plan", str(tmp_path / "plan" / "plan.json"), "--results", str(template),
             "--team", team["team_id"]]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -165,7 +165,7 @@ def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
 
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes("任务编号,是否检查,检查时间\nI:nowhere,是,10:00\n".encode("gbk"))
-    assert main(["record", str(guixi_ws.path), "--plan", plan["plan_id"], "--results", str(gbk)]) == 2
+    assert main(["record", guixi_ws.location, "--plan", plan["plan_id"], "--results", str(gbk)]) == 2
     err = capsys.readouterr().err
     assert "row 2: stop 'I:nowhere' is not in plan" in err
 
@@ -180,7 +180,7 @@ def test_teams_recording_at_the_same_time_lose_nothing(guixi_ws, settings):
         work.append((team["team_id"], results))
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
         summaries = list(pool.map(lambda item: record_results(guixi_ws, plan, item[1], team_id=item[0],
-                                                              settings=settings), work))
+                                                              settings=settings, actor="tester"), work))
     assert [s.saved for s in summaries] == [len(r) for _, r in work]
     table = results_table(guixi_ws)
     assert len(table) == sum(len(r) for _, r in work)
@@ -194,14 +194,14 @@ def test_reimporting_a_handled_clue_keeps_its_status_and_answer(guixi_ws, settin
     team, stop = _stops(plan, "clue")[0]
     record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "10:00", finding="confirmed",
                                                problems="一对一辅导", action="refer", refer_to="市场监管局")],
-                   team_id=team["team_id"])
+                   team_id=team["team_id"], actor="tester")
     clue = guixi_ws.read("clues").set_index("clue_id").loc[stop["visit_id"][2:]]
     export = tmp_path / "hotline.csv"
     export.write_text(
         "编号,受理时间,渠道,地址,类别,内容,经度,纬度,坐标系,状态\n"
         f"{clue.name},{clue['received_at']},热线,{clue['address']},一对一,{clue['content']}（补充：周末上课）,"
         f"{clue.geometry.x},{clue.geometry.y},wgs84,已受理\n", encoding="utf-8")
-    result = import_file(guixi_ws, "clues", export)
+    result = import_file(guixi_ws, "clues", export, actor="tester")
     assert result.updated == 1
     after = guixi_ws.read("clues").set_index("clue_id").loc[clue.name]
     assert after["status"] == "handled" and "抄告单（市场监管局）" in after["answer"]

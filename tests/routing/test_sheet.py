@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from grid.storage import Workspace
+from store import Store, open_store
 from layers.schema import CHECKLIST_ITEMS
 from patrol.cli import main
 from routing.exports import plan_geojson, team_gpx, team_kml
@@ -24,10 +24,10 @@ from tests.routing.conftest import SHIPPED
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory) -> tuple[Workspace, dict]:
+def county(tmp_path_factory) -> tuple[Store, dict]:
     path = tmp_path_factory.mktemp("sheet") / "guixi.gpkg"
     shutil.copy2(SHIPPED, path)
-    ws = Workspace(path)
+    ws = open_store(path)
     plan, _ = make_plan(ws, "2026-11-23", "day", seed="sheet", settings=load_patrol_settings(), iterations=100)
     register_plan(ws, plan, actor="planner")
     return ws, plan
@@ -79,9 +79,9 @@ def test_english_sheet_and_cli(county, tmp_path, capsys):
     assert "CONFIDENTIAL until departure" in english[0].get_textpage().get_text_range()
 
     out = tmp_path / "sheet.pdf"
-    assert main(["sheet", plan["plan_id"], "--workspace", str(ws.path), "--team", team_id, "--out", str(out)]) == 0
+    assert main(["sheet", plan["plan_id"], "--workspace", ws.location, "--team", team_id, "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF")
-    assert main(["sheet", plan["plan_id"], "--workspace", str(ws.path), "--team", "T9", "--out", str(out)]) == 2
+    assert main(["sheet", plan["plan_id"], "--workspace", ws.location, "--team", "T9", "--out", str(out)]) == 2
     assert "team 'T9' is not in plan" in capsys.readouterr().err
     assert main(["sheet", str(tmp_path / "missing.json"), "--team", team_id, "--out", str(out)]) == 2
 

@@ -1,0 +1,60 @@
+"""Where a user's working data lives: ``$PATROL_HOME`` (default ``~/.local/share/shuangjian-patrol``).
+
+The repository ships sample workspaces in ``data/``; they are never written. On first use each
+one is copied into the data home, and the app and the command line work on those copies.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_NAME = "guixi_360681"
+
+
+def patrol_home() -> Path:
+    """The data home: ``$PATROL_HOME``, else ``$XDG_DATA_HOME/shuangjian-patrol``, else ``~/.local/share/…``."""
+    if os.environ.get("PATROL_HOME"):
+        return Path(os.environ["PATROL_HOME"]).expanduser()
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "shuangjian-patrol"
+
+
+def is_shipped(path: Path) -> bool:
+    """Tell whether ``path`` is one of the repository's own sample files (which stay read-only)."""
+    try:
+        return path.resolve().parent == SHIPPED_DIR
+    except OSError:
+        return False
+
+
+def shipped_workspaces() -> list[Path]:
+    """The sample workspaces shipped in ``data/``, the default first."""
+    return sorted(SHIPPED_DIR.glob("*.gpkg"), key=lambda p: (p.stem != DEFAULT_NAME, p.name))
+
+
+def working_workspaces() -> list[Path]:
+    """The user's workspaces in the data home, each sample copied there on first use; default first."""
+    home = patrol_home()
+    home.mkdir(parents=True, exist_ok=True)
+    for sample in shipped_workspaces():
+        target = home / sample.name
+        if not target.exists():
+            handle, name = tempfile.mkstemp(prefix=f".{sample.stem}.", suffix=".gpkg", dir=home)
+            os.close(handle)
+            shutil.copyfile(sample, name)
+            os.replace(name, target)
+    return sorted(home.glob("*.gpkg"), key=lambda p: (p.stem != DEFAULT_NAME, p.name))
+
+
+def resolve_location(text: str) -> str:
+    """A workspace argument as given, or a bare name (``guixi_360681``) found in the data home."""
+    if "://" in text or Path(text).expanduser().exists() or os.sep in text or text.endswith(".gpkg"):
+        return text
+    for path in working_workspaces():
+        if path.stem == text:
+            return str(path)
+    return text
