@@ -9,9 +9,10 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from grid.who import Responsible, who_is_responsible
 from store import GRID_LAYERS, GeoPackageStore, open_store
 from store.home import working_workspaces
-from grid.who import Responsible, who_is_responsible
+
 
 def workspace_choices() -> list[str]:
     """The workspaces offered in the app: ``$PATROL_WORKSPACE`` (a path or a URL) first, then the

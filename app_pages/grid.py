@@ -10,35 +10,51 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import load_grid, who_chain
-from grid.crs import CRS_CHOICES
 from core.errors import InputError
+from grid.crs import CRS_CHOICES
 from i18n import t
 from layers.render import grid_map
 
 LEVELS = ("county", "townships", "communities", "buildings")
-TABLE_COLUMNS = ["code", "name", "level", "parent_code", "responsible_role", "responsible_name",
-                 "responsible_phone", "responsible_source", "geometry_source"]
+TABLE_COLUMNS = [
+    "code",
+    "name",
+    "level",
+    "parent_code",
+    "responsible_role",
+    "responsible_name",
+    "responsible_phone",
+    "responsible_source",
+    "geometry_source",
+]
 
 
 def _select(grid: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
     townships = grid["townships"].sort_values("code")
     col1, col2, col3 = st.columns(3)
-    township = col1.selectbox(t("choose_township"), [None, *townships["code"]], key="township",
-                              format_func=lambda c: t("all") if c is None else
-                              f"{townships.set_index('code').loc[c, 'name']} ({c})")
+    township = col1.selectbox(
+        t("choose_township"),
+        [None, *townships["code"]],
+        key="township",
+        format_func=lambda c: t("all") if c is None else f"{townships.set_index('code').loc[c, 'name']} ({c})",
+    )
     shown = dict(grid)
     if township is not None:
         shown["townships"] = townships[townships["code"] == township]
         shown["communities"] = grid["communities"][grid["communities"]["parent_code"] == township]
     communities = shown["communities"].sort_values("code")
-    community = col2.selectbox(t("choose_community"), [None, *communities["code"]], key="community",
-                               format_func=lambda c: t("all") if c is None else
-                               f"{communities.set_index('code').loc[c, 'name']} ({c})")
+    community = col2.selectbox(
+        t("choose_community"),
+        [None, *communities["code"]],
+        key="community",
+        format_func=lambda c: t("all") if c is None else f"{communities.set_index('code').loc[c, 'name']} ({c})",
+    )
     if community is not None:
         shown["communities"] = communities[communities["code"] == community]
     shown["buildings"] = grid["buildings"][grid["buildings"]["parent_code"].isin(shown["communities"]["code"])]
-    col3.radio(t("basemap"), ["none", "osm", "amap"], key="basemap",
-               format_func=lambda b: t(f"basemap_{b}"), horizontal=False)
+    col3.radio(
+        t("basemap"), ["none", "osm", "amap"], key="basemap", format_func=lambda b: t(f"basemap_{b}"), horizontal=False
+    )
     return shown
 
 
@@ -75,14 +91,16 @@ def render() -> None:
     st.caption(t("grid_caption"))
     shown = _select(grid)
     names = {level: t(level) for level in LEVELS}
-    labels = {c: t(c) for c in ("name", "code", "responsible_role", "responsible_name",
-                                "responsible_phone", "responsible_source")}
-    m = grid_map(shown, names=names, labels=labels, basemap=st.session_state.get("basemap", "none"),
-                 focus=_focus(shown))
+    labels = {
+        c: t(c)
+        for c in ("name", "code", "responsible_role", "responsible_name", "responsible_phone", "responsible_source")
+    }
+    m = grid_map(
+        shown, names=names, labels=labels, basemap=st.session_state.get("basemap", "none"), focus=_focus(shown)
+    )
     counts = " · ".join(f"{names[level]} {len(shown[level])}" for level in LEVELS)
     st.caption(f"{t('counts')}: {counts}")
-    clicked = st_folium(m, key="grid_map", height=560, use_container_width=True,
-                        returned_objects=["last_clicked"])
+    clicked = st_folium(m, key="grid_map", height=560, use_container_width=True, returned_objects=["last_clicked"])
     st.subheader(t("who_header"))
     st.caption(t("who_hint"))
     if clicked and clicked.get("last_clicked"):
@@ -91,13 +109,14 @@ def render() -> None:
         _who(path, float(point["lng"]), float(point["lat"]), crs)
     with st.form("who_form"):
         col1, col2, col3 = st.columns(3)
-        lon = col1.number_input(t("lon"), value=float(grid["county"].geometry.iloc[0].centroid.x), format="%.6f", key="who_lon")
-        lat = col2.number_input(t("lat"), value=float(grid["county"].geometry.iloc[0].centroid.y), format="%.6f", key="who_lat")
+        lon = col1.number_input(
+            t("lon"), value=float(grid["county"].geometry.iloc[0].centroid.x), format="%.6f", key="who_lon"
+        )
+        lat = col2.number_input(
+            t("lat"), value=float(grid["county"].geometry.iloc[0].centroid.y), format="%.6f", key="who_lat"
+        )
         crs = col3.selectbox(t("crs"), ["wgs84", "cgcs2000", "gcj02", "bd09"], key="who_crs", help=CRS_CHOICES)
         if st.form_submit_button(t("who_button")):
             _who(path, lon, lat, crs)
     st.subheader(t("responsible_table"))
     st.dataframe(_table(shown), hide_index=True, width="stretch")
-
-
-

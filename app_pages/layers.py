@@ -12,8 +12,18 @@ from grid.demo import DEMO_LABEL
 from i18n import lang, t
 from layers import schema
 from layers.places import PLACE_LABELS
-from layers.render import (CLUE_COLOR, HOT_COLOR, STATUS_COLORS, add_grid_level, add_points, add_surface,
-                           base_map, finish_map, legend_html, risk_color)
+from layers.render import (
+    CLUE_COLOR,
+    HOT_COLOR,
+    STATUS_COLORS,
+    add_grid_level,
+    add_points,
+    add_surface,
+    base_map,
+    finish_map,
+    legend_html,
+    risk_color,
+)
 
 TOGGLES = ("show_institutions", "show_clues", "show_places", "show_surface", "show_hot")
 
@@ -25,8 +35,11 @@ def _institutions(path: object) -> gpd.GeoDataFrame | None:
         return None
     frame = institutions.copy()
     if sites is not None:
-        scores = sites[sites["site_type"] == "institution"].assign(
-            institution_id=lambda f: f["site_id"].str[2:]).set_index("institution_id")
+        scores = (
+            sites[sites["site_type"] == "institution"]
+            .assign(institution_id=lambda f: f["site_id"].str[2:])
+            .set_index("institution_id")
+        )
         frame["risk_score"] = frame["institution_id"].map(scores["risk_score"])
         frame["risk_reasons"] = frame["institution_id"].map(scores["risk_reasons"])
     frame["status_label"] = [schema.label("status", s, lang()) for s in frame["status"]]
@@ -36,13 +49,27 @@ def _institutions(path: object) -> gpd.GeoDataFrame | None:
 
 def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFrame:
     col1, col2, col3, col4 = st.columns(4)
-    statuses = col1.multiselect(t("f_status"), [s.code for s in schema.INSTITUTION_STATUSES], key="f_status", placeholder=t("all"),
-                                format_func=lambda c: schema.label("status", c, lang()))
-    kinds = col2.multiselect(t("f_kind"), [k.code for k in schema.INSTITUTION_KINDS], key="f_kind", placeholder=t("all"),
-                             format_func=lambda c: schema.label("kind", c, lang()))
+    statuses = col1.multiselect(
+        t("f_status"),
+        [s.code for s in schema.INSTITUTION_STATUSES],
+        key="f_status",
+        placeholder=t("all"),
+        format_func=lambda c: schema.label("status", c, lang()),
+    )
+    kinds = col2.multiselect(
+        t("f_kind"),
+        [k.code for k in schema.INSTITUTION_KINDS],
+        key="f_kind",
+        placeholder=t("all"),
+        format_func=lambda c: schema.label("kind", c, lang()),
+    )
     names = townships.set_index("code")["name"].to_dict()
-    township = col3.selectbox(t("choose_township"), [None, *sorted(names)], key="f_township",
-                              format_func=lambda c: t("all") if c is None else names[c])
+    township = col3.selectbox(
+        t("choose_township"),
+        [None, *sorted(names)],
+        key="f_township",
+        format_func=lambda c: t("all") if c is None else names[c],
+    )
     minimum = col4.slider(t("f_min_risk"), 0.0, 1.0, 0.0, 0.05, key="f_min_risk")
     text = st.text_input(t("f_text"), key="f_text", placeholder=t("f_text_hint"))
     keep = pd.Series(True, index=frame.index)
@@ -55,15 +82,19 @@ def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFra
     if minimum > 0 and "risk_score" in frame:
         keep &= frame["risk_score"].fillna(0) >= minimum
     if text:
-        keep &= frame["name"].fillna("").str.contains(text, regex=False) | \
-            frame["address"].fillna("").str.contains(text, regex=False)
+        keep &= frame["name"].fillna("").str.contains(text, regex=False) | frame["address"].fillna("").str.contains(
+            text, regex=False
+        )
     return frame[keep]
 
 
 def _legend() -> None:
     items = [(STATUS_COLORS[s.code], schema.label("status", s.code, lang())) for s in schema.INSTITUTION_STATUSES]
-    items += [(CLUE_COLOR, t("clues_layer")), (risk_color(0.9), t("places_layer") + " / " + t("surface_layer")),
-              (HOT_COLOR, t("hot_layer"))]
+    items += [
+        (CLUE_COLOR, t("clues_layer")),
+        (risk_color(0.9), t("places_layer") + " / " + t("surface_layer")),
+        (HOT_COLOR, t("hot_layer")),
+    ]
     st.markdown(legend_html(items, title=t("legend"), note=t("layers_demo_note")), unsafe_allow_html=True)
 
 
@@ -87,37 +118,89 @@ def render() -> None:
         col.checkbox(t(key), value=key != "show_places", key=key)
     shown = _filters(institutions, grid["townships"]) if institutions is not None else None
     m = base_map(tuple(grid["buildings"].total_bounds if len(grid["buildings"]) else grid["county"].total_bounds))
-    add_grid_level(m, grid["communities"], "communities", name=t("communities"),
-                   labels={"name": t("name"), "responsible_name": t("responsible_name")})
+    add_grid_level(
+        m,
+        grid["communities"],
+        "communities",
+        name=t("communities"),
+        labels={"name": t("name"), "responsible_name": t("responsible_name")},
+    )
     if surface is not None:
-        add_surface(m, surface, name=t("surface_layer"), hot_name=t("hot_layer"),
-                    show_surface=st.session_state.get("show_surface", True),
-                    show_hot=st.session_state.get("show_hot", True))
+        add_surface(
+            m,
+            surface,
+            name=t("surface_layer"),
+            hot_name=t("hot_layer"),
+            show_surface=st.session_state.get("show_surface", True),
+            show_hot=st.session_state.get("show_hot", True),
+        )
     if cells is not None and st.session_state.get("show_hot", True) and (cells["label"] == "hot").any():
-        add_grid_level(m, cells[cells["label"] == "hot"].assign(code="hot"), "communities",
-                       name=t("hot_cells_layer"), labels={"name": t("name"), "gi_z": "Gi* z", "p_value": "p"})
+        add_grid_level(
+            m,
+            cells[cells["label"] == "hot"].assign(code="hot"),
+            "communities",
+            name=t("hot_cells_layer"),
+            labels={"name": t("name"), "gi_z": "Gi* z", "p_value": "p"},
+        )
     if sites is not None and st.session_state.get("show_places"):
         places = sites[sites["site_type"] == "place"].copy()
         places["kinds_label"] = [
             "、".join(PLACE_LABELS[k][0 if lang() == "zh" else 1] for k in str(v).split(";") if k in PLACE_LABELS)
-            for v in places["place_kinds"]]
-        add_points(m, places, name=t("places_layer"), color=[risk_color(s) for s in places["risk_score"]], radius=4,
-                   labels={"name": t("name"), "kinds_label": t("place_kinds"), "risk_score": t("risk_score"),
-                           "risk_reasons": t("risk_reasons")})
+            for v in places["place_kinds"]
+        ]
+        add_points(
+            m,
+            places,
+            name=t("places_layer"),
+            color=[risk_color(s) for s in places["risk_score"]],
+            radius=4,
+            labels={
+                "name": t("name"),
+                "kinds_label": t("place_kinds"),
+                "risk_score": t("risk_score"),
+                "risk_reasons": t("risk_reasons"),
+            },
+        )
     if clues is not None and st.session_state.get("show_clues", True):
-        clue_view = clues.assign(category_label=[schema.label("category", c, lang()) for c in clues["category"]],
-                                 status_label=[schema.label("clue_status", c, lang()) for c in clues["status"]])
-        add_points(m, clue_view, name=t("clues_layer"), color=CLUE_COLOR, radius=3,
-                   labels={"_title": "clue_id", "clue_id": t("clue_id"), "received_at": t("received_at"),
-                           "category_label": t("category"), "status_label": t("clue_status"),
-                           "content": t("content"), "source": t("responsible_source")})
+        clue_view = clues.assign(
+            category_label=[schema.label("category", c, lang()) for c in clues["category"]],
+            status_label=[schema.label("clue_status", c, lang()) for c in clues["status"]],
+        )
+        add_points(
+            m,
+            clue_view,
+            name=t("clues_layer"),
+            color=CLUE_COLOR,
+            radius=3,
+            labels={
+                "_title": "clue_id",
+                "clue_id": t("clue_id"),
+                "received_at": t("received_at"),
+                "category_label": t("category"),
+                "status_label": t("clue_status"),
+                "content": t("content"),
+                "source": t("responsible_source"),
+            },
+        )
     if shown is not None and st.session_state.get("show_institutions", True):
-        add_points(m, shown, name=t("institutions_layer"), color=[STATUS_COLORS.get(s, "#555") for s in shown["status"]],
-                   fill_color=[risk_color(s) if s == s else "#ccc" for s in shown.get("risk_score", [0.0] * len(shown))],
-                   radius=8, labels={"name": t("name"), "status_label": t("f_status"), "kind_label": t("f_kind"),
-                                     "address": t("address"), "risk_score": t("risk_score"),
-                                     "risk_reasons": t("risk_reasons"), "last_inspected": t("last_inspected"),
-                                     "source": t("responsible_source")})
+        add_points(
+            m,
+            shown,
+            name=t("institutions_layer"),
+            color=[STATUS_COLORS.get(s, "#555") for s in shown["status"]],
+            fill_color=[risk_color(s) if s == s else "#ccc" for s in shown.get("risk_score", [0.0] * len(shown))],
+            radius=8,
+            labels={
+                "name": t("name"),
+                "status_label": t("f_status"),
+                "kind_label": t("f_kind"),
+                "address": t("address"),
+                "risk_score": t("risk_score"),
+                "risk_reasons": t("risk_reasons"),
+                "last_inspected": t("last_inspected"),
+                "source": t("responsible_source"),
+            },
+        )
     left, right = st.columns([4, 1])
     with left:
         st_folium(finish_map(m), key="layers_map", height=560, use_container_width=True, returned_objects=[])
@@ -125,14 +208,31 @@ def render() -> None:
         _legend()
     if shown is not None:
         st.subheader(t("institutions_layer") + f"（{len(shown)} / {len(institutions)}）")
-        table = shown[["name", "status_label", "kind_label", "address", "risk_score", "risk_reasons",
-                       "last_inspected", "location_status", "source"]].sort_values("risk_score", ascending=False)
-        st.dataframe(table.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
-                     hide_index=True, width="stretch")
+        table = shown[
+            [
+                "name",
+                "status_label",
+                "kind_label",
+                "address",
+                "risk_score",
+                "risk_reasons",
+                "last_inspected",
+                "location_status",
+                "source",
+            ]
+        ].sort_values("risk_score", ascending=False)
+        st.dataframe(
+            table.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
+            hide_index=True,
+            width="stretch",
+        )
     if cells is not None:
         st.subheader(t("hot_cells_table"))
         hot = cells.drop(columns="geometry").sort_values("gi_z", ascending=False)
-        st.dataframe(hot[["code", "name", "clues", "clues_recent", "weighted", "gi_z", "p_value", "label"]],
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            hot[["code", "name", "clues", "clues_recent", "weighted", "gi_z", "p_value", "label"]],
+            hide_index=True,
+            width="stretch",
+        )
     if any(src == DEMO_LABEL for src in (institutions["source"] if institutions is not None else [])):
         st.caption(t("layers_demo_note"))

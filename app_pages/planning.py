@@ -10,18 +10,18 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import current_actor, load_grid, load_optional, load_teams
-from core.errors import InputError
 from core.clock import TIMEZONE
-from store import open_store
+from core.errors import InputError
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan
 from routing.settings import load_patrol_settings
 from routing.sheet import team_color
+from store import open_store
 
 
-def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
+def _probability_layer(m, plan: dict, path) -> None:
     sites = load_optional(path, "risk_sites")
     if sites is None:
         return
@@ -30,18 +30,30 @@ def _probability_layer(m, plan: dict, path) -> None:  # noqa: ANN001
     if frame.empty:
         return
     frame["probability_pct"] = (100 * frame["probability"]).round(0).astype(int).astype(str) + "%"
-    add_points(m, gpd.GeoDataFrame(frame, geometry="geometry", crs=sites.crs), name=t("plan_probability_layer"),
-               color=[risk_color(p) for p in frame["probability"]], radius=[3 + 6 * p for p in frame["probability"]],
-               labels={"name": t("name"), "probability_pct": t("col_probability"), "risk_reasons": t("risk_reasons")})
+    add_points(
+        m,
+        gpd.GeoDataFrame(frame, geometry="geometry", crs=sites.crs),
+        name=t("plan_probability_layer"),
+        color=[risk_color(p) for p in frame["probability"]],
+        radius=[3 + 6 * p for p in frame["probability"]],
+        labels={"name": t("name"), "probability_pct": t("col_probability"), "risk_reasons": t("risk_reasons")},
+    )
 
 
-def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:  # noqa: ANN001
+def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:
     ws = open_store(path)
     teams, inspectors = load_teams(path)
     teams = teams[teams["team_id"].isin(team_ids)].reset_index(drop=True)
     try:
-        plan, seed = make_plan(ws, pd.Timestamp(day), shift, teams=teams, inspectors=inspectors,
-                               settings=load_patrol_settings(), time_limit=seconds)
+        plan, seed = make_plan(
+            ws,
+            pd.Timestamp(day),
+            shift,
+            teams=teams,
+            inspectors=inspectors,
+            settings=load_patrol_settings(),
+            time_limit=seconds,
+        )
         register_plan(ws, plan, actor=current_actor())
     except InputError as exc:
         st.session_state.pop("plan_result", None)
@@ -52,38 +64,73 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
 
 def _downloads(plan: dict, seed: str) -> None:
     cols = st.columns(3)
-    cols[0].download_button(t("plan_download_json"), json.dumps(plan, ensure_ascii=False, indent=1),
-                            file_name=f"{plan['plan_id']}.json", mime="application/json", key="dl_plan")
-    cols[1].download_button(t("plan_download_geojson"), json.dumps(plan_geojson(plan), ensure_ascii=False),
-                            file_name=f"{plan['plan_id']}.geojson", mime="application/geo+json", key="dl_geojson")
-    cols[2].download_button(t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan['plan_id']}.txt",
-                            key="dl_seed")
+    cols[0].download_button(
+        t("plan_download_json"),
+        json.dumps(plan, ensure_ascii=False, indent=1),
+        file_name=f"{plan['plan_id']}.json",
+        mime="application/json",
+        key="dl_plan",
+    )
+    cols[1].download_button(
+        t("plan_download_geojson"),
+        json.dumps(plan_geojson(plan), ensure_ascii=False),
+        file_name=f"{plan['plan_id']}.geojson",
+        mime="application/geo+json",
+        key="dl_geojson",
+    )
+    cols[2].download_button(
+        t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan['plan_id']}.txt", key="dl_seed"
+    )
     gpx_cols = st.columns(max(1, len(plan["teams"])))
     for col, team in zip(gpx_cols, plan["teams"], strict=False):
-        col.download_button(t("plan_download_gpx").format(team=team["name"]), team_gpx(plan, team),
-                            file_name=f"{plan['plan_id']}_{team['team_id']}.gpx", mime="application/gpx+xml",
-                            key=f"dl_gpx_{team['team_id']}")
-        col.download_button(t("plan_download_kml").format(team=team["name"]),
-                            team_kml(plan, team, team_color(plan, team["team_id"])),
-                            file_name=f"{plan['plan_id']}_{team['team_id']}.kml",
-                            mime="application/vnd.google-earth.kml+xml", key=f"dl_kml_{team['team_id']}")
+        col.download_button(
+            t("plan_download_gpx").format(team=team["name"]),
+            team_gpx(plan, team),
+            file_name=f"{plan['plan_id']}_{team['team_id']}.gpx",
+            mime="application/gpx+xml",
+            key=f"dl_gpx_{team['team_id']}",
+        )
+        col.download_button(
+            t("plan_download_kml").format(team=team["name"]),
+            team_kml(plan, team, team_color(plan, team["team_id"])),
+            file_name=f"{plan['plan_id']}_{team['team_id']}.kml",
+            mime="application/vnd.google-earth.kml+xml",
+            key=f"dl_kml_{team['team_id']}",
+        )
 
 
 def _timeline(plan: dict) -> None:
     st.subheader(t("plan_timeline"))
     for team in plan["teams"]:
-        st.markdown("**" + t("plan_team_line").format(
-            name=team["name"], mode=t(f"mode_{team['mode']}"), stops=len(team["stops"]), depart=team["depart"],
-            back=team["back"], travel=team["travel_min"]) + "**")
-        st.caption(t("plan_members") + "：" + "、".join(
-            f"{m['name']}（{m['department']}{'·执法证' if m['law_cert'] else ''}）" for m in team["members"]))
+        st.markdown(
+            "**"
+            + t("plan_team_line").format(
+                name=team["name"],
+                mode=t(f"mode_{team['mode']}"),
+                stops=len(team["stops"]),
+                depart=team["depart"],
+                back=team["back"],
+                travel=team["travel_min"],
+            )
+            + "**"
+        )
+        st.caption(
+            t("plan_members")
+            + "："
+            + "、".join(
+                f"{m['name']}（{m['department']}{'·执法证' if m['law_cert'] else ''}）" for m in team["members"]
+            )
+        )
         if team["stops"]:
             rows = pd.DataFrame(team["stops"])
             rows["kind"] = [t(f"kind_{k}") for k in rows["kind"]]
             rows["probability"] = (100 * rows["probability"]).round(0).astype(int).astype(str) + "%"
             view = rows[["order", "arrival", "departure", "name", "kind", "address", "reason", "probability"]]
-            st.dataframe(view.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                view.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
+                hide_index=True,
+                width="stretch",
+            )
 
 
 def render() -> None:
@@ -101,13 +148,16 @@ def render() -> None:
     with st.form("plan_form"):
         c1, c2, c3 = st.columns([1, 1, 1])
         day = c1.date_input(t("plan_date"), value=tomorrow, key="plan_date")
-        shift = c2.radio(t("plan_shift"), ["day", "night"], format_func=lambda s: t(f"shift_{s}"), key="plan_shift",
-                         horizontal=True)
-        seconds = c3.number_input(t("plan_seconds"), 1.0, 120.0, float(settings["solver"]["seconds"]), 1.0,
-                                  key="plan_seconds")
+        shift = c2.radio(
+            t("plan_shift"), ["day", "night"], format_func=lambda s: t(f"shift_{s}"), key="plan_shift", horizontal=True
+        )
+        seconds = c3.number_input(
+            t("plan_seconds"), 1.0, 120.0, float(settings["solver"]["seconds"]), 1.0, key="plan_seconds"
+        )
         names = dict(zip(teams["team_id"], teams["name"], strict=True))
-        chosen = st.multiselect(t("plan_teams"), list(names), default=list(names), format_func=names.get,
-                                key="plan_teams")
+        chosen = st.multiselect(
+            t("plan_teams"), list(names), default=list(names), format_func=names.get, key="plan_teams"
+        )
         submitted = st.form_submit_button(t("plan_generate"), type="primary")
     if submitted:
         if not chosen:
@@ -130,24 +180,46 @@ def render() -> None:
     lons = [s["lon"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lon"] for tm in plan["teams"]]
     lats = [s["lat"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lat"] for tm in plan["teams"]]
     m = base_map((min(lons), min(lats), max(lons), max(lats)))
-    add_grid_level(m, grid["communities"], "communities", name=t("communities"),
-                   labels={"name": t("name"), "responsible_name": t("responsible_name")})
+    add_grid_level(
+        m,
+        grid["communities"],
+        "communities",
+        name=t("communities"),
+        labels={"name": t("name"), "responsible_name": t("responsible_name")},
+    )
     if show_prob:
         _probability_layer(m, plan, path)
-    add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
-                              "reason": t("col_why_chosen"), "probability": t("col_probability"), "_base": t("plan_base")},
-             team_names={tm["team_id"]: tm["name"] for tm in plan["teams"]})
+    add_plan(
+        m,
+        plan,
+        labels={
+            "name": t("name"),
+            "arrival": t("col_arrival"),
+            "address": t("address"),
+            "reason": t("col_why_chosen"),
+            "probability": t("col_probability"),
+            "_base": t("plan_base"),
+        },
+        team_names={tm["team_id"]: tm["name"] for tm in plan["teams"]},
+    )
     left, right = st.columns([4, 1])
     with left:
         st_folium(finish_map(m), key="plan_map", height=560, use_container_width=True, returned_objects=[])
     with right:
-        st.markdown(legend_html([(risk_color(0.05), "5%"), (risk_color(0.5), "50%"), (risk_color(0.95), "95%")],
-                                title=t("plan_probability_layer"), note=""), unsafe_allow_html=True)
+        st.markdown(
+            legend_html(
+                [(risk_color(0.05), "5%"), (risk_color(0.5), "50%"), (risk_color(0.95), "95%")],
+                title=t("plan_probability_layer"),
+                note="",
+            ),
+            unsafe_allow_html=True,
+        )
     _timeline(plan)
     if plan["unplanned"] or plan.get("not_visited_offices"):
         st.subheader(t("plan_unplanned"))
-        st.dataframe(pd.DataFrame(plan["unplanned"] + plan.get("not_visited_offices", [])), hide_index=True,
-                     width="stretch")
+        st.dataframe(
+            pd.DataFrame(plan["unplanned"] + plan.get("not_visited_offices", [])), hide_index=True, width="stretch"
+        )
     if plan["warnings"]:
         st.subheader(t("plan_warnings"))
         for warning in plan["warnings"]:

@@ -13,9 +13,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import current_actor, load_optional, load_teams
-from core.errors import InputError
 from core.clock import local_day
-from store import open_store
+from core.errors import InputError
 from i18n import lang, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
@@ -29,6 +28,7 @@ from routing.results import (
     results_template,
 )
 from routing.sheet import route_sheet_pdf, team_color, workspace_roads
+from store import open_store
 
 CHECKS = ("not_checked", "ok", "problem")
 
@@ -61,16 +61,41 @@ def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
     except InputError as exc:
         st.error(str(exc))
     else:
-        st.download_button(t("team_sheet"), sheet, file_name=f"{stem}.pdf", mime="application/pdf", key="dl_sheet",
-                           type="primary", icon=":material/print:", width="stretch")
+        st.download_button(
+            t("team_sheet"),
+            sheet,
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            key="dl_sheet",
+            type="primary",
+            icon=":material/print:",
+            width="stretch",
+        )
     cols = st.columns(3)
-    cols[0].download_button("GPX", team_gpx(plan, team), file_name=f"{stem}.gpx", mime="application/gpx+xml",
-                            key="dl_team_gpx", width="stretch")
-    cols[1].download_button("KML", team_kml(plan, team, color), file_name=f"{stem}.kml",
-                            mime="application/vnd.google-earth.kml+xml", key="dl_team_kml", width="stretch")
-    cols[2].download_button(t("team_template"), results_template(plan, team["team_id"]),
-                            file_name=f"{stem}_results.xlsx", key="dl_team_template", width="stretch",
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    cols[0].download_button(
+        "GPX",
+        team_gpx(plan, team),
+        file_name=f"{stem}.gpx",
+        mime="application/gpx+xml",
+        key="dl_team_gpx",
+        width="stretch",
+    )
+    cols[1].download_button(
+        "KML",
+        team_kml(plan, team, color),
+        file_name=f"{stem}.kml",
+        mime="application/vnd.google-earth.kml+xml",
+        key="dl_team_kml",
+        width="stretch",
+    )
+    cols[2].download_button(
+        t("team_template"),
+        results_template(plan, team["team_id"]),
+        file_name=f"{stem}_results.xlsx",
+        key="dl_team_template",
+        width="stretch",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def _stop_label(stop: dict, done: dict[str, bool]) -> str:
@@ -80,40 +105,66 @@ def _stop_label(stop: dict, done: dict[str, bool]) -> str:
 
 def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> None:
     stops = {stop["visit_id"]: stop for stop in team["stops"]}
-    visit_id = st.selectbox(t("team_stop"), list(stops), format_func=lambda v: _stop_label(stops[v], done),
-                            key="rec_stop")
+    visit_id = st.selectbox(
+        t("team_stop"), list(stops), format_func=lambda v: _stop_label(stops[v], done), key="rec_stop"
+    )
     stop = stops[visit_id]
     st.caption(f"{t('kind_' + stop['kind'])}｜{stop.get('address', '')}｜{stop['reason']}")
     with st.form("record_form", clear_on_submit=False):
-        visited = st.radio(t("team_visited"), ["yes", "no"], format_func=lambda v: t(f"team_visited_{v}"),
-                           horizontal=True, key="rec_visited")
-        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop["arrival"]), key="rec_time",
-                             step=300)
+        visited = st.radio(
+            t("team_visited"),
+            ["yes", "no"],
+            format_func=lambda v: t(f"team_visited_{v}"),
+            horizontal=True,
+            key="rec_visited",
+        )
+        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop["arrival"]), key="rec_time", step=300)
         reason = st.text_input(t("team_reason"), key="rec_reason")
         finding = ""
         if stop["kind"] in ("clue", "revisit"):
             options = ["confirmed", "not_confirmed"] if stop["kind"] == "clue" else ["fixed", "not_fixed"]
-            finding = st.radio(t("team_finding"), options, format_func=lambda f: schema.label("finding", f, lang()),
-                               horizontal=True, key="rec_finding")
+            finding = st.radio(
+                t("team_finding"),
+                options,
+                format_func=lambda f: schema.label("finding", f, lang()),
+                horizontal=True,
+                key="rec_finding",
+            )
         st.markdown(f"**{t('team_checklist')}**")
         checklist = {}
         for term in schema.CHECKLIST_ITEMS:
             checklist[term.code] = st.radio(
-                term.zh if lang() == "zh" else term.en, CHECKS, horizontal=True, key=f"rec_check_{term.code}",
+                term.zh if lang() == "zh" else term.en,
+                CHECKS,
+                horizontal=True,
+                key=f"rec_check_{term.code}",
                 format_func=lambda c: schema.label("check", c, lang()),
-                help=schema.CHECKLIST_HINTS_ZH.get(term.code) if lang() == "zh" else None)
+                help=schema.CHECKLIST_HINTS_ZH.get(term.code) if lang() == "zh" else None,
+            )
         problems = st.text_area(t("team_problems"), key="rec_problems", height=80)
-        action = st.radio(t("team_action"), [term.code for term in schema.ACTIONS], horizontal=True,
-                          format_func=lambda a: schema.label("action", a, lang()), key="rec_action")
+        action = st.radio(
+            t("team_action"),
+            [term.code for term in schema.ACTIONS],
+            horizontal=True,
+            format_func=lambda a: schema.label("action", a, lang()),
+            key="rec_action",
+        )
         refer_to = st.text_input(t("team_refer_to"), key="rec_refer")
         days = st.number_input(t("team_days"), min_value=0, max_value=365, value=0, step=1, key="rec_days")
         saved = st.form_submit_button(t("team_save"), type="primary", width="stretch")
     if saved:
         result = StopResult(
-            visit_id, visited == "yes", when.strftime("%H:%M") if visited == "yes" else "",
-            not_visited_reason=reason, finding=finding if visited == "yes" else "",
-            checklist=checklist if visited == "yes" else {}, problems=problems,
-            action=action if visited == "yes" else "none", refer_to=refer_to, rectify_days=int(days) or None)
+            visit_id,
+            visited == "yes",
+            when.strftime("%H:%M") if visited == "yes" else "",
+            not_visited_reason=reason,
+            finding=finding if visited == "yes" else "",
+            checklist=checklist if visited == "yes" else {},
+            problems=problems,
+            action=action if visited == "yes" else "none",
+            refer_to=refer_to,
+            rectify_days=int(days) or None,
+        )
         _save(path, plan, team, [result])
 
 
@@ -184,31 +235,79 @@ def render() -> None:
     plan = only_team(plan, team_id)
     team = plan["teams"][0]
     st.warning(t("team_confidential"))
-    st.markdown(t("team_summary").format(day=plan["date"], shift=t(f"shift_{plan['shift']}"), stops=len(team["stops"]),
-                                         depart=team["depart"], back=team["back"], plan_id=plan["plan_id"]))
-    st.caption(t("plan_members") + "：" + "、".join(
-        f"{m['name']}（{m['department']}{'·' + t('team_law_cert') if m['law_cert'] else ''}）" for m in team["members"]))
+    st.markdown(
+        t("team_summary").format(
+            day=plan["date"],
+            shift=t(f"shift_{plan['shift']}"),
+            stops=len(team["stops"]),
+            depart=team["depart"],
+            back=team["back"],
+            plan_id=plan["plan_id"],
+        )
+    )
+    st.caption(
+        t("plan_members")
+        + "："
+        + "、".join(
+            f"{m['name']}（{m['department']}{'·' + t('team_law_cert') if m['law_cert'] else ''}）"
+            for m in team["members"]
+        )
+    )
     st.caption(t("plan_commitment") + "：" + plan["commitment"])
     _downloads(path, sheet_plan, team, color)
     if message := st.session_state.pop("team_message", None):
         st.success(message)
     done = _recorded(path, plan, team)
-    rows = pd.DataFrame([{"order": s["order"], "arrival": s["arrival"], "name": s["name"], "kind": t(f"kind_{s['kind']}"),
-                          "address": s.get("address", ""),
-                          "recorded": t("team_done") if done.get(s["visit_id"]) else
-                          t("team_missed") if s["visit_id"] in done else ""} for s in team["stops"]])
+    rows = pd.DataFrame(
+        [
+            {
+                "order": s["order"],
+                "arrival": s["arrival"],
+                "name": s["name"],
+                "kind": t(f"kind_{s['kind']}"),
+                "address": s.get("address", ""),
+                "recorded": t("team_done")
+                if done.get(s["visit_id"])
+                else t("team_missed")
+                if s["visit_id"] in done
+                else "",
+            }
+            for s in team["stops"]
+        ]
+    )
     if not rows.empty:
-        st.dataframe(rows.rename(columns={"order": t("col_order"), "arrival": t("col_arrival"), "name": t("name"),
-                                          "kind": t("col_kind"), "address": t("address"),
-                                          "recorded": t("team_recorded")}), hide_index=True, width="stretch")
+        st.dataframe(
+            rows.rename(
+                columns={
+                    "order": t("col_order"),
+                    "arrival": t("col_arrival"),
+                    "name": t("name"),
+                    "kind": t("col_kind"),
+                    "address": t("address"),
+                    "recorded": t("team_recorded"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     with st.expander(t("team_map"), expanded=False):
         lons = [s["lon"] for s in team["stops"]] + [team["base"]["lon"]]
         lats = [s["lat"] for s in team["stops"]] + [team["base"]["lat"]]
         m = base_map((min(lons), min(lats), max(lons), max(lats)))
-        add_plan(m, plan, labels={"name": t("name"), "arrival": t("col_arrival"), "address": t("address"),
-                                  "reason": t("col_why_chosen"), "probability": t("col_probability"),
-                                  "_base": t("plan_base")},
-                 team_names={team_id: team["name"]}, colors={team_id: color})
+        add_plan(
+            m,
+            plan,
+            labels={
+                "name": t("name"),
+                "arrival": t("col_arrival"),
+                "address": t("address"),
+                "reason": t("col_why_chosen"),
+                "probability": t("col_probability"),
+                "_base": t("plan_base"),
+            },
+            team_names={team_id: team["name"]},
+            colors={team_id: color},
+        )
         st_folium(finish_map(m), key="team_map", height=420, use_container_width=True, returned_objects=[])
     if not team["stops"]:
         return

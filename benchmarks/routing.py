@@ -39,7 +39,7 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _sites(net, n: int, seed: int):  # noqa: ANN001, ANN202
+def _sites(net, n: int, seed: int):
     from routing.network import snap
 
     rng = np.random.default_rng(seed)
@@ -50,7 +50,7 @@ def _sites(net, n: int, seed: int):  # noqa: ANN001, ANN202
     return snap(net, xs, ys, far_m=300), xs, ys
 
 
-def _network(n_nodes: int):  # noqa: ANN202
+def _network(n_nodes: int):
     from routing.network import network_from_graph
     from routing.settings import load_patrol_settings
     from routing.synthetic import grid_city

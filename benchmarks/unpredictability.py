@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from store import open_store
     from routing.predictability import simulate_plans
+    from store import open_store
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", default=str(ROOT / "data" / "guixi_360681.gpkg"))

@@ -25,7 +25,7 @@ class WorkspaceError(InputError):
     """A workspace is missing, lacks a layer, or was named wrongly (a bad path or URL)."""
 
 
-class PermissionDenied(InputError):
+class PermissionDeniedError(InputError):
     """The acting person may not do this (a role or ownership rule of the library refused it)."""
 
 

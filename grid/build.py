@@ -21,17 +21,26 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from core.clock import now_local
+from core.errors import InputError
 from grid import admin, cells, demo, names, osm
 from grid.crs import DISPLAY_CRS, metric_crs_for, to_wgs84
-from core.errors import InputError
-from core.clock import now_local
 from store import create_workspace
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 SCHEMA_VERSION = "1"
 CLIP_BUFFER_M = 300.0
-ANCHOR_PLACES = {"suburb", "town", "township", "village", "hamlet", "quarter", "neighbourhood",
-                 "locality", "isolated_dwelling"}
+ANCHOR_PLACES = {
+    "suburb",
+    "town",
+    "township",
+    "village",
+    "hamlet",
+    "quarter",
+    "neighbourhood",
+    "locality",
+    "isolated_dwelling",
+}
 TOWNSHIP_MARKERS = ("街道", "镇", "乡", "办事处")
 Progress = Callable[[str], None]
 
@@ -127,11 +136,20 @@ def _real_townships(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFra
         lost = 1 - clipped.area / feature.geometry.area
         if lost > 0.01:
             ctx.summary.warnings.append(
-                f"township {match.official_name}: {lost:.1%} of its OSM polygon lies outside the county boundary and was cut off"
+                f"township {match.official_name}: {lost:.1%} of its OSM polygon lies outside the county boundary "
+                "and was cut off"
             )
-        rows.append({"code": match.code, "osm_name": feature.name, "osm_id": feature.osm_id,
-                     "match_method": match.method, "match_confidence": match.confidence,
-                     "geometry_source": "osm-relation", "geometry": cells._clean(clipped)})
+        rows.append(
+            {
+                "code": match.code,
+                "osm_name": feature.name,
+                "osm_id": feature.osm_id,
+                "match_method": match.method,
+                "match_confidence": match.confidence,
+                "geometry_source": "osm-relation",
+                "geometry": cells._clean(clipped),
+            }
+        )
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs) if rows else None
     if frame is None:
         return gpd.GeoDataFrame({"code": []}, geometry=[], crs=ctx.metric_crs)
@@ -162,17 +180,34 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
         township_level = _township_like(feature.name)
         officials = towns if township_level else communities
         match = names.match_name(feature.name, officials, prefixes=(ctx.county_name,), preferred_parent=inside)
-        rows.append({"osm_type": feature.osm_type, "osm_id": feature.osm_id, "name": feature.name,
-                     "kind": _first_text(feature.place, feature.landuse, feature.amenity),
-                     "level": "township" if township_level else "community", "code": match.code,
-                     "official_name": match.official_name, "match_method": match.method,
-                     "match_confidence": match.confidence, "note": match.note, "geometry": feature.geometry})
-    places = gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs) if rows else gpd.GeoDataFrame(
-        {"code": [], "level": [], "name": [], "note": [], "match_confidence": []}, geometry=[], crs=ctx.metric_crs)
+        rows.append(
+            {
+                "osm_type": feature.osm_type,
+                "osm_id": feature.osm_id,
+                "name": feature.name,
+                "kind": _first_text(feature.place, feature.landuse, feature.amenity),
+                "level": "township" if township_level else "community",
+                "code": match.code,
+                "official_name": match.official_name,
+                "match_method": match.method,
+                "match_confidence": match.confidence,
+                "note": match.note,
+                "geometry": feature.geometry,
+            }
+        )
+    places = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs)
+        if rows
+        else gpd.GeoDataFrame(
+            {"code": [], "level": [], "name": [], "note": [], "match_confidence": []}, geometry=[], crs=ctx.metric_crs
+        )
+    )
     return _resolve_anchors(places, real_by_code, ctx)
 
 
-def _resolve_anchors(places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeometry], ctx: _Context) -> gpd.GeoDataFrame:
+def _resolve_anchors(
+    places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeometry], ctx: _Context
+) -> gpd.GeoDataFrame:
     """Keep the best feature per official code; drop anchors that contradict a real polygon."""
     places = places.copy()
     places["used_as_anchor"] = False
@@ -202,8 +237,9 @@ def _resolve_anchors(places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeome
     return places
 
 
-def _partition_townships(real: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buildings: gpd.GeoSeries,
-                         ctx: _Context) -> gpd.GeoDataFrame:
+def _partition_townships(
+    real: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buildings: gpd.GeoSeries, ctx: _Context
+) -> gpd.GeoDataFrame:
     used = anchors[anchors["used_as_anchor"]].copy()
     used["township"] = used["code"].str[:9]
     free = used[~used["township"].isin(set(real["code"]))]
@@ -215,16 +251,20 @@ def _partition_townships(real: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buil
         )
     fixed = dict(zip(real["code"], real.geometry, strict=True))
     snapped = cells.snap_to_buildings({**fixed, **derived}, buildings, movable=set(derived))
-    rows = [{"code": code, "geometry_source": "derived-voronoi", "geometry": geom}
-            for code, geom in snapped.items() if code in derived]
+    rows = [
+        {"code": code, "geometry_source": "derived-voronoi", "geometry": geom}
+        for code, geom in snapped.items()
+        if code in derived
+    ]
     derived_frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs) if rows else None
     real = real.assign(geometry=[snapped[c] for c in real["code"]])
     frames = [real] + ([derived_frame] if derived_frame is not None else [])
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=ctx.metric_crs)
 
 
-def _partition_communities(townships: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame,
-                           buildings: gpd.GeoSeries, ctx: _Context) -> gpd.GeoDataFrame:
+def _partition_communities(
+    townships: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buildings: gpd.GeoSeries, ctx: _Context
+) -> gpd.GeoDataFrame:
     used = anchors[anchors["used_as_anchor"] & (anchors["level"] == "community")]
     rows = []
     for township in townships.itertuples():
@@ -237,42 +277,64 @@ def _partition_communities(townships: gpd.GeoDataFrame, anchors: gpd.GeoDataFram
             continue
         parts = cells.voronoi_partition(township.geometry, mine, label="code")
         parts = cells.snap_to_buildings(parts, buildings)
-        rows += [{"code": code, "geometry_source": "derived-voronoi", "geometry": geom}
-                 for code, geom in parts.items()]
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs) if rows else gpd.GeoDataFrame(
-        {"code": [], "geometry_source": []}, geometry=[], crs=ctx.metric_crs)
+        rows += [{"code": code, "geometry_source": "derived-voronoi", "geometry": geom} for code, geom in parts.items()]
+    return (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs)
+        if rows
+        else gpd.GeoDataFrame({"code": [], "geometry_source": []}, geometry=[], crs=ctx.metric_crs)
+    )
 
 
 def _buildings(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
-    frame = features[
-        features["building"].notna() & features.geom_type.isin(["Polygon", "MultiPolygon"])
-    ].to_crs(ctx.metric_crs)
+    frame = features[features["building"].notna() & features.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(
+        ctx.metric_crs
+    )
     frame = frame[_rep_points(frame).within(ctx.county_m)]
-    compounds = features[(features["landuse"] == "residential") & features["name"].notna()
-                         & features.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(ctx.metric_crs)
+    compounds = features[
+        (features["landuse"] == "residential")
+        & features["name"].notna()
+        & features.geom_type.isin(["Polygon", "MultiPolygon"])
+    ].to_crs(ctx.metric_crs)
     compound = pd.Series(pd.NA, index=frame.index, dtype=object)
     for row in compounds.itertuples():
         compound[_rep_points(frame).within(row.geometry)] = row.name
-    return gpd.GeoDataFrame(
-        {"osm_id": frame["osm_id"].astype("int64"), "osm_name": frame["name"],
-         "building_type": frame["building"].astype(str), "levels": frame["building:levels"],
-         "compound": compound, "geometry": frame.geometry.map(shapely.make_valid)},
-        geometry="geometry", crs=ctx.metric_crs,
-    ).sort_values("osm_id").reset_index(drop=True)
+    return (
+        gpd.GeoDataFrame(
+            {
+                "osm_id": frame["osm_id"].astype("int64"),
+                "osm_name": frame["name"],
+                "building_type": frame["building"].astype(str),
+                "levels": frame["building:levels"],
+                "compound": compound,
+                "geometry": frame.geometry.map(shapely.make_valid),
+            },
+            geometry="geometry",
+            crs=ctx.metric_crs,
+        )
+        .sort_values("osm_id")
+        .reset_index(drop=True)
+    )
 
 
 def _number_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Give each building its community and a 16-digit code: community code + 4-digit number."""
-    joined = gpd.sjoin(buildings.set_geometry(_rep_points(buildings)),
-                       communities[["code", "geometry"]], how="left", predicate="within")
+    joined = gpd.sjoin(
+        buildings.set_geometry(_rep_points(buildings)),
+        communities[["code", "geometry"]],
+        how="left",
+        predicate="within",
+    )
     joined = joined[~joined.index.duplicated()]
     out = buildings.copy()
     out["parent_code"] = joined["code"].fillna("").astype(str)
     out["seq"] = out.groupby("parent_code").cumcount() + 1
-    out["code"] = [f"{p}{s:04d}" if p else f"unassigned-{o}" for p, s, o in
-                   zip(out["parent_code"], out["seq"], out["osm_id"], strict=True)]
-    out["name"] = [n if isinstance(n, str) and n else f"楼栋 {c[-4:]}" for n, c in
-                   zip(out["osm_name"], out["code"], strict=True)]
+    out["code"] = [
+        f"{p}{s:04d}" if p else f"unassigned-{o}"
+        for p, s, o in zip(out["parent_code"], out["seq"], out["osm_id"], strict=True)
+    ]
+    out["name"] = [
+        n if isinstance(n, str) and n else f"楼栋 {c[-4:]}" for n, c in zip(out["osm_name"], out["code"], strict=True)
+    ]
     return out.drop(columns="seq")
 
 
@@ -295,8 +357,11 @@ def _finish_level(frame: gpd.GeoDataFrame, level: str, ctx: _Context) -> gpd.Geo
 def _attach_matches(frame: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     used = anchors[anchors["used_as_anchor"]].set_index("code")
     out = frame.copy()
-    for column, source in (("osm_name", "name"), ("match_method", "match_method"),
-                           ("match_confidence", "match_confidence")):
+    for column, source in (
+        ("osm_name", "name"),
+        ("match_method", "match_method"),
+        ("match_confidence", "match_confidence"),
+    ):
         mapped = out["code"].map(used[source])
         out[column] = out[column].fillna(mapped) if column in out else mapped
     return out
@@ -312,15 +377,21 @@ def _divisions_table(ctx: _Context, townships: pd.DataFrame, communities: pd.Dat
 
 
 def _county(ctx: _Context, source: str) -> gpd.GeoDataFrame:
-    frame = gpd.GeoDataFrame({"code": [ctx.county_code], "name": [ctx.county_name], "parent_code": [""],
-                              "geometry_source": [source]}, geometry=[ctx.county_m], crs=ctx.metric_crs)
+    frame = gpd.GeoDataFrame(
+        {"code": [ctx.county_code], "name": [ctx.county_name], "parent_code": [""], "geometry_source": [source]},
+        geometry=[ctx.county_m],
+        crs=ctx.metric_crs,
+    )
     return _finish_level(frame, "county", ctx)
 
 
 def _pois(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
     """Schools, hotels, offices and other points of interest inside the county (WGS84)."""
-    kinds = features["amenity"].fillna(features["tourism"]).fillna(features["office"].map(
-        lambda v: "office" if isinstance(v, str) else v))
+    kinds = (
+        features["amenity"]
+        .fillna(features["tourism"])
+        .fillna(features["office"].map(lambda v: "office" if isinstance(v, str) else v))
+    )
     frame = features[kinds.notna() & features["building"].isna()].copy()
     frame["kind"] = kinds[frame.index]
     frame = frame[_rep_points(frame.to_crs(ctx.metric_crs)).within(ctx.county_m).to_numpy()]
@@ -373,13 +444,31 @@ def build_workspace(
         features = osm.read_features(xml)
         step("reading the road network")
         road_nodes, road_edges = osm.read_roads(xml, outline)
-    return _assemble(features, road_nodes, road_edges, ctx, source, out_path, step, actor=actor,
-                     inputs=[osm_path, streets_path, villages_path, boundary_path])
+    return _assemble(
+        features,
+        road_nodes,
+        road_edges,
+        ctx,
+        source,
+        out_path,
+        step,
+        actor=actor,
+        inputs=[osm_path, streets_path, villages_path, boundary_path],
+    )
 
 
-def _assemble(features: gpd.GeoDataFrame, road_nodes: gpd.GeoDataFrame, road_edges: gpd.GeoDataFrame,
-              ctx: _Context, source: str, out_path: str | Path, step: Progress, *, actor: str,
-              inputs: list[object]) -> BuildSummary:
+def _assemble(
+    features: gpd.GeoDataFrame,
+    road_nodes: gpd.GeoDataFrame,
+    road_edges: gpd.GeoDataFrame,
+    ctx: _Context,
+    source: str,
+    out_path: str | Path,
+    step: Progress,
+    *,
+    actor: str,
+    inputs: list[object],
+) -> BuildSummary:
     step("matching names and deriving cells")
     buildings = _buildings(features, ctx)
     real = _real_townships(features, ctx)
@@ -400,11 +489,19 @@ def _assemble(features: gpd.GeoDataFrame, road_nodes: gpd.GeoDataFrame, road_edg
     layers["places"] = anchors.to_crs(DISPLAY_CRS)
     layers["pois"] = _pois(features, ctx)
     layers["road_nodes"], layers["road_edges"] = road_nodes, road_edges
-    ctx.summary.counts = {lvl: len(layers[key]) for lvl, key in
-                          (("county", "county"), ("township", "townships"),
-                           ("community", "communities"), ("building", "buildings"))}
-    ctx.summary.derived = {lvl: int((layers[key]["geometry_source"] == "derived-voronoi").sum())
-                           for lvl, key in (("township", "townships"), ("community", "communities"))}
+    ctx.summary.counts = {
+        lvl: len(layers[key])
+        for lvl, key in (
+            ("county", "county"),
+            ("township", "townships"),
+            ("community", "communities"),
+            ("building", "buildings"),
+        )
+    }
+    ctx.summary.derived = {
+        lvl: int((layers[key]["geometry_source"] == "derived-voronoi").sum())
+        for lvl, key in (("township", "townships"), ("community", "communities"))
+    }
     layers["meta"] = _meta(ctx, source, inputs)
     step("writing the workspace")
     detail = "; ".join(ctx.summary.lines()[:6])

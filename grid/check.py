@@ -61,7 +61,9 @@ def _nesting(layer: str, frame: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> 
     for row in frame.itertuples():
         parent = by_code.get(row.parent_code)
         if parent is None:
-            problems.append(Problem(layer, str(row.code), f"parent {row.parent_code!r} not found in {PARENT_OF[layer]}"))
+            problems.append(
+                Problem(layer, str(row.code), f"parent {row.parent_code!r} not found in {PARENT_OF[layer]}")
+            )
             continue
         if row.geometry is None or not row.geometry.is_valid or not parent.is_valid:
             continue
@@ -80,8 +82,11 @@ def _overlaps(layer: str, frame: gpd.GeoDataFrame) -> list[Problem]:
             continue
         area = valid.geometry.iloc[i].intersection(valid.geometry.iloc[j]).area
         if area > TOLERANCE_M2:
-            problems.append(Problem(layer, str(valid["code"].iloc[i]),
-                                    f"overlaps sibling {valid['code'].iloc[j]} by {area:,.0f} m²"))
+            problems.append(
+                Problem(
+                    layer, str(valid["code"].iloc[i]), f"overlaps sibling {valid['code'].iloc[j]} by {area:,.0f} m²"
+                )
+            )
     return problems
 
 
@@ -94,10 +99,14 @@ def _coverage(layer: str, children: gpd.GeoDataFrame, parents: gpd.GeoDataFrame)
         gap = parent.geometry.difference(covered).area if parent.geometry.is_valid else 0.0
         if gap > TOLERANCE_M2:
             share = gap / parent.geometry.area if parent.geometry.area else 1.0
-            problems.append(Problem(PARENT_OF_INV[layer], str(parent.code),
-                                    f"gap of {gap:,.0f} m² ({share:.1%}) not covered by any of its {layer}"))
+            problems.append(
+                Problem(
+                    PARENT_OF_INV[layer],
+                    str(parent.code),
+                    f"gap of {gap:,.0f} m² ({share:.1%}) not covered by any of its {layer}",
+                )
+            )
     return problems
-
 
 
 def check_workspace(workspace: Store) -> list[Problem]:

@@ -22,8 +22,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from grid.crs import DISPLAY_CRS
 from core.errors import InputError
+from grid.crs import DISPLAY_CRS
 
 FEATURE_TAGS: dict[str, bool | str | list[str]] = {
     "building": True,
@@ -112,7 +112,7 @@ def read_features(xml: Path) -> gpd.GeoDataFrame:
         {
             "osm_type": features["element"].astype(str),
             "osm_id": features["id"].astype("int64"),
-            **{col: features[col] if col in features else pd.NA for col in KEEP_COLUMNS},
+            **{col: features.get(col, pd.NA) for col in KEEP_COLUMNS},
         },
         geometry=features.geometry.values,
         crs=DISPLAY_CRS,

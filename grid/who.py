@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
-from grid.crs import DISPLAY_CRS, points_to_wgs84
 from core.errors import InputError
+from grid.crs import DISPLAY_CRS, points_to_wgs84
 from store import Store
 
-LEVEL_LAYERS = (("building", "buildings"), ("community", "communities"),
-                ("township", "townships"), ("county", "county"))
+LEVEL_LAYERS = (
+    ("building", "buildings"),
+    ("community", "communities"),
+    ("township", "townships"),
+    ("county", "county"),
+)
 LEVEL_NAMES_ZH = {"building": "楼栋", "community": "社区(村)", "township": "乡镇(街道)", "county": "县区"}
 
 
@@ -36,19 +40,27 @@ class Responsible:
         """Return the link as one printable line."""
         note = f"  [{self.note}]" if self.note else ""
         demo = f" ({self.source})" if self.source else ""
-        return (f"{LEVEL_NAMES_ZH[self.level]} {self.name} ({self.code}): {self.role} "
-                f"{self.person} {self.phone}{demo}{note}")
+        return (
+            f"{LEVEL_NAMES_ZH[self.level]} {self.name} ({self.code}): {self.role} "
+            f"{self.person} {self.phone}{demo}{note}"
+        )
 
 
 def _link(level: str, row: object, note: str = "") -> Responsible:
     get = lambda field: str(getattr(row, field, "") or "")  # noqa: E731
-    return Responsible(level, get("code"), get("name"), get("responsible_role"),
-                       get("responsible_name"), get("responsible_phone"), get("responsible_source"), note)
+    return Responsible(
+        level,
+        get("code"),
+        get("name"),
+        get("responsible_role"),
+        get("responsible_name"),
+        get("responsible_phone"),
+        get("responsible_source"),
+        note,
+    )
 
 
-def who_is_responsible(
-    workspace: Store, lon: float, lat: float, *, crs: str = "wgs84"
-) -> list[Responsible]:
+def who_is_responsible(workspace: Store, lon: float, lat: float, *, crs: str = "wgs84") -> list[Responsible]:
     """Return the responsibility chain for a point, from the smallest cell up to the county.
 
     The chain starts at the building containing the point; if there is none, at the community
@@ -66,9 +78,15 @@ def who_is_responsible(
     point_m = point.to_crs(metric_crs).iloc[0]
     county = workspace.read("county").to_crs(metric_crs)
     if not county.geometry.iloc[0].contains(point_m):
-        distance = county.geometry.iloc[0].exterior.distance(point_m) if county.geometry.iloc[0].geom_type == "Polygon" else county.geometry.iloc[0].distance(point_m)
-        msg = (f"point ({float(x[0]):.6f}, {float(y[0]):.6f}) WGS84 lies outside {county['name'].iloc[0]}, "
-               f"{distance:,.0f} m from its boundary; check the coordinates and their CRS (--crs).")
+        distance = (
+            county.geometry.iloc[0].exterior.distance(point_m)
+            if county.geometry.iloc[0].geom_type == "Polygon"
+            else county.geometry.iloc[0].distance(point_m)
+        )
+        msg = (
+            f"point ({float(x[0]):.6f}, {float(y[0]):.6f}) WGS84 lies outside {county['name'].iloc[0]}, "
+            f"{distance:,.0f} m from its boundary; check the coordinates and their CRS (--crs)."
+        )
         raise OutsideCountyError(msg)
     chain: list[Responsible] = []
     parent_code: str | None = None

@@ -17,29 +17,46 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from core.clock import local_day, now_local
+from core.errors import InputError
 from grid.crs import DISPLAY_CRS
 from grid.demo import DEMO_LABEL
-from core.errors import InputError
-from core.clock import local_day, now_local
-from store import Store
 from layers import schema
 from layers.geocode import attach_cells
 from layers.importer import with_check_digit
 from layers.places import nearest_school, schools
+from store import Store
 
-STATUS_SHARES = {"white_list": 0.5, "licensed_no_permit": 0.1, "unlicensed": 0.1, "black_list": 0.05,
-                 "converted_nonprofit": 0.1, "deregistered": 0.15}
+STATUS_SHARES = {
+    "white_list": 0.5,
+    "licensed_no_permit": 0.1,
+    "unlicensed": 0.1,
+    "black_list": 0.05,
+    "converted_nonprofit": 0.1,
+    "deregistered": 0.15,
+}
 KIND_SHARES = {"subject": 0.4, "arts": 0.2, "sports": 0.1, "science_tech": 0.1, "care": 0.2}
 _WORDS = list("启明星火博雅智慧育才阳光求知明德新起点优学思源未来英才睿智金桥书香卓越")
-_SUFFIX = {"subject": "教育培训中心", "arts": "艺术培训学校", "sports": "体育俱乐部", "science_tech": "科技培训中心",
-           "care": "托管中心"}
+_SUFFIX = {
+    "subject": "教育培训中心",
+    "arts": "艺术培训学校",
+    "sports": "体育俱乐部",
+    "science_tech": "科技培训中心",
+    "care": "托管中心",
+}
 _CLUE_TEXT = {
-    "one_to_one": "有人在家中开展一对一学科辅导", "live_in_tutor": "小区内疑似住家教师上门补课",
-    "crowdfunded_tutor": "家长群众筹请私教集中补课", "domestic_front": "以家政服务名义提供学科辅导",
-    "camp_or_tour": "以研学营地名义开展学科培训", "thinking_or_classics": "以思维训练名义教授数学",
-    "non_subject_front": "艺术培训机构夹带语文数学课程", "recorded_or_online": "线下机构转线上录播授课",
-    "serving_teacher": "在职教师周末有偿补课", "unlicensed_school": "无证无照开展培训",
-    "fees": "一次性收取超过3个月学费", "other": "疑似违规培训",
+    "one_to_one": "有人在家中开展一对一学科辅导",
+    "live_in_tutor": "小区内疑似住家教师上门补课",
+    "crowdfunded_tutor": "家长群众筹请私教集中补课",
+    "domestic_front": "以家政服务名义提供学科辅导",
+    "camp_or_tour": "以研学营地名义开展学科培训",
+    "thinking_or_classics": "以思维训练名义教授数学",
+    "non_subject_front": "艺术培训机构夹带语文数学课程",
+    "recorded_or_online": "线下机构转线上录播授课",
+    "serving_teacher": "在职教师周末有偿补课",
+    "unlicensed_school": "无证无照开展培训",
+    "fees": "一次性收取超过3个月学费",
+    "other": "疑似违规培训",
 }
 _CHANNEL_SHARES = {"hotline": 0.55, "wechat": 0.2, "mailbox": 0.1, "supervisor": 0.1, "other": 0.05}
 
@@ -57,8 +74,9 @@ def _address(buildings: pd.DataFrame, names: dict[str, str], code: str) -> str:
     return f"{township}{community.replace('居民委员会', '社区').replace('村民委员会', '村')}{row['name']}"
 
 
-def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: int = 150, days: int = 180,
-                today: str | None = None) -> dict[str, gpd.GeoDataFrame]:
+def demo_layers(
+    ws: Store, *, seed: int = 2026, institutions: int = 40, clues: int = 150, days: int = 180, today: str | None = None
+) -> dict[str, gpd.GeoDataFrame]:
     """Return demonstration ``institutions`` and ``clues`` layers for ``ws``."""
     rng = np.random.default_rng(seed)
     metric = ws.meta()["metric_crs"]
@@ -67,8 +85,10 @@ def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: i
         msg = f"workspace {ws.label} has no buildings to put demonstration data on."
         raise InputError(msg)
     centres = buildings.geometry.representative_point()
-    names = {**ws.read("townships").set_index("code")["name"].to_dict(),
-             **ws.read("communities").set_index("code")["name"].to_dict()}
+    names = {
+        **ws.read("townships").set_index("code")["name"].to_dict(),
+        **ws.read("communities").set_index("code")["name"].to_dict(),
+    }
     distance, _ = nearest_school(centres, schools(ws.read("pois")))
     appeal = np.where(buildings["building_type"].isin(["apartments", "residential"]) | (distance < 300), 3.0, 1.0)
     day = local_day(today) + pd.Timedelta(hours=20)
@@ -77,8 +97,10 @@ def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: i
     # institutions
     codes = rng.choice(buildings.index.to_numpy(), size=institutions, p=appeal / appeal.sum())
     status, kind = _draw(rng, STATUS_SHARES, institutions), _draw(rng, KIND_SHARES, institutions)
-    inspected = [("" if rng.random() < 0.25 else (day - pd.Timedelta(days=int(rng.integers(1, 60)))).date().isoformat())
-                 for _ in range(institutions)]
+    inspected = [
+        ("" if rng.random() < 0.25 else (day - pd.Timedelta(days=int(rng.integers(1, 60)))).date().isoformat())
+        for _ in range(institutions)
+    ]
     used: set[str] = set()
     inst_names = []
     for k in kind:
@@ -89,16 +111,35 @@ def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: i
                 inst_names.append(name)
                 break
     credit = [with_check_digit(f"52{ws.meta()['county_code']}MJ{seed % 1000:03d}{i:04d}") for i in range(institutions)]
-    permit = [f"教民{ws.meta()['county_code']}7{seed % 100:02d}{i:05d}号" if s in ("white_list", "converted_nonprofit")
-              else "" for i, s in enumerate(status)]
+    permit = [
+        f"教民{ws.meta()['county_code']}7{seed % 100:02d}{i:05d}号"
+        if s in ("white_list", "converted_nonprofit")
+        else ""
+        for i, s in enumerate(status)
+    ]
     points = gpd.GeoSeries([centres[c] for c in codes], crs=metric).to_crs(DISPLAY_CRS)
-    inst = gpd.GeoDataFrame({
-        "institution_id": credit, "name": inst_names, "credit_code": credit, "permit_no": permit,
-        "status": status, "kind": kind, "address": [_address(buildings, names, c) for c in codes],
-        "location_method": "coordinates", "location_confidence": 1.0, "location_status": "placed",
-        "location_note": "", "candidate_lon": None, "candidate_lat": None,
-        "last_inspected": inspected, "source": DEMO_LABEL, "imported_at": stamp,
-    }, geometry=points.to_numpy(), crs=DISPLAY_CRS)
+    inst = gpd.GeoDataFrame(
+        {
+            "institution_id": credit,
+            "name": inst_names,
+            "credit_code": credit,
+            "permit_no": permit,
+            "status": status,
+            "kind": kind,
+            "address": [_address(buildings, names, c) for c in codes],
+            "location_method": "coordinates",
+            "location_confidence": 1.0,
+            "location_status": "placed",
+            "location_note": "",
+            "candidate_lon": None,
+            "candidate_lat": None,
+            "last_inspected": inspected,
+            "source": DEMO_LABEL,
+            "imported_at": stamp,
+        },
+        geometry=points.to_numpy(),
+        crs=DISPLAY_CRS,
+    )
     inst[["building_code", "community_code", "township_code"]] = attach_cells(inst, ws)
 
     # clues
@@ -121,16 +162,29 @@ def demo_layers(ws: Store, *, seed: int = 2026, institutions: int = 40, clues: i
     clue_points = gpd.GeoSeries([centres[c] for c in clue_codes], crs=metric).to_crs(DISPLAY_CRS)
     rows = []
     for number, i in enumerate(order, start=1):
-        rows.append({
-            "clue_id": f"DEMO-{received[i]:%Y%m%d}-{number:04d}", "received_at": received[i].isoformat(timespec="minutes"),
-            "channel": _draw(rng, _CHANNEL_SHARES, 1)[0], "category": categories[i],
-            "content": _CLUE_TEXT[categories[i]], "status": statuses[i],
-            "address": _address(buildings, names, clue_codes[i]), "location_method": "coordinates",
-            "location_confidence": 1.0, "location_status": "placed", "location_note": "",
-            "candidate_lon": None, "candidate_lat": None, "source": DEMO_LABEL, "imported_at": stamp,
-            "geometry": clue_points.iloc[i],
-        })
+        rows.append(
+            {
+                "clue_id": f"DEMO-{received[i]:%Y%m%d}-{number:04d}",
+                "received_at": received[i].isoformat(timespec="minutes"),
+                "channel": _draw(rng, _CHANNEL_SHARES, 1)[0],
+                "category": categories[i],
+                "content": _CLUE_TEXT[categories[i]],
+                "status": statuses[i],
+                "address": _address(buildings, names, clue_codes[i]),
+                "location_method": "coordinates",
+                "location_confidence": 1.0,
+                "location_status": "placed",
+                "location_note": "",
+                "candidate_lon": None,
+                "candidate_lat": None,
+                "source": DEMO_LABEL,
+                "imported_at": stamp,
+                "geometry": clue_points.iloc[i],
+            }
+        )
     clue_frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=DISPLAY_CRS)
     clue_frame[["building_code", "community_code", "township_code"]] = attach_cells(clue_frame, ws)
-    return {"institutions": inst[schema.INSTITUTION_COLUMNS + ["geometry"]],
-            "clues": clue_frame[schema.CLUE_COLUMNS + ["geometry"]]}
+    return {
+        "institutions": inst[[*schema.INSTITUTION_COLUMNS, "geometry"]],
+        "clues": clue_frame[[*schema.CLUE_COLUMNS, "geometry"]],
+    }

@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 from libpysal.weights import Queen, W
 
-from grid.crs import DISPLAY_CRS
 from core.clock import TIMEZONE, local_day
+from grid.crs import DISPLAY_CRS
 
 
 @dataclass(frozen=True)

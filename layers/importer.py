@@ -19,14 +19,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
-from core.errors import CRSError, InputError, SchemaError
 from core.clock import TIMEZONE, as_local, now_local
-from store import Store
-from store.rows import changed_rows
+from core.errors import CRSError, InputError, SchemaError
+from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells
 from layers.tables import Table, read_table
+from store import Store
+from store.rows import changed_rows
 
 KINDS = ("institutions", "clues")
 COUNTY_MARGIN_M = 1000.0
@@ -61,8 +61,10 @@ class ImportResult:
 
     def lines(self) -> list[str]:
         """A human summary, one line each."""
-        out = [f"{self.source} ({self.encoding}): {self.rows} rows — {self.added} added, {self.updated} updated, "
-               f"{self.unchanged} unchanged, {len(self.rejects)} rejected."]
+        out = [
+            (f"{self.source} ({self.encoding}): {self.rows} rows — {self.added} added, {self.updated} updated, "
+             f"{self.unchanged} unchanged, {len(self.rejects)} rejected.")
+        ]
         if self.unknown_columns:
             out.append(f"ignored columns: {', '.join(self.unknown_columns)}")
         for reject in self.rejects:
@@ -128,10 +130,15 @@ class _Rows:
 
     def rejects(self) -> list[Reject]:
         frame = self.table.frame
-        return [Reject(row, ",".join(dict.fromkeys(c for c, _ in items)),
-                       "；".join(f"{c}: {r}" for c, r in items),
-                       {self.table.columns[f]: str(v) for f, v in frame.loc[row].items()})
-                for row, items in sorted(self.problems.items())]
+        return [
+            Reject(
+                row,
+                ",".join(dict.fromkeys(c for c, _ in items)),
+                "；".join(f"{c}: {r}" for c, r in items),
+                {self.table.columns[f]: str(v) for f, v in frame.loc[row].items()},
+            )
+            for row, items in sorted(self.problems.items())
+        ]
 
 
 def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) -> pd.DataFrame:
@@ -142,9 +149,11 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
         return out
     has_any = (frame["lon"] != "") | (frame["lat"] != "")
     if has_any.any() and "crs" not in frame and default_crs is None:
-        msg = (f"{table.columns['lon']}/{table.columns['lat']} are given but there is no 坐标系 column; "
-               "say which coordinate system they are in with --crs (wgs84, gcj02 for Amap/Tencent, bd09 for "
-               "Baidu, or EPSG:<code>).")
+        msg = (
+            f"{table.columns['lon']}/{table.columns['lat']} are given but there is no 坐标系 column; "
+            "say which coordinate system they are in with --crs (wgs84, gcj02 for Amap/Tencent, bd09 for "
+            "Baidu, or EPSG:<code>)."
+        )
         raise SchemaError(msg)
     meta = ws.meta()
     county = ws.read("county").to_crs(meta["metric_crs"]).geometry.iloc[0]
@@ -177,12 +186,17 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
         out.loc[members, "lon"], out.loc[members, "lat"] = lon, lat
     located = out.dropna()
     if not located.empty:
-        points = gpd.GeoSeries(gpd.points_from_xy(located["lon"], located["lat"]), index=located.index,
-                               crs=DISPLAY_CRS).to_crs(meta["metric_crs"])
+        points = gpd.GeoSeries(
+            gpd.points_from_xy(located["lon"], located["lat"]), index=located.index, crs=DISPLAY_CRS
+        ).to_crs(meta["metric_crs"])
         distance = points.distance(county)
         for row in distance.index[distance > COUNTY_MARGIN_M]:
-            rows.fail(row, "lon", f"位置在{meta.get('county_name', '本县')}县界外{distance[row] / 1000:.1f}公里；"
-                                  "请核对坐标和坐标系（高德/腾讯为gcj02，百度为bd09）")
+            rows.fail(
+                row,
+                "lon",
+                f"位置在{meta.get('county_name', '本县')}县界外{distance[row] / 1000:.1f}公里；"
+                "请核对坐标和坐标系（高德/腾讯为gcj02，百度为bd09）",
+            )
             out.loc[row] = np.nan
     return out
 
@@ -236,7 +250,11 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -
     lon, lat = coords["lon"].copy(), coords["lat"].copy()
     given = coords["lon"].notna()
     info.loc[given, ["location_method", "location_confidence", "location_status", "location_note"]] = [
-        "coordinates", 1.0, "placed", ""]
+        "coordinates",
+        1.0,
+        "placed",
+        "",
+    ]
     index: AddressIndex | None = None
     for row in frame.index[~given]:
         if row in rows.problems:
@@ -247,7 +265,11 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -
         index = index or AddressIndex(ws)
         found = index.locate(address[row])
         info.loc[row, ["location_method", "location_confidence", "location_status", "location_note"]] = [
-            found.method, found.confidence, found.status, found.note]
+            found.method,
+            found.confidence,
+            found.status,
+            found.note,
+        ]
         info.loc[row, ["candidate_lon", "candidate_lat"]] = [found.lon, found.lat]
         if found.status == "placed":
             lon[row], lat[row] = found.lon, found.lat
@@ -259,17 +281,19 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -
     return points
 
 
-def _located_rows(table: Table, rows: _Rows, ws: Store, default_crs: str | None, fields: dict[str, object],
-                  columns: list[str]) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+def _located_rows(
+    table: Table, rows: _Rows, ws: Store, default_crs: str | None, fields: dict[str, object], columns: list[str]
+) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Locate the rows, add ``fields`` and return the rows without problems (``columns``) and the rejects."""
     coords = _coordinates(table, rows, default_crs, ws)
     out = _locate(table.frame, coords, rows, ws).assign(**fields)
     valid = out.drop(index=[r for r in rows.problems if r in out.index])
-    return gpd.GeoDataFrame(valid[columns + ["geometry"]], crs=DISPLAY_CRS), rows.rejects()
+    return gpd.GeoDataFrame(valid[[*columns, "geometry"]], crs=DISPLAY_CRS), rows.rejects()
 
 
-def prepare_institutions(table: Table, ws: Store, *, default_crs: str | None, source: str,
-                         now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+def prepare_institutions(
+    table: Table, ws: Store, *, default_crs: str | None, source: str, now: str
+) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Validate and locate institution rows; return the valid ones (schema columns) and the rejects."""
     frame, rows = table.frame, _Rows(table)
     for row, name in frame["name"].items():
@@ -293,16 +317,32 @@ def prepare_institutions(table: Table, ws: Store, *, default_crs: str | None, so
                 else:
                     inspected[row] = stamp.date().isoformat()
     address = _column(frame, "address")
-    ids = pd.Series([c or (f"P-{p}" if p else _stable_id("N-", n, a)) for c, p, n, a in
-                     zip(credit, permit, frame["name"], address, strict=True)], index=frame.index, dtype=object)
+    ids = pd.Series(
+        [
+            c or (f"P-{p}" if p else _stable_id("N-", n, a))
+            for c, p, n, a in zip(credit, permit, frame["name"], address, strict=True)
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     _duplicates(ids, rows, "credit_code" if "credit_code" in frame else "name")
-    fields = {"institution_id": ids, "name": frame["name"], "credit_code": credit, "permit_no": permit,
-              "status": status, "kind": kind, "last_inspected": inspected, "source": source, "imported_at": now}
+    fields = {
+        "institution_id": ids,
+        "name": frame["name"],
+        "credit_code": credit,
+        "permit_no": permit,
+        "status": status,
+        "kind": kind,
+        "last_inspected": inspected,
+        "source": source,
+        "imported_at": now,
+    }
     return _located_rows(table, rows, ws, default_crs, fields, schema.INSTITUTION_COLUMNS)
 
 
-def prepare_clues(table: Table, ws: Store, *, default_crs: str | None, source: str,
-                  now: str) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+def prepare_clues(
+    table: Table, ws: Store, *, default_crs: str | None, source: str, now: str
+) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     """Validate and locate clue rows; return the valid ones (schema columns) and the rejects."""
     frame, rows = table.frame, _Rows(table)
     current = pd.Timestamp.now(tz=TIMEZONE) if not now else pd.Timestamp(now)
@@ -310,7 +350,9 @@ def prepare_clues(table: Table, ws: Store, *, default_crs: str | None, source: s
     for row, text in frame["received_at"].items():
         stamp = parse_time(text) if text else None
         if stamp is None:
-            rows.fail(row, "received_at", f"无法识别受理时间“{text}”；请写成2025-09-01 14:30" if text else "受理时间不能为空")
+            rows.fail(
+                row, "received_at", f"无法识别受理时间“{text}”；请写成2025-09-01 14:30" if text else "受理时间不能为空"
+            )
         elif stamp > current + pd.Timedelta(minutes=5):
             rows.fail(row, "received_at", f"受理时间{stamp:%Y-%m-%d %H:%M}晚于现在，请核对")
         else:
@@ -321,11 +363,22 @@ def prepare_clues(table: Table, ws: Store, *, default_crs: str | None, source: s
     content = _column(frame, "content")
     address = _column(frame, "address")
     given = _column(frame, "clue_id")
-    ids = pd.Series([g or _stable_id("C-", r, a, c) for g, r, a, c in
-                     zip(given, received, address, content, strict=True)], index=frame.index, dtype=object)
+    ids = pd.Series(
+        [g or _stable_id("C-", r, a, c) for g, r, a, c in zip(given, received, address, content, strict=True)],
+        index=frame.index,
+        dtype=object,
+    )
     _duplicates(ids, rows, "clue_id" if "clue_id" in frame else "received_at")
-    fields = {"clue_id": ids, "received_at": received, "channel": channel, "category": category,
-              "content": content, "status": status, "source": source, "imported_at": now}
+    fields = {
+        "clue_id": ids,
+        "received_at": received,
+        "channel": channel,
+        "category": category,
+        "content": content,
+        "status": status,
+        "source": source,
+        "imported_at": now,
+    }
     return _located_rows(table, rows, ws, default_crs, fields, schema.CLUE_COLUMNS)
 
 
@@ -336,8 +389,9 @@ _KIND_SPEC: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...], str, Ca
 _VOLATILE = ("imported_at", "source")
 
 
-def merge_rows(existing: pd.DataFrame | None, incoming: gpd.GeoDataFrame, key: str,
-               *, keep_progress: bool) -> tuple[gpd.GeoDataFrame, int, int, int]:
+def merge_rows(
+    existing: pd.DataFrame | None, incoming: gpd.GeoDataFrame, key: str, *, keep_progress: bool
+) -> tuple[gpd.GeoDataFrame, int, int, int]:
     """The rows of ``incoming`` to upsert over ``existing``, and how many were added, updated, unchanged.
 
     Linear in the rows. Columns the import does not carry (a clue's answer, written by the closed
@@ -368,8 +422,9 @@ def merge_rows(existing: pd.DataFrame | None, incoming: gpd.GeoDataFrame, key: s
             stored = before["last_inspected"].fillna("").astype(str).to_numpy()
             given = merged.loc[rows, "last_inspected"].fillna("").astype(str).to_numpy()
             merged.loc[rows, "last_inspected"] = np.where(stored > given, stored, given)
-    changed = changed_rows(pd.DataFrame(existing), merged, key,
-                           ignore=[c for c in merged.columns if c in _VOLATILE]).to_numpy()
+    changed = changed_rows(
+        pd.DataFrame(existing), merged, key, ignore=[c for c in merged.columns if c in _VOLATILE]
+    ).to_numpy()
     added = int((~found).sum())
     updated = int((changed & found).sum())
     upsert = merged[changed].reset_index(drop=True)
@@ -392,8 +447,9 @@ def same_value(a: object, b: object) -> bool:
     return str(a) == str(b)
 
 
-def import_file(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None,
-                now: str | None = None) -> ImportResult:
+def import_file(
+    ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None, now: str | None = None
+) -> ImportResult:
     """Import ``path`` as ``kind`` ("institutions" or "clues") into ``ws`` in one short transaction.
 
     Reading, validating and geocoding happen before the transaction; inside it, only the stored
@@ -410,20 +466,37 @@ def import_file(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str 
     table = read_table(path, aliases, required=required)
     stamp = now or now_local()
     valid, rejects = prepare(table, ws, default_crs=crs, source=path.name, now=stamp)
-    result = ImportResult(kind, path.name, len(table.frame), 0, 0, 0, rejects,
-                          unknown_columns=table.unknown_columns, encoding=table.encoding)
+    result = ImportResult(
+        kind,
+        path.name,
+        len(table.frame),
+        0,
+        0,
+        0,
+        rejects,
+        unknown_columns=table.unknown_columns,
+        encoding=table.encoding,
+    )
     confirm = valid[valid["location_status"] != "placed"]
-    result.to_confirm = pd.DataFrame({"id": confirm[key], "address": confirm["address"],
-                                      "location_note": confirm["location_note"],
-                                      "location_confidence": confirm["location_confidence"].astype(float)})
+    result.to_confirm = pd.DataFrame(
+        {
+            "id": confirm[key],
+            "address": confirm["address"],
+            "location_note": confirm["location_note"],
+            "location_confidence": confirm["location_confidence"].astype(float),
+        }
+    )
     with ws.transaction(actor=actor, action=f"import-{kind}") as tx:  # a team may record results meanwhile
         existing = tx.read(kind, where={key: valid[key].tolist()}) if tx.has_layer(kind) else None
         rows, result.added, result.updated, result.unchanged = merge_rows(
-            existing, valid, key, keep_progress=kind == "clues")
+            existing, valid, key, keep_progress=kind == "clues"
+        )
         if len(rows) or not tx.has_layer(kind):
             tx.upsert(kind, rows, key=key)
-        tx.detail = (f"{path.name}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
-                     f"{len(rejects)} rejected")
+        tx.detail = (
+            f"{path.name}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+            f"{len(rejects)} rejected"
+        )
     return result
 
 
@@ -434,8 +507,9 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
     if not result.rejects:
         target.unlink(missing_ok=True)
         return None
-    table = pd.DataFrame([{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values}
-                          for r in result.rejects])
+    table = pd.DataFrame(
+        [{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values} for r in result.rejects]
+    )
     tmp = target.with_suffix(".tmp")
     table.to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(target)
@@ -451,8 +525,9 @@ def confirm_locations(ws: Store, kind: str, ids: list[str], *, actor: str) -> in
         if not chosen.any():
             return 0
         frame = frame[chosen].copy()
-        frame["geometry"] = gpd.points_from_xy(frame["candidate_lon"].astype(float),
-                                               frame["candidate_lat"].astype(float))
+        frame["geometry"] = gpd.points_from_xy(
+            frame["candidate_lon"].astype(float), frame["candidate_lat"].astype(float)
+        )
         frame["location_status"] = "placed"
         frame["location_note"] = frame["location_note"].astype(str) + "；人工确认"
         frame[["building_code", "community_code", "township_code"]] = attach_cells(frame, ws)

@@ -66,7 +66,7 @@ def high_risk_places(buildings: gpd.GeoDataFrame, pois: gpd.GeoDataFrame, instit
             add(f"B:{row['code']}", "near_school", str(row["name"]), str(row["code"]),
                 f"距{school}{d:.0f}米", centres.iloc[i])
     p = pois.to_crs(metric_crs)
-    for i, row in p.iterrows():
+    for _, row in p.iterrows():
         kind = POI_KINDS.get(str(row["kind"]))
         if kind:
             add(f"O:{row['osm_type']}/{row['osm_id']}", kind, str(row["name"] or PLACE_LABELS[kind][0]), "",

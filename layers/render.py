@@ -114,8 +114,14 @@ def _tooltip_fields(frame: gpd.GeoDataFrame, labels: dict[str, str]) -> tuple[li
 
 
 def add_grid_level(
-    m: folium.Map, frame: gpd.GeoDataFrame, level: str, *, name: str, labels: dict[str, str],
-    shift: str | None = None, show: bool = True,
+    m: folium.Map,
+    frame: gpd.GeoDataFrame,
+    level: str,
+    *,
+    name: str,
+    labels: dict[str, str],
+    shift: str | None = None,
+    show: bool = True,
 ) -> folium.FeatureGroup:
     """Add one grid level to ``m`` as a toggleable group, with a tooltip per cell.
 
@@ -141,7 +147,9 @@ def add_grid_level(
         return {**style, "fillColor": fill, "dashArray": "6 4" if dashed else None}
 
     folium.GeoJson(
-        data.to_json(), name=name, style_function=style_function,
+        data.to_json(),
+        name=name,
+        style_function=style_function,
         highlight_function=lambda _f: {"weight": style["weight"] + 2, "fillOpacity": 0.35},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=False),
     ).add_to(group)
@@ -149,7 +157,9 @@ def add_grid_level(
 
 
 def base_map(
-    bounds: tuple[float, float, float, float], *, basemap: Basemap = "none",
+    bounds: tuple[float, float, float, float],
+    *,
+    basemap: Basemap = "none",
     asset_base_url: str = DEFAULT_ASSET_BASE,
 ) -> folium.Map:
     """Return an empty map fitted to WGS84 ``bounds`` (minx, miny, maxx, maxy).
@@ -157,20 +167,28 @@ def base_map(
     ``basemap="none"`` (the default) loads nothing from outside: right for intranets.
     """
     minx, miny, maxx, maxy = bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, zoom_start=13,
-                   control_scale=True, prefer_canvas=False)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=None,
+        zoom_start=13,
+        control_scale=True,
+        prefer_canvas=False,
+    )
     if basemap != "none":
         spec = BASEMAPS[basemap]
-        folium.TileLayer(spec["tiles"], attr=spec["attr"], name=basemap, subdomains="1234",
-                         max_zoom=19).add_to(m)
+        folium.TileLayer(spec["tiles"], attr=spec["attr"], name=basemap, subdomains="1234", max_zoom=19).add_to(m)
     _Attribution(OSM_ATTRIBUTION).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
 def grid_map(
-    levels: dict[str, gpd.GeoDataFrame], *, names: dict[str, str], labels: dict[str, str],
-    basemap: Basemap = "none", asset_base_url: str = DEFAULT_ASSET_BASE,
+    levels: dict[str, gpd.GeoDataFrame],
+    *,
+    names: dict[str, str],
+    labels: dict[str, str],
+    basemap: Basemap = "none",
+    asset_base_url: str = DEFAULT_ASSET_BASE,
     focus: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Draw the grid levels (keys of ``LEVEL_STYLE``) on one map with a layer switcher.
@@ -201,8 +219,12 @@ def grid_map(
 
 
 STATUS_COLORS = {
-    "white_list": "#2e7d32", "black_list": "#212121", "licensed_no_permit": "#ef6c00",
-    "unlicensed": "#c62828", "converted_nonprofit": "#1565c0", "deregistered": "#8d8d8d",
+    "white_list": "#2e7d32",
+    "black_list": "#212121",
+    "licensed_no_permit": "#ef6c00",
+    "unlicensed": "#c62828",
+    "converted_nonprofit": "#1565c0",
+    "deregistered": "#8d8d8d",
 }
 CLUE_COLOR = "#8e24aa"
 HOT_COLOR = "#d50000"
@@ -226,9 +248,17 @@ def _popup_html(row: dict[str, object], labels: dict[str, str]) -> str:
     return "<br>".join(lines)
 
 
-def add_points(m: folium.Map, frame: gpd.GeoDataFrame, *, name: str, color: str | list[str],
-               labels: dict[str, str], radius: float | list[float] = 6, shift: str | None = None,
-               fill_color: str | list[str] | None = None) -> folium.FeatureGroup:
+def add_points(
+    m: folium.Map,
+    frame: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str | list[str],
+    labels: dict[str, str],
+    radius: float | list[float] = 6,
+    shift: str | None = None,
+    fill_color: str | list[str] | None = None,
+) -> folium.FeatureGroup:
     """Add points as circle markers in one toggleable group; per-point colours and radii allowed."""
     group = folium.FeatureGroup(name=name, show=True)
     data = frame.assign(_color=color, _radius=radius)
@@ -238,16 +268,29 @@ def add_points(m: folium.Map, frame: gpd.GeoDataFrame, *, name: str, color: str 
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
     for _, row in data.iterrows():
         folium.CircleMarker(
-            location=[row.geometry.y, row.geometry.x], radius=row["_radius"], color=row["_color"], weight=2,
-            fill=True, fill_color=row["_fill"], fill_opacity=0.8,
+            location=[row.geometry.y, row.geometry.x],
+            radius=row["_radius"],
+            color=row["_color"],
+            weight=2,
+            fill=True,
+            fill_color=row["_fill"],
+            fill_opacity=0.8,
             popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
             tooltip=html.escape(str(row.get(labels.get("_title", "name"), ""))),
         ).add_to(group)
     return group.add_to(m)
 
 
-def add_surface(m: folium.Map, surface: gpd.GeoDataFrame, *, name: str, hot_name: str,
-                shift: str | None = None, show_surface: bool = True, show_hot: bool = True) -> None:
+def add_surface(
+    m: folium.Map,
+    surface: gpd.GeoDataFrame,
+    *,
+    name: str,
+    hot_name: str,
+    shift: str | None = None,
+    show_surface: bool = True,
+    show_hot: bool = True,
+) -> None:
     """Add the smooth clue surface (shaded lattice cells) and its Gi* hot cells (red outlines)."""
     data = surface.to_crs(DISPLAY_CRS)
     if shift in ("gcj02", "bd09"):
@@ -257,14 +300,20 @@ def add_surface(m: folium.Map, surface: gpd.GeoDataFrame, *, name: str, hot_name
         shaded = data[data["density"] > 0.05 * peak][["density", "weighted", "geometry"]].copy()
         shaded["level"] = shaded["density"] / peak
         folium.GeoJson(
-            shaded.to_json(), name=name,
-            style_function=lambda f: {"fillColor": risk_color(f["properties"]["level"]), "color": "none",
-                                      "weight": 0, "fillOpacity": 0.15 + 0.45 * f["properties"]["level"]},
+            shaded.to_json(),
+            name=name,
+            style_function=lambda f: {
+                "fillColor": risk_color(f["properties"]["level"]),
+                "color": "none",
+                "weight": 0,
+                "fillOpacity": 0.15 + 0.45 * f["properties"]["level"],
+            },
         ).add_to(m)
     hot = data[data["label"] == "hot"]
     if show_hot and len(hot):
         folium.GeoJson(
-            hot[["gi_z", "p_value", "geometry"]].to_json(), name=hot_name,
+            hot[["gi_z", "p_value", "geometry"]].to_json(),
+            name=hot_name,
             style_function=lambda _f: {"color": HOT_COLOR, "weight": 2, "fillOpacity": 0.05},
             tooltip=folium.GeoJsonTooltip(fields=["gi_z", "p_value"], aliases=["Gi* z", "p"]),
         ).add_to(m)
@@ -276,44 +325,73 @@ def finish_map(m: folium.Map, *, asset_base_url: str = DEFAULT_ASSET_BASE) -> fo
     return localize_assets(m, base_url=asset_base_url)
 
 
-def legend_html(items: list[tuple[str, str]], *, title: str,
-                note: str = f"{DEMO_LABEL}: 负责人为生成的演示数据") -> str:
+def legend_html(
+    items: list[tuple[str, str]], *, title: str, note: str = f"{DEMO_LABEL}: 负责人为生成的演示数据"
+) -> str:
     """Return a small HTML legend (for Streamlit's markdown) from (colour, label) pairs."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:10px;border:2px solid {c};'
-        f'margin-right:6px"></span>{label}</div>' for c, label in items
+        f'margin-right:6px"></span>{label}</div>'
+        for c, label in items
     )
     return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{note}</div></div>'
 
 
-__all__ = ["AssetError", "add_plan", "add_grid_level", "add_points", "add_surface", "finish_map", "risk_color", "base_map", "grid_map", "legend_html", "localize_assets"]
+__all__ = [
+    "AssetError",
+    "add_grid_level",
+    "add_plan",
+    "add_points",
+    "add_surface",
+    "base_map",
+    "finish_map",
+    "grid_map",
+    "legend_html",
+    "localize_assets",
+    "risk_color",
+]
 
 
 TEAM_COLORS = ("#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457")
 
 
-def add_plan(m: folium.Map, plan: dict, *, labels: dict[str, str], team_names: dict[str, str],
-             colors: dict[str, str] | None = None) -> None:
+def add_plan(
+    m: folium.Map,
+    plan: dict,
+    *,
+    labels: dict[str, str],
+    team_names: dict[str, str],
+    colors: dict[str, str] | None = None,
+) -> None:
     """Draw a patrol plan: each team's road legs, numbered stops and base, one group per team."""
     for n, team in enumerate(plan["teams"]):
         color = (colors or {}).get(team["team_id"], TEAM_COLORS[n % len(TEAM_COLORS)])
         group = folium.FeatureGroup(name=team_names.get(team["team_id"], team["name"]), show=True)
         for leg in team["legs"]:
             if len(leg["coordinates"]) >= 2:
-                folium.PolyLine([[lat, lon] for lon, lat in leg["coordinates"]], color=color, weight=4,
-                                opacity=0.8, tooltip=f"{leg['minutes']} min").add_to(group)
+                folium.PolyLine(
+                    [[lat, lon] for lon, lat in leg["coordinates"]],
+                    color=color,
+                    weight=4,
+                    opacity=0.8,
+                    tooltip=f"{leg['minutes']} min",
+                ).add_to(group)
         folium.Marker(
             [team["base"]["lat"], team["base"]["lon"]],
-            icon=folium.DivIcon(html=f'<div style="background:{color};color:#fff;padding:2px 4px;border-radius:3px;'
-                                     f'font-size:11px;white-space:nowrap">{html.escape(team["name"])}</div>'),
+            icon=folium.DivIcon(
+                html=f'<div style="background:{color};color:#fff;padding:2px 4px;border-radius:3px;'
+                f'font-size:11px;white-space:nowrap">{html.escape(team["name"])}</div>'
+            ),
             tooltip=html.escape(labels.get("_base", "base")),
         ).add_to(group)
         for stop in team["stops"]:
             folium.Marker(
                 [stop["lat"], stop["lon"]],
-                icon=folium.DivIcon(html=f'<div style="background:#fff;border:2px solid {color};color:{color};'
-                                         f'border-radius:50%;width:20px;height:20px;text-align:center;'
-                                         f'font:bold 11px/16px sans-serif">{stop["order"]}</div>'),
+                icon=folium.DivIcon(
+                    html=f'<div style="background:#fff;border:2px solid {color};color:{color};'
+                    f"border-radius:50%;width:20px;height:20px;text-align:center;"
+                    f'font:bold 11px/16px sans-serif">{stop["order"]}</div>'
+                ),
                 popup=folium.Popup(_popup_html(stop, labels), max_width=320),
                 tooltip=html.escape(f"{stop['order']}. {stop['arrival']} {stop['name']}"),
             ).add_to(group)

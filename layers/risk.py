@@ -15,14 +15,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from grid.crs import DISPLAY_CRS
 from core.clock import local_day
-from store import Store
+from grid.crs import DISPLAY_CRS
 from layers import hotspots
 from layers.importer import ImportResult, import_file
 from layers.places import PLACE_LABELS, high_risk_places, nearest_school, schools
 from layers.schema import CLUE_COLUMNS, INSTITUTION_COLUMNS, label
 from layers.settings import load_settings
+from store import Store
 
 ANALYSIS_LAYERS = ("risk_places", "hotspot_cells", "hotspot_surface", "risk_sites", "risk_cells")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from grid.admin import decode_text
 from core.errors import SchemaError
+from grid.admin import decode_text
 
 HEADER_SEARCH_ROWS = 10
 

@@ -34,9 +34,15 @@ def _build(args: argparse.Namespace) -> int:
 
     try:
         summary = build_workspace(
-            osm_path=Path(args.osm), streets_path=Path(args.streets), villages_path=Path(args.villages),
-            boundary_path=Path(args.boundary) if args.boundary else None, boundary_crs=args.boundary_crs,
-            county_name=args.county_name, out_path=args.out, actor=_actor(args), progress=on_step,
+            osm_path=Path(args.osm),
+            streets_path=Path(args.streets),
+            villages_path=Path(args.villages),
+            boundary_path=Path(args.boundary) if args.boundary else None,
+            boundary_crs=args.boundary_crs,
+            county_name=args.county_name,
+            out_path=args.out,
+            actor=_actor(args),
+            progress=on_step,
             on_nodes=on_nodes,
         )
     finally:
@@ -62,8 +68,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _who(args: argparse.Namespace) -> int:
-    from store import open_store
     from grid.who import who_is_responsible
+    from store import open_store
 
     for link in who_is_responsible(open_store(args.workspace), args.lon, args.lat, crs=args.crs):
         print(link.line())
@@ -71,12 +77,19 @@ def _who(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from store import open_store
     from layers.importer import write_rejects
     from layers.risk import import_and_analyse
+    from store import open_store
 
-    result = import_and_analyse(open_store(args.workspace), args.kind, args.file, crs=args.crs, today=args.date,
-                                settings_file=args.settings, actor=_actor(args))
+    result = import_and_analyse(
+        open_store(args.workspace),
+        args.kind,
+        args.file,
+        crs=args.crs,
+        today=args.date,
+        settings_file=args.settings,
+        actor=_actor(args),
+    )
     print("\n".join(result.lines()))
     rejected = write_rejects(result, args.file)
     if rejected is not None:
@@ -86,27 +99,34 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _hotspots(args: argparse.Namespace) -> int:
-    from store import open_store
     from layers.risk import refresh
+    from store import open_store
 
     layers = refresh(open_store(args.workspace), today=args.date, settings_file=args.settings, actor=_actor(args))
     cells, surface = layers["hotspot_cells"], layers["hotspot_surface"]
-    print(f"as of {cells['as_of'].iloc[0]}: {int((cells['label'] == 'hot').sum())} of {len(cells)} community cells "
-          f"and {int((surface['label'] == 'hot').sum())} of {len(surface)} lattice cells are significant hot spots "
-          f"(Gi*, FDR-corrected)")
-    ranked = cells.assign(is_hot=cells["label"] == "hot").sort_values(
-        ["is_hot", "hot_lattice_cells", "weighted"], ascending=False).head(args.top)
+    print(
+        f"as of {cells['as_of'].iloc[0]}: {int((cells['label'] == 'hot').sum())} of {len(cells)} community cells "
+        f"and {int((surface['label'] == 'hot').sum())} of {len(surface)} lattice cells are significant hot spots "
+        f"(Gi*, FDR-corrected)"
+    )
+    ranked = (
+        cells.assign(is_hot=cells["label"] == "hot")
+        .sort_values(["is_hot", "hot_lattice_cells", "weighted"], ascending=False)
+        .head(args.top)
+    )
     for row in ranked.itertuples():
         flag = "HOT" if row.is_hot else "   "
-        print(f"{flag} {row.code} {row.name}: {row.clues} clues ({row.clues_recent} recent), "
-              f"weighted {row.weighted:.2f}, Gi* z={row.gi_z:.2f}, p={row.p_value:.3f}, "
-              f"{row.hot_lattice_cells} hot lattice cells")
+        print(
+            f"{flag} {row.code} {row.name}: {row.clues} clues ({row.clues_recent} recent), "
+            f"weighted {row.weighted:.2f}, Gi* z={row.gi_z:.2f}, p={row.p_value:.3f}, "
+            f"{row.hot_lattice_cells} hot lattice cells"
+        )
     return 0
 
 
 def _risk(args: argparse.Namespace) -> int:
-    from store import open_store
     from layers.risk import refresh
+    from store import open_store
 
     layers = refresh(open_store(args.workspace), today=args.date, settings_file=args.settings, actor=_actor(args))
     for row in layers["risk_sites"].head(args.top).itertuples():
@@ -118,14 +138,20 @@ def _risk(args: argparse.Namespace) -> int:
 
 
 def _demo_layers(args: argparse.Namespace) -> int:
-    from store import open_store
     from layers.demo import demo_layers
     from layers.risk import analyse, write_analysis
+    from store import open_store
 
     ws = open_store(args.workspace)
     layers = demo_layers(ws, seed=args.seed, institutions=args.institutions, clues=args.clues, today=args.date)
-    write_analysis(ws, analyse(ws, **layers, today=args.date), extra=layers, actor=_actor(args), action="demo-layers",
-                   detail=f"seed {args.seed}: {args.institutions} institutions, {args.clues} clues (演示数据)")
+    write_analysis(
+        ws,
+        analyse(ws, **layers, today=args.date),
+        extra=layers,
+        actor=_actor(args),
+        action="demo-layers",
+        detail=f"seed {args.seed}: {args.institutions} institutions, {args.clues} clues (演示数据)",
+    )
     print(f"wrote {args.institutions} demonstration institutions and {args.clues} clues (演示数据) to {args.workspace}")
     return 0
 
@@ -139,22 +165,33 @@ def _load_teams(args: argparse.Namespace, ws):
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from store import open_store
     from routing.plan import make_plan, register_plan, write_plan_files
     from routing.settings import load_patrol_settings
+    from store import open_store
 
     ws = open_store(args.workspace)
     teams, inspectors = _load_teams(args, ws)
-    plan, seed = make_plan(ws, args.date, args.shift, teams=teams, inspectors=inspectors,
-                           settings=load_patrol_settings(args.settings), time_limit=args.seconds)
+    plan, seed = make_plan(
+        ws,
+        args.date,
+        args.shift,
+        teams=teams,
+        inspectors=inspectors,
+        settings=load_patrol_settings(args.settings),
+        time_limit=args.seconds,
+    )
     written = write_plan_files(plan, seed, args.out)
     register_plan(ws, plan, actor=_actor(args))
     summary = plan["summary"]
-    print(f"plan {plan['plan_id']}: {summary['visits']} visits by {len(plan['teams'])} teams "
-          f"({summary['mandatory']} mandatory, {summary['drawn']} drawn)")
+    print(
+        f"plan {plan['plan_id']}: {summary['visits']} visits by {len(plan['teams'])} teams "
+        f"({summary['mandatory']} mandatory, {summary['drawn']} drawn)"
+    )
     for team in plan["teams"]:
-        print(f"  {team['team_id']} {team['name']} [{team['mode']}]: {len(team['stops'])} stops, "
-              f"back {team['back']}, members {', '.join(m['name'] + '/' + m['department'] for m in team['members'])}")
+        print(
+            f"  {team['team_id']} {team['name']} [{team['mode']}]: {len(team['stops'])} stops, "
+            f"back {team['back']}, members {', '.join(m['name'] + '/' + m['department'] for m in team['members'])}"
+        )
     for item in plan["unplanned"]:
         print(f"  not planned: {item['visit_id']} {item['name']} — {item['reason']}")
     for warning in plan["warnings"]:
@@ -181,56 +218,83 @@ def _verify(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  - {problem}")
         return 1
-    print(f"confirmed: plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches; "
-          f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's.")
+    print(
+        f"confirmed: plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches; "
+        f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's."
+    )
     return 0
 
 
 def _schedule(args: argparse.Namespace) -> int:
     import json
 
-    from store import open_store
     from routing.plan import write_plan_files
     from routing.schedule import schedule
     from routing.settings import load_patrol_settings
+    from store import open_store
 
     ws = open_store(args.workspace)
     teams, inspectors = _load_teams(args, ws)
-    result = schedule(ws, getattr(args, "from"), days=args.days, shift=args.shift, teams=teams, inspectors=inspectors,
-                      settings=load_patrol_settings(args.settings), time_limit=args.seconds)
+    result = schedule(
+        ws,
+        getattr(args, "from"),
+        days=args.days,
+        shift=args.shift,
+        teams=teams,
+        inspectors=inspectors,
+        settings=load_patrol_settings(args.settings),
+        time_limit=args.seconds,
+    )
     for day in result["plans"]:
-        print(f"{day['date']}: {day['visits']} visits, {day['institutions']} institutions of the round"
-              + (f", {day['carried']} carried to the next day" if day["carried"] else ""))
+        print(
+            f"{day['date']}: {day['visits']} visits, {day['institutions']} institutions of the round"
+            + (f", {day['carried']} carried to the next day" if day["carried"] else "")
+        )
         if args.out:
             write_plan_files(day["plan"], day["seed"], Path(args.out) / day["date"])
-    print(f"{result['institutions']} active institutions ({result['high_risk']} high-risk, inspected twice): "
-          f"{result['visits_made']} of {result['visits_needed']} round visits planned; "
-          f"{result['per_team_day']} visits per team-day.")
+    print(
+        f"{result['institutions']} active institutions ({result['high_risk']} high-risk, inspected twice): "
+        f"{result['visits_made']} of {result['visits_needed']} round visits planned; "
+        f"{result['per_team_day']} visits per team-day."
+    )
     if args.out:
         summary = {k: v for k, v in result.items() if k != "plans"}
         (Path(args.out) / "schedule.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
     if result["met"]:
-        print(f"double-ten rule met: every active institution within {result['days']} days and at least "
-              f"{result['min_daily']} inspections every day.")
+        print(
+            f"double-ten rule met: every active institution within {result['days']} days and at least "
+            f"{result['min_daily']} inspections every day."
+        )
         return 0
-    print(f"double-ten rule NOT met: {len(result['uncovered'])} institutions not covered"
-          + (f" ({', '.join(result['uncovered'][:10])}{'…' if len(result['uncovered']) > 10 else ''})"
-             if result["uncovered"] else "")
-          + (f"; days under {result['min_daily']} inspections: "
-             + ", ".join(f"{d} (−{n})" for d, n in result["days_under_minimum"].items())
-             if result["days_under_minimum"] else "")
-          + f". The teams fall short by about {result['shortfall_team_days']} team-days.")
+    print(
+        f"double-ten rule NOT met: {len(result['uncovered'])} institutions not covered"
+        + (
+            f" ({', '.join(result['uncovered'][:10])}{'…' if len(result['uncovered']) > 10 else ''})"
+            if result["uncovered"]
+            else ""
+        )
+        + (
+            f"; days under {result['min_daily']} inspections: "
+            + ", ".join(f"{d} (−{n})" for d, n in result["days_under_minimum"].items())
+            if result["days_under_minimum"]
+            else ""
+        )
+        + f". The teams fall short by about {result['shortfall_team_days']} team-days."
+    )
     return 1
 
 
 def _demo_teams(args: argparse.Namespace) -> int:
-    from store import open_store
     from routing.teams import demo_teams, teams_layers
+    from store import open_store
 
     ws = open_store(args.workspace)
     teams, inspectors = demo_teams(ws, n_teams=args.teams, n_inspectors=args.inspectors, seed=args.seed)
-    with ws.transaction(actor=_actor(args), action="demo-teams",
-                        detail=f"seed {args.seed}: {args.teams} teams, {args.inspectors} inspectors (演示数据)") as tx:
+    with ws.transaction(
+        actor=_actor(args),
+        action="demo-teams",
+        detail=f"seed {args.seed}: {args.teams} teams, {args.inspectors} inspectors (演示数据)",
+    ) as tx:
         for name, frame in teams_layers(teams, inspectors).items():
             tx.replace(name, frame)
     print(f"wrote {args.teams} demonstration teams and {args.inspectors} inspectors (演示数据) to {args.workspace}")
@@ -239,9 +303,9 @@ def _demo_teams(args: argparse.Namespace) -> int:
 
 def _plan_arg(ref: str, workspace: str | None) -> dict:
     """A plan from a plan.json path, or by id from the workspace's register."""
-    from store import open_store
     from routing.plan import read_plan
     from routing.results import resolve_plan
+    from store import open_store
 
     if workspace:
         return resolve_plan(open_store(workspace), ref)
@@ -251,8 +315,8 @@ def _plan_arg(ref: str, workspace: str | None) -> dict:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from store import open_store
     from routing.results import read_results_file, record_results, resolve_plan
+    from store import open_store
 
     ws = open_store(args.workspace)
     plan = resolve_plan(ws, args.plan)
@@ -274,8 +338,8 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from store import open_store
     from routing.sheet import route_sheet_pdf
+    from store import open_store
 
     plan = _plan_arg(args.plan, args.workspace)
     ws = open_store(args.workspace) if args.workspace else None
@@ -285,30 +349,34 @@ def _sheet(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from store import open_store
     from routing.history import case_history, clue_history
+    from store import open_store
 
     ws = open_store(args.workspace)
     if bool(args.clue) == bool(args.case):
         raise InputError("give exactly one of --clue ID or --case ID.")
     frame = clue_history(ws, args.clue) if args.clue else case_history(ws, args.case)
     for row in frame.itertuples():
-        print(f"{str(row.time)[:16].replace('T', ' '):16}  {row.event:8}  {row.detail}"
-              + (f"  [{row.by}]" if row.by else ""))
+        print(
+            f"{str(row.time)[:16].replace('T', ' '):16}  {row.event:8}  {row.detail}"
+            + (f"  [{row.by}]" if row.by else "")
+        )
     return 0
 
 
 def _cases(args: argparse.Namespace) -> int:
-    from store import open_store
     from layers.schema import label
     from routing.results import cases_table
+    from store import open_store
 
     cases = cases_table(open_store(args.workspace))
     if args.status:
         cases = cases[cases["status"] == args.status]
     for row in cases.itertuples():
-        print(f"{row.case_id}  {label('case_status', row.status):4}  due {row.due}  revisit {row.revisit_due}  "
-              f"{row.name}  {row.problems}")
+        print(
+            f"{row.case_id}  {label('case_status', row.status):4}  due {row.due}  revisit {row.revisit_due}  "
+            f"{row.name}  {row.problems}"
+        )
     print(f"{len(cases)} case(s)")
     return 0
 
@@ -343,7 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--streets", required=True, help="official township list, streets_<county>.csv")
     build.add_argument("--villages", required=True, help="official community list, villages_<county>.csv")
     build.add_argument("--boundary", help="county boundary (GeoJSON, GeoPackage, Shapefile…)")
-    build.add_argument("--boundary-crs", help="what the boundary's coordinates are: wgs84, cgcs2000, gcj02, bd09, EPSG:n")
+    build.add_argument(
+        "--boundary-crs", help="what the boundary's coordinates are: wgs84, cgcs2000, gcj02, bd09, EPSG:n"
+    )
     build.add_argument("--county-name", help="county name, if no areas.csv lies beside the streets file")
     build.add_argument("--out", required=True, help="workspace to write: a .gpkg file or a postgresql://…?county= URL")
     build.set_defaults(func=_build)
@@ -361,8 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("workspace")
     imp.add_argument("file")
     imp.add_argument("--crs", help="coordinate system of a file without a 坐标系 column: wgs84, gcj02, bd09, EPSG:n")
-    for command, helptext, func in (("hotspots", "find clue hotspots (Gi*) and write them", _hotspots),
-                                    ("risk", "score every site and cell and print the highest", _risk)):
+    for command, helptext, func in (
+        ("hotspots", "find clue hotspots (Gi*) and write them", _hotspots),
+        ("risk", "score every site and cell and print the highest", _risk),
+    ):
         sp = sub.add_parser(command, help=helptext)
         sp.add_argument("workspace")
         sp.add_argument("--top", type=int, default=10, help="how many to print")
@@ -414,8 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--team", help="only accept stops of this team")
     record.add_argument("--actor", default=argparse.SUPPRESS, help="who records (default: the login name)")
     record.set_defaults(func=_record)
-    for name, helptext, func in (("sheet", "print a team's route sheet (A4 PDF)", _sheet),
-                                 ("template", "a team's results spreadsheet to fill in (XLSX)", _template)):
+    for name, helptext, func in (
+        ("sheet", "print a team's route sheet (A4 PDF)", _sheet),
+        ("template", "a team's results spreadsheet to fill in (XLSX)", _template),
+    ):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("plan", help="plan.json, or a plan id with --workspace")
         sp.add_argument("--team", required=True, help="team id, e.g. T1")

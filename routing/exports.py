@@ -17,18 +17,31 @@ def plan_geojson(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan as a GeoJSON FeatureCollection (bases, stops and road legs, WGS84)."""
     features = []
     for team in plan["teams"]:
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [team["base"]["lon"],
-                                                                                          team["base"]["lat"]]},
-                         "properties": {"role": "base", "team_id": team["team_id"], "name": team["name"]}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [team["base"]["lon"], team["base"]["lat"]]},
+                "properties": {"role": "base", "team_id": team["team_id"], "name": team["name"]},
+            }
+        )
         for stop in team["stops"]:
             props = {k: v for k, v in stop.items() if k not in ("lon", "lat")}
-            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
-                             "properties": {"role": "stop", "team_id": team["team_id"], **props}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
+                    "properties": {"role": "stop", "team_id": team["team_id"], **props},
+                }
+            )
         for n, leg in enumerate(team["legs"], start=1):
             if len(leg["coordinates"]) >= 2:
-                features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": leg["coordinates"]},
-                                 "properties": {"role": "leg", "team_id": team["team_id"], "leg": n,
-                                                "minutes": leg["minutes"]}})
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "LineString", "coordinates": leg["coordinates"]},
+                        "properties": {"role": "leg", "team_id": team["team_id"], "leg": n, "minutes": leg["minutes"]},
+                    }
+                )
     return {"type": "FeatureCollection", "name": plan["plan_id"], "features": features}
 
 
@@ -38,8 +51,14 @@ def team_gpx(plan: dict[str, Any], team: dict[str, Any]) -> str:
     gpx.name = f"{plan['plan_id']} {team['name']}"
     gpx.description = f"{plan['date']} {plan['shift']} — {plan['attribution']}"
     for stop in team["stops"]:
-        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(stop["lat"], stop["lon"], name=f"{stop['order']:02d} {stop['name']}",
-                                                   description=f"{stop['arrival']} {stop['address']}"))
+        gpx.waypoints.append(
+            gpxpy.gpx.GPXWaypoint(
+                stop["lat"],
+                stop["lon"],
+                name=f"{stop['order']:02d} {stop['name']}",
+                description=f"{stop['arrival']} {stop['address']}",
+            )
+        )
     track = gpxpy.gpx.GPXTrack(name=team["name"])
     for leg in team["legs"]:
         segment = gpxpy.gpx.GPXTrackSegment([gpxpy.gpx.GPXTrackPoint(lat, lon) for lon, lat in leg["coordinates"]])
@@ -60,8 +79,11 @@ def team_kml(plan: dict[str, Any], team: dict[str, Any], color: str = "#1565c0")
     base.style.iconstyle.icon.href = None  # simplekml's default icon is on an outside host; viewers use their own
     stops = doc.newfolder(name="检查点")
     for stop in team["stops"]:
-        point = stops.newpoint(name=f"{stop['order']:02d} {stop['name']}", coords=[(stop["lon"], stop["lat"])],
-                               description=f"{stop['arrival']} {stop.get('address', '')}\n{stop['visit_id']}")
+        point = stops.newpoint(
+            name=f"{stop['order']:02d} {stop['name']}",
+            coords=[(stop["lon"], stop["lat"])],
+            description=f"{stop['arrival']} {stop.get('address', '')}\n{stop['visit_id']}",
+        )
         point.style.iconstyle.color = kml_color
         point.style.iconstyle.icon.href = None
     coords = [tuple(c) for leg in team["legs"] for c in leg["coordinates"]]

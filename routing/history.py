@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
-from store import Store
 from layers import schema
 from routing.results import case_id_for, cases_table, results_table
+from store import Store
 
 HISTORY_COLUMNS = ["time", "event", "detail", "by"]
 
@@ -27,9 +27,15 @@ def _planned(ws: Store, visit_id: str) -> list[dict[str, Any]]:
             for stop in team["stops"]:
                 if stop["visit_id"] == visit_id:
                     shift = "日查" if plan["shift"] == "day" else "夜查"
-                    rows.append({"time": plan["created_at"], "event": "列入计划",
-                                 "detail": f"{plan['plan_id']}：{plan['date']} {shift}，{team['name']}第 {stop['order']} "
-                                           f"站，预计 {stop['arrival']} 到达", "by": entry["created_by"]})
+                    rows.append(
+                        {
+                            "time": plan["created_at"],
+                            "event": "列入计划",
+                            "detail": f"{plan['plan_id']}：{plan['date']} {shift}，{team['name']}第 {stop['order']} "
+                            f"站，预计 {stop['arrival']} 到达",
+                            "by": entry["created_by"],
+                        }
+                    )
     return rows
 
 
@@ -56,16 +62,21 @@ def _recorded(table: pd.DataFrame, visit_id: str) -> list[dict[str, Any]]:
     for _, r in table[table["visit_id"] == visit_id].iterrows():
         event = "更正检查记录" if r["plan_id"] in seen else "记录检查结果"
         seen.add(r["plan_id"])
-        rows.append({"time": r["recorded_at"], "event": event, "detail": f"{r['plan_id']}，{r['team_id']}：{_result_text(r)}",
-                     "by": r["recorded_by"]})
+        rows.append(
+            {
+                "time": r["recorded_at"],
+                "event": event,
+                "detail": f"{r['plan_id']}，{r['team_id']}：{_result_text(r)}",
+                "by": r["recorded_by"],
+            }
+        )
     return rows
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     order = pd.to_datetime(frame["time"], errors="coerce", utc=True, format="ISO8601")
-    return frame.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(
-        drop=True)
+    return frame.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def clue_history(ws: Store, clue_id: str) -> pd.DataFrame:
@@ -75,19 +86,37 @@ def clue_history(ws: Store, clue_id: str) -> pd.DataFrame:
     if match.empty:
         raise InputError(f"no clue {clue_id!r} in {ws.label}.")
     clue = match.iloc[0]
-    rows = [{"time": clue["received_at"], "event": "受理",
-             "detail": f"{schema.label('channel', clue['channel'])}｜{schema.label('category', clue['category'])}："
-                       f"{clue['content']}（{clue['address']}）", "by": ""},
-            {"time": clue["imported_at"], "event": "登记入库", "detail": str(clue.get("source", "")), "by": ""}]
+    rows = [
+        {
+            "time": clue["received_at"],
+            "event": "受理",
+            "detail": f"{schema.label('channel', clue['channel'])}｜{schema.label('category', clue['category'])}："
+            f"{clue['content']}（{clue['address']}）",
+            "by": "",
+        },
+        {"time": clue["imported_at"], "event": "登记入库", "detail": str(clue.get("source", "")), "by": ""},
+    ]
     visit_id = f"C:{clue_id}"
     rows += _planned(ws, visit_id) + _recorded(results_table(ws), visit_id)
     if str(clue.get("handled_at", "") or ""):
-        rows.append({"time": clue["handled_at"], "event": f"状态：{schema.label('clue_status', clue['status'])}",
-                     "detail": str(clue["answer"]), "by": ""})
+        rows.append(
+            {
+                "time": clue["handled_at"],
+                "event": f"状态：{schema.label('clue_status', clue['status'])}",
+                "detail": str(clue["answer"]),
+                "by": "",
+            }
+        )
     cases = cases_table(ws)
     for _, case in cases[cases["site_id"] == visit_id].iterrows() if "site_id" in cases else []:
-        rows.append({"time": case["opened_at"], "event": "下达整改通知",
-                     "detail": f"立案 {case['case_id']}，限期至 {case['due']}", "by": ""})
+        rows.append(
+            {
+                "time": case["opened_at"],
+                "event": "下达整改通知",
+                "detail": f"立案 {case['case_id']}，限期至 {case['due']}",
+                "by": "",
+            }
+        )
     return _frame(rows)
 
 
@@ -99,22 +128,56 @@ def case_history(ws: Store, case_id: str) -> pd.DataFrame:
         raise InputError(f"no case {case_id!r} in {ws.label}.")
     case = match.iloc[0]
     table = results_table(ws)
-    opening = table[[case_id_for(p, v, d) == case_id for p, v, d in
-                     zip(table["plan_id"], table["visit_id"], table["date"], strict=True)]]
+    opening = table[
+        [
+            case_id_for(p, v, d) == case_id
+            for p, v, d in zip(table["plan_id"], table["visit_id"], table["date"], strict=True)
+        ]
+    ]
     rows = []
     for _, r in opening.iterrows():
-        rows.append({"time": r["recorded_at"], "event": "检查记录",
-                     "detail": f"{r['plan_id']}，{r['team_id']}：{_result_text(r)}", "by": r["recorded_by"]})
-    rows.append({"time": case["opened_at"], "event": "下达整改通知",
-                 "detail": f"{case['name']}：{case['problems']}；限期至 {case['due']}，到期回头看", "by": ""})
+        rows.append(
+            {
+                "time": r["recorded_at"],
+                "event": "检查记录",
+                "detail": f"{r['plan_id']}，{r['team_id']}：{_result_text(r)}",
+                "by": r["recorded_by"],
+            }
+        )
+    rows.append(
+        {
+            "time": case["opened_at"],
+            "event": "下达整改通知",
+            "detail": f"{case['name']}：{case['problems']}；限期至 {case['due']}，到期回头看",
+            "by": "",
+        }
+    )
     rows += _planned(ws, f"R:{case_id}") + _recorded(table, f"R:{case_id}")
     if case["status"] == "closed":
-        rows.append({"time": case["closed_at"], "event": "整改销号", "detail": f"回头看确认已整改（{case['closed_plan']}）",
-                     "by": ""})
+        rows.append(
+            {
+                "time": case["closed_at"],
+                "event": "整改销号",
+                "detail": f"回头看确认已整改（{case['closed_plan']}）",
+                "by": "",
+            }
+        )
     elif case["status"] == "withdrawn":
-        rows.append({"time": table["recorded_at"].max(), "event": "撤销",
-                     "detail": "开立该案的检查记录已更正为不下达整改通知", "by": ""})
+        rows.append(
+            {
+                "time": table["recorded_at"].max(),
+                "event": "撤销",
+                "detail": "开立该案的检查记录已更正为不下达整改通知",
+                "by": "",
+            }
+        )
     else:
-        rows.append({"time": case["revisit_due"], "event": "待回头看", "detail": f"回头看到期日 {case['revisit_due']}",
-                     "by": ""})
+        rows.append(
+            {
+                "time": case["revisit_due"],
+                "event": "待回头看",
+                "detail": f"回头看到期日 {case['revisit_due']}",
+                "by": "",
+            }
+        )
     return _frame(rows)

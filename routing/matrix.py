@@ -17,6 +17,7 @@ Results are cached by (network fingerprint, snapped site set).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import warnings
 from dataclasses import dataclass, field
 
@@ -110,7 +111,7 @@ def site_graph(network: RoadNetwork, snaps: Snaps, walk_kmh: float) -> SiteGraph
         tt = graph.edges[u, v, key]["travel_time"]
         stops.sort()
         chain = [(0.0, index[u]), *stops, (1.0, index[v])]
-        for (f0, a), (f1, b) in zip(chain[:-1], chain[1:], strict=True):
+        for (f0, a), (f1, b) in itertools.pairwise(chain):
             tails.append(a)
             heads.append(b)
             ticks.append(max(f1 - f0, 0.0) * tt * TICKS_PER_SECOND)
@@ -153,7 +154,7 @@ class CCHBackend:
         return out
 
     def path(self, source: int, target: int) -> list[int]:
-        distance, nodes, _arcs = self.metric.query(int(source), int(target))
+        _distance, nodes, _arcs = self.metric.query(int(source), int(target))
         return [int(n) for n in nodes]
 
 
@@ -210,7 +211,7 @@ class TravelTimes:
         sg = self.site_graph
         nodes = self.backend.path(sg.location_node[i], sg.location_node[j])
         parts = []
-        for a, b in zip(nodes[:-1], nodes[1:], strict=True):
+        for a, b in itertools.pairwise(nodes):
             arc = sg.arc_between(a, b)
             f0, f1 = sg.arc_span[arc]
             line = edge_line(self.network, *sg.arc_edge[arc])

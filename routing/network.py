@@ -26,8 +26,8 @@ import shapely
 from shapely.geometry import LineString
 
 from core.errors import InputError
-from store import Store
 from routing.settings import MODES
+from store import Store
 
 # Roads a mode may use (first value of OSM ``highway``); anything else (railways, rivers,
 # construction sites, proposed roads) is not a road for a patrol.

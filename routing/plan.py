@@ -29,10 +29,9 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from core.errors import InputError
-from core.clock import local_day, now_local
 from core.actor import cli_actor
-from store import Store, Transaction
+from core.clock import local_day, now_local
+from core.errors import InputError
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
@@ -40,6 +39,7 @@ from routing.network import road_network, snap
 from routing.settings import SHIFTS, load_patrol_settings
 from routing.solve import Routes, Vehicle, Visit, solve_routes
 from routing.teams import avoided_communities, draw_teams, team_pairs, workspace_teams
+from store import Store, Transaction
 
 PLAN_VERSION = 1
 OPEN_CLUES = ("received", "verifying")
@@ -47,7 +47,7 @@ OPEN_CLUES = ("received", "verifying")
 
 def clock(seconds: int) -> str:
     """``HH:MM`` of a time given in seconds after midnight."""
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
@@ -58,8 +58,7 @@ def _addresses(ws: Store) -> dict[str, str]:
     return {b.code: f"{communities.get(b.parent_code, '')}{b.name}" for b in buildings.itertuples()}
 
 
-def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pool to draw from and the mandatory visits, both with lon/lat and community.
 
     Columns: ``visit_id, kind, name, address, status, reason, weight, community_code, lon, lat``.
@@ -74,49 +73,72 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]
         sites = analyse(ws, today=day)["risk_sites"]
     institutions = ws.read("institutions").set_index("institution_id") if ws.has_layer("institutions") else None
     low = float(settings["draw"]["min_weight"])
-    pool = pd.DataFrame({
-        "visit_id": sites["site_id"],
-        "kind": sites["site_type"].map({"institution": "institution"}).fillna("place"),
-        "name": sites["name"].fillna(""),
-        "address": [
-            (str(institutions.at[s[2:], "address"]) if institutions is not None and s.startswith("I:")
-             and s[2:] in institutions.index else addresses.get(b, ""))
-            for s, b in zip(sites["site_id"], sites["building_code"], strict=True)
-        ],
-        "status": sites["status"].fillna(""),
-        "reason": sites["risk_reasons"].fillna(""),
-        "weight": np.maximum(pd.to_numeric(sites["risk_score"], errors="coerce").fillna(0).to_numpy(), low),
-        "community_code": sites["community_code"].fillna(""),
-        "lon": sites.geometry.x.to_numpy(), "lat": sites.geometry.y.to_numpy(),
-    })
+    pool = pd.DataFrame(
+        {
+            "visit_id": sites["site_id"],
+            "kind": sites["site_type"].map({"institution": "institution"}).fillna("place"),
+            "name": sites["name"].fillna(""),
+            "address": [
+                (
+                    str(institutions.at[s[2:], "address"])
+                    if institutions is not None and s.startswith("I:") and s[2:] in institutions.index
+                    else addresses.get(b, "")
+                )
+                for s, b in zip(sites["site_id"], sites["building_code"], strict=True)
+            ],
+            "status": sites["status"].fillna(""),
+            "reason": sites["risk_reasons"].fillna(""),
+            "weight": np.maximum(pd.to_numeric(sites["risk_score"], errors="coerce").fillna(0).to_numpy(), low),
+            "community_code": sites["community_code"].fillna(""),
+            "lon": sites.geometry.x.to_numpy(),
+            "lat": sites.geometry.y.to_numpy(),
+        }
+    )
     mandatory = pd.DataFrame(columns=columns)
     if ws.has_layer("clues"):
         clues = ws.read("clues")
         clues = clues[clues["status"].isin(OPEN_CLUES) & clues.geometry.notna()]
         received = pd.to_datetime(clues["received_at"], errors="coerce", utc=True).dt.tz_convert(day.tz)
         due = received.dt.normalize() + pd.Timedelta(days=int(settings["clues"]["verify_within_days"]))
-        frame = pd.DataFrame({
-            "visit_id": "C:" + clues["clue_id"].astype(str), "kind": "clue",
-            "name": "核查线索 " + clues["clue_id"].astype(str), "address": clues["address"].fillna(""),
-            "status": clues["status"], "community_code": clues["community_code"].fillna(""),
-            "reason": [f"{c}；{t}" for c, t in zip(clues["content"].fillna(""), "核查时限 " + due.dt.strftime("%Y-%m-%d"),
-                                                  strict=True)],
-            "weight": 1.0, "lon": clues.geometry.x.to_numpy(), "lat": clues.geometry.y.to_numpy(),
-        })
+        frame = pd.DataFrame(
+            {
+                "visit_id": "C:" + clues["clue_id"].astype(str),
+                "kind": "clue",
+                "name": "核查线索 " + clues["clue_id"].astype(str),
+                "address": clues["address"].fillna(""),
+                "status": clues["status"],
+                "community_code": clues["community_code"].fillna(""),
+                "reason": [
+                    f"{c}；{t}"
+                    for c, t in zip(clues["content"].fillna(""), "核查时限 " + due.dt.strftime("%Y-%m-%d"), strict=True)
+                ],
+                "weight": 1.0,
+                "lon": clues.geometry.x.to_numpy(),
+                "lat": clues.geometry.y.to_numpy(),
+            }
+        )
         is_due = (due <= day).to_numpy() & (received <= day + pd.Timedelta(days=1)).to_numpy()
         mandatory = frame[is_due]
         pool = pd.concat([pool, frame[~is_due]], ignore_index=True)
     if ws.has_layer("cases"):
         cases = ws.read("cases")
-        due_cases = cases[(cases["status"] == "rectifying")
-                          & (pd.to_datetime(cases["revisit_due"]).dt.tz_localize(day.tz) <= day)]
-        revisits = pd.DataFrame({
-            "visit_id": "R:" + due_cases["case_id"].astype(str), "kind": "revisit",
-            "name": due_cases["name"].fillna(""), "address": due_cases.get("address", "").fillna(""),
-            "status": due_cases["status"], "reason": "回头看：整改期满复查 " + due_cases["revisit_due"].astype(str),
-            "weight": 1.0, "community_code": due_cases["community_code"].fillna(""),
-            "lon": due_cases.geometry.x.to_numpy(), "lat": due_cases.geometry.y.to_numpy(),
-        })
+        due_cases = cases[
+            (cases["status"] == "rectifying") & (pd.to_datetime(cases["revisit_due"]).dt.tz_localize(day.tz) <= day)
+        ]
+        revisits = pd.DataFrame(
+            {
+                "visit_id": "R:" + due_cases["case_id"].astype(str),
+                "kind": "revisit",
+                "name": due_cases["name"].fillna(""),
+                "address": due_cases.get("address", "").fillna(""),
+                "status": due_cases["status"],
+                "reason": "回头看：整改期满复查 " + due_cases["revisit_due"].astype(str),
+                "weight": 1.0,
+                "community_code": due_cases["community_code"].fillna(""),
+                "lon": due_cases.geometry.x.to_numpy(),
+                "lat": due_cases.geometry.y.to_numpy(),
+            }
+        )
         mandatory = pd.concat([mandatory, revisits], ignore_index=True)
     return pool[columns].reset_index(drop=True), mandatory[columns].reset_index(drop=True)
 
@@ -178,8 +200,7 @@ def planned_visits(ws: Store, day: pd.Timestamp) -> set[str]:
     return _visits_on(ws, day.strftime("%Y-%m-%d"))
 
 
-def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float,
-                      shift_s: float) -> int:
+def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float, shift_s: float) -> int:
     """How many visits the teams can make, from typical hops between drawn sites on the network."""
     if len(pool) == 0:
         return 0
@@ -191,7 +212,7 @@ def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, s
         out_back = 2 * float(np.median(seconds[base, pool]))
         n = max(1.0, (shift_s - out_back) / (service_s + 600))
         for _ in range(5):
-            k = min(len(pool) - 2, max(0, int(round(len(pool) / max(n * len(bases), 1))) - 1))
+            k = min(len(pool) - 2, max(0, round(len(pool) / max(n * len(bases), 1)) - 1))
             hop = float(np.median(ordered[:, max(k, 0)])) if len(pool) > 1 else 0.0
             n = max(0.0, (shift_s - out_back) / (service_s + (hop if np.isfinite(hop) else 1800)))
         total += n
@@ -203,14 +224,17 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
     ids = [s[0] for s in inputs["sites"]]
     weights = np.array([s[1] for s in inputs["sites"]], dtype=float)
     rules = inputs["rules"]
-    probabilities = inclusion_probabilities(weights, inputs["sample_size"], rules["draw"]["min_probability"],
-                                            rules["draw"]["max_probability"])
+    probabilities = inclusion_probabilities(
+        weights, inputs["sample_size"], rules["draw"]["min_probability"], rules["draw"]["max_probability"]
+    )
     drawn = systematic_sample(seed, "sites", ids, probabilities) if inputs["sample_size"] > 0 else []
     inspectors = pd.DataFrame(inputs["inspectors"])
-    teams = draw_teams([t["team_id"] for t in inputs["teams"]], inspectors, seed, set(inputs["previous_pairs"]),
-                       rules)
-    return {"probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
-            "sites": drawn, "teams": teams}
+    teams = draw_teams([t["team_id"] for t in inputs["teams"]], inspectors, seed, set(inputs["previous_pairs"]), rules)
+    return {
+        "probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
+        "sites": drawn,
+        "teams": teams,
+    }
 
 
 def _record(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -252,8 +276,9 @@ def make_plan(
     pool, mandatory = pool[~pool["visit_id"].isin(already)], mandatory[~mandatory["visit_id"].isin(already)]
     if required:
         moved = pool["visit_id"].isin(list(required))
-        extra = pool[moved].assign(reason=lambda f: [f"{required[v]}；{r}" for v, r in zip(f["visit_id"], f["reason"],
-                                                                                           strict=True)])
+        extra = pool[moved].assign(
+            reason=lambda f: [f"{required[v]}；{r}" for v, r in zip(f["visit_id"], f["reason"], strict=True)]
+        )
         pool, mandatory = pool[~moved], pd.concat([mandatory, extra])
     pool, mandatory = pool.reset_index(drop=True), mandatory.reset_index(drop=True)
     offices = at_offices(ws, pool)
@@ -287,30 +312,42 @@ def make_plan(
     mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
     capacity = 0
     for mode, group in teams.groupby("mode"):
-        capacity += estimate_capacity(matrices[mode].seconds, list(group.index), pool_rows, mean_service,
-                                      window[1] - window[0])
+        capacity += estimate_capacity(
+            matrices[mode].seconds, list(group.index), pool_rows, mean_service, window[1] - window[0]
+        )
     sample_size = max(0, capacity - len(mandatory))
     if len(mandatory) > capacity:
         warnings.append(f"必查任务 {len(mandatory)} 项，超过本班次约 {capacity} 项的能力；未排入的必查任务见清单")
     inputs = {
-        "version": PLAN_VERSION, "county_code": ws.meta()["county_code"], "date": day.strftime("%Y-%m-%d"),
-        "shift": shift, "window": [clock(window[0]), clock(window[1])],
+        "version": PLAN_VERSION,
+        "county_code": ws.meta()["county_code"],
+        "date": day.strftime("%Y-%m-%d"),
+        "shift": shift,
+        "window": [clock(window[0]), clock(window[1])],
         "sites": [[r.visit_id, round(float(r.weight), 4), r.community_code] for r in pool.itertuples()],
-        "mandatory": list(mandatory["visit_id"]), "sample_size": int(sample_size),
+        "mandatory": list(mandatory["visit_id"]),
+        "sample_size": int(sample_size),
         "teams": _record(teams[["team_id", "name", "base_lon", "base_lat", "mode"]]),
         "inspectors": _record(inspectors),
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
-        "rules": {"draw": {k: settings["draw"][k] for k in ("min_probability", "max_probability")},
-                  "teams": {k: settings["teams"][k] for k in ("min_departments", "min_law_cert", "size")}},
+        "rules": {
+            "draw": {k: settings["draw"][k] for k in ("min_probability", "max_probability")},
+            "teams": {k: settings["teams"][k] for k in ("min_departments", "min_law_cert", "size")},
+        },
     }
     inputs_digest = digest(inputs)
     drawn = draw_from_inputs(inputs, seed)
     chosen = set(drawn["sites"]) | set(mandatory["visit_id"])
     rows = [i for i, vid in enumerate(visits_all["visit_id"]) if vid in chosen]
     visits = [
-        Visit(visits_all.at[i, "visit_id"], n_bases + i, int(60 * service[visits_all.at[i, "kind"]]),
-              float(visits_all.at[i, "weight"]), bool(visits_all.at[i, "mandatory"]),
-              str(visits_all.at[i, "community_code"]))
+        Visit(
+            visits_all.at[i, "visit_id"],
+            n_bases + i,
+            int(60 * service[visits_all.at[i, "kind"]]),
+            float(visits_all.at[i, "weight"]),
+            bool(visits_all.at[i, "mandatory"]),
+            str(visits_all.at[i, "community_code"]),
+        )
         for i in rows
     ]
     vehicles = [
@@ -318,18 +355,63 @@ def make_plan(
         for i, t in enumerate(teams.itertuples())
     ]
     budget = float(time_limit if time_limit is not None else settings["solver"]["seconds"])
-    routes = solve_routes({m: tt.seconds for m, tt in matrices.items()}, np.column_stack([xs, ys]), visits,
-                          vehicles, window, seed=int(inputs_digest[:8], 16), time_limit=budget, iterations=iterations)
-    plan = _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_all, visits, vehicles, routes,
-                     matrices, n_bases, window, snap_m, networks, warnings, actor)
-    plan["not_visited_offices"] = [{"visit_id": r.visit_id, "name": r.name,
-                                    "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
-                                   for r in at_office.itertuples()]
+    routes = solve_routes(
+        {m: tt.seconds for m, tt in matrices.items()},
+        np.column_stack([xs, ys]),
+        visits,
+        vehicles,
+        window,
+        seed=int(inputs_digest[:8], 16),
+        time_limit=budget,
+        iterations=iterations,
+    )
+    plan = _assemble(
+        ws,
+        inputs,
+        inputs_digest,
+        seed,
+        drawn,
+        teams,
+        inspectors,
+        visits_all,
+        visits,
+        vehicles,
+        routes,
+        matrices,
+        n_bases,
+        window,
+        snap_m,
+        networks,
+        warnings,
+        actor,
+    )
+    plan["not_visited_offices"] = [
+        {"visit_id": r.visit_id, "name": r.name, "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
+        for r in at_office.itertuples()
+    ]
     return plan, seed
 
 
-def _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_all, visits, vehicles,
-              routes: Routes, matrices, n_bases, window, snap_m, networks, warnings, actor) -> dict[str, Any]:
+def _assemble(
+    ws,
+    inputs,
+    inputs_digest,
+    seed,
+    drawn,
+    teams,
+    inspectors,
+    visits_all,
+    visits,
+    vehicles,
+    routes: Routes,
+    matrices,
+    n_bases,
+    window,
+    snap_m,
+    networks,
+    warnings,
+    actor,
+) -> dict[str, Any]:
     metric = ws.meta()["metric_crs"]
     to_wgs84 = Transformer.from_crs(metric, "EPSG:4326", always_xy=True)
     people = inspectors.set_index("inspector_id")
@@ -341,52 +423,98 @@ def _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_
         for order, stop in enumerate(routes.stops[vehicle.team_id], start=1):
             visit = visits[stop.visit]
             row = visits_all.loc[visit.location - n_bases]
-            stops.append({
-                "order": order, "visit_id": visit.visit_id, "kind": row["kind"], "name": row["name"],
-                "address": row["address"], "status": row["status"], "reason": row["reason"],
-                "mandatory": visit.mandatory, "probability": 1.0 if visit.mandatory else probability[visit.visit_id],
-                "community_code": visit.community_code, "lon": round(float(row["lon"]), 6),
-                "lat": round(float(row["lat"]), 6), "arrival": clock(stop.arrival_s),
-                "departure": clock(stop.departure_s), "service_min": round(visit.service_s / 60),
-                "snap_m": round(float(snap_m[visit.location]), 1),
-            })
+            stops.append(
+                {
+                    "order": order,
+                    "visit_id": visit.visit_id,
+                    "kind": row["kind"],
+                    "name": row["name"],
+                    "address": row["address"],
+                    "status": row["status"],
+                    "reason": row["reason"],
+                    "mandatory": visit.mandatory,
+                    "probability": 1.0 if visit.mandatory else probability[visit.visit_id],
+                    "community_code": visit.community_code,
+                    "lon": round(float(row["lon"]), 6),
+                    "lat": round(float(row["lat"]), 6),
+                    "arrival": clock(stop.arrival_s),
+                    "departure": clock(stop.departure_s),
+                    "service_min": round(visit.service_s / 60),
+                    "snap_m": round(float(snap_m[visit.location]), 1),
+                }
+            )
             legs.append(_leg(tt, previous_row, visit.location, to_wgs84))
             previous_row = visit.location
         if stops:
             legs.append(_leg(tt, previous_row, vehicle.base, to_wgs84))
-        members = [{"inspector_id": p, "name": people.at[p, "name"], "department": people.at[p, "department"],
-                    "law_cert": bool(people.at[p, "law_cert"])} for p in drawn["teams"][vehicle.team_id]]
-        out_teams.append({
-            "team_id": vehicle.team_id, "name": team.name, "mode": vehicle.mode,
-            "base": {"lon": float(team.base_lon), "lat": float(team.base_lat)},
-            "members": members, "avoid_communities": sorted(vehicle.avoid),
-            "depart": clock(window[0]), "back": clock(routes.back_s[vehicle.team_id]) if stops else clock(window[0]),
-            "travel_min": round(sum(leg["minutes"] for leg in legs)),
-            "service_min": sum(s["service_min"] for s in stops), "stops": stops, "legs": legs,
-        })
+        members = [
+            {
+                "inspector_id": p,
+                "name": people.at[p, "name"],
+                "department": people.at[p, "department"],
+                "law_cert": bool(people.at[p, "law_cert"]),
+            }
+            for p in drawn["teams"][vehicle.team_id]
+        ]
+        out_teams.append(
+            {
+                "team_id": vehicle.team_id,
+                "name": team.name,
+                "mode": vehicle.mode,
+                "base": {"lon": float(team.base_lon), "lat": float(team.base_lat)},
+                "members": members,
+                "avoid_communities": sorted(vehicle.avoid),
+                "depart": clock(window[0]),
+                "back": clock(routes.back_s[vehicle.team_id]) if stops else clock(window[0]),
+                "travel_min": round(sum(leg["minutes"] for leg in legs)),
+                "service_min": sum(s["service_min"] for s in stops),
+                "stops": stops,
+                "legs": legs,
+            }
+        )
     unplanned = []
     for i in routes.unplanned:
         visit = visits[i]
         row = visits_all.loc[visit.location - n_bases]
         avoided_by_all = all(visit.community_code in v.avoid for v in vehicles)
-        why = ("所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all else "本班次时间内排不下")
-        unplanned.append({"visit_id": visit.visit_id, "name": row["name"], "kind": row["kind"],
-                          "mandatory": visit.mandatory, "reason": why})
+        why = "所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all else "本班次时间内排不下"
+        unplanned.append(
+            {
+                "visit_id": visit.visit_id,
+                "name": row["name"],
+                "kind": row["kind"],
+                "mandatory": visit.mandatory,
+                "reason": why,
+            }
+        )
     county = ws.meta()
-    plan_id = f"{inputs['county_code']}-{inputs['date'].replace('-', '')}-{inputs['shift']}-{commitment(seed, inputs_digest)[:8]}"
+    day_text = inputs["date"].replace("-", "")
+    plan_id = f"{inputs['county_code']}-{day_text}-{inputs['shift']}-{commitment(seed, inputs_digest)[:8]}"
     return {
-        "plan_id": plan_id, "county_code": county["county_code"], "county_name": county.get("county_name", ""),
-        "date": inputs["date"], "shift": inputs["shift"], "window": inputs["window"],
-        "created_at": now_local(), "created_by": actor or cli_actor(),
-        "commitment": commitment(seed, inputs_digest), "inputs_digest": inputs_digest,
-        "inputs": inputs, "draw": {"sites": drawn["sites"], "teams": drawn["teams"]},
-        "probabilities": drawn["probabilities"], "teams": out_teams, "unplanned": unplanned,
-        "network": networks, "warnings": warnings,
+        "plan_id": plan_id,
+        "county_code": county["county_code"],
+        "county_name": county.get("county_name", ""),
+        "date": inputs["date"],
+        "shift": inputs["shift"],
+        "window": inputs["window"],
+        "created_at": now_local(),
+        "created_by": actor or cli_actor(),
+        "commitment": commitment(seed, inputs_digest),
+        "inputs_digest": inputs_digest,
+        "inputs": inputs,
+        "draw": {"sites": drawn["sites"], "teams": drawn["teams"]},
+        "probabilities": drawn["probabilities"],
+        "teams": out_teams,
+        "unplanned": unplanned,
+        "network": networks,
+        "warnings": warnings,
         "attribution": county.get("attribution", "© OpenStreetMap contributors"),
         "summary": {
             "visits": sum(len(t["stops"]) for t in out_teams),
-            "mandatory": len(inputs["mandatory"]), "drawn": len(drawn["sites"]),
-            "unplanned": len(unplanned), "unplanned_mandatory": sum(u["mandatory"] for u in unplanned),
+            "mandatory": len(inputs["mandatory"]),
+            "drawn": len(drawn["sites"]),
+            "unplanned": len(unplanned),
+            "unplanned_mandatory": sum(u["mandatory"] for u in unplanned),
             "prize": routes.prize,
         },
     }
@@ -394,9 +522,11 @@ def _assemble(ws, inputs, inputs_digest, seed, drawn, teams, inspectors, visits_
 
 def _leg(tt: TravelTimes, i: int, j: int, to_wgs84: Transformer) -> dict[str, Any]:
     line = tt.leg(i, j)
-    coords = [] if line is None else [
-        [round(x, 6), round(y, 6)] for x, y in zip(*to_wgs84.transform(*np.asarray(line.coords).T), strict=True)
-    ]
+    coords = (
+        []
+        if line is None
+        else [[round(x, 6), round(y, 6)] for x, y in zip(*to_wgs84.transform(*np.asarray(line.coords).T), strict=True)]
+    )
     return {"minutes": round(float(tt.seconds[i, j]) / 60, 1), "coordinates": coords}
 
 
@@ -408,11 +538,15 @@ def verify_plan(plan: dict[str, Any], seed: str) -> list[str]:
         return ["the plan has no recorded inputs; it cannot be verified."]
     actual = digest(inputs)
     if actual != plan.get("inputs_digest"):
-        problems.append(f"the recorded inputs were changed: their hash is {actual[:16]}…, "
-                        f"the plan says {str(plan.get('inputs_digest'))[:16]}…")
+        problems.append(
+            f"the recorded inputs were changed: their hash is {actual[:16]}…, "
+            f"the plan says {str(plan.get('inputs_digest'))[:16]}…"
+        )
     if commitment(seed, plan.get("inputs_digest", "")) != plan.get("commitment"):
-        problems.append("the seed and inputs do not match the published commitment "
-                        f"{str(plan.get('commitment'))[:16]}… (wrong seed, or the plan was altered).")
+        problems.append(
+            "the seed and inputs do not match the published commitment "
+            f"{str(plan.get('commitment'))[:16]}… (wrong seed, or the plan was altered)."
+        )
     try:
         redo = draw_from_inputs(inputs, seed)
     except (InputError, KeyError, TypeError, ValueError) as exc:
@@ -426,14 +560,17 @@ def verify_plan(plan: dict[str, Any], seed: str) -> list[str]:
         problems.append(f"sites in the plan the draw does not give: {', '.join(extra)}")
     for team, members in redo["teams"].items():
         if sorted(recorded.get("teams", {}).get(team, [])) != members:
-            problems.append(f"team {team}: the draw gives {', '.join(members)}, the plan has "
-                            f"{', '.join(recorded.get('teams', {}).get(team, [])) or 'nobody'}")
+            problems.append(
+                f"team {team}: the draw gives {', '.join(members)}, the plan has "
+                f"{', '.join(recorded.get('teams', {}).get(team, [])) or 'nobody'}"
+            )
     allowed = set(redo["sites"]) | set(inputs.get("mandatory", []))
     for team in plan.get("teams", []):
         for stop in team.get("stops", []):
             if stop["visit_id"] not in allowed:
-                problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}) was neither drawn "
-                                "nor mandatory")
+                problems.append(
+                    f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}) was neither drawn nor mandatory"
+                )
         names = sorted(m["inspector_id"] for m in team.get("members", []))
         if names != redo["teams"].get(team["team_id"], names):
             problems.append(f"team {team['team_id']}: members on the route sheet differ from the draw")
@@ -458,9 +595,11 @@ def write_plan_files(plan: dict[str, Any], seed: str, out_dir: str | Path) -> li
         "plan.geojson": json.dumps(plan_geojson(plan), ensure_ascii=False),
         **{f"team_{t['team_id']}.gpx": team_gpx(plan, t) for t in plan["teams"]},
         **{f"team_{t['team_id']}.kml": team_kml(plan, t) for t in plan["teams"]},
-        "SECRET_seed.txt": (f"{seed}\n# 本文件为计划 {plan['plan_id']} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
-                            f"# Keep this seed secret until the inspections are done; then publish it so anyone can run\n"
-                            f"#   patrol verify plan.json --seed {seed}\n"),
+        "SECRET_seed.txt": (
+            f"{seed}\n# 本文件为计划 {plan['plan_id']} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
+            f"# Keep this seed secret until the inspections are done; then publish it so anyone can run\n"
+            f"#   patrol verify plan.json --seed {seed}\n"
+        ),
     }
     for name, text in files.items():
         _atomic_write(out / name, text)
@@ -493,34 +632,55 @@ def register_plan(ws: Store, plan: dict[str, Any], *, actor: str) -> None:
         If another plan registered meanwhile clashes with this one (make the plan again).
     """
     pairs = team_pairs(plan["draw"]["teams"])
-    row = pd.DataFrame([{
-        "plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "created_at": plan["created_at"],
-        "created_by": actor, "commitment": plan["commitment"],
-        "inputs_digest": plan["inputs_digest"], "visits": plan["summary"]["visits"],
-        "pairs": ";".join(sorted(pairs)),
-        "plan_json": json.dumps(plan, ensure_ascii=False),
-    }])
+    row = pd.DataFrame(
+        [
+            {
+                "plan_id": plan["plan_id"],
+                "date": plan["date"],
+                "shift": plan["shift"],
+                "created_at": plan["created_at"],
+                "created_by": actor,
+                "commitment": plan["commitment"],
+                "inputs_digest": plan["inputs_digest"],
+                "visits": plan["summary"]["visits"],
+                "pairs": ";".join(sorted(pairs)),
+                "plan_json": json.dumps(plan, ensure_ascii=False),
+            }
+        ]
+    )
     visits = {stop["visit_id"] for team in plan["teams"] for stop in team["stops"]}
     day = pd.Timestamp(plan["date"])
-    with ws.transaction(actor=actor, action="plan",
-                        detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, "
-                               f"commitment {plan['commitment']}") as tx:
+    with ws.transaction(
+        actor=actor,
+        action="plan",
+        detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
+    ) as tx:
         if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan["plan_id"]}, columns=["plan_id"])):
             raise InputError(f"plan {plan['plan_id']} is registered already.")
         twice = sorted(visits & _visits_on(tx, plan["date"], shift=plan["shift"]))
         if twice:
-            raise InputError(f"another plan registered for {plan['date']} ({plan['shift']}) already visits "
-                             f"{', '.join(twice[:10])}; make this plan again.")
+            raise InputError(
+                f"another plan registered for {plan['date']} ({plan['shift']}) already visits "
+                f"{', '.join(twice[:10])}; make this plan again."
+            )
         neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
-            tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+            tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        )
         repeated = sorted(pairs & neighbours)
         if repeated:
-            raise InputError(f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
-                             "plan registered meanwhile; make this plan again.")
+            raise InputError(
+                f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
+                "plan registered meanwhile; make this plan again."
+            )
         tx.append("plans", row)
 
 
 def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:
     """The plan register (empty frame if no plan was recorded)."""
-    return ws.read("plans") if ws.has_layer("plans") else pd.DataFrame(
-        columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"])
+    return (
+        ws.read("plans")
+        if ws.has_layer("plans")
+        else pd.DataFrame(
+            columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"]
+        )
+    )

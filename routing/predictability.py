@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from core.clock import local_day
-from store import Store
 from routing.teams import team_pairs
+from store import Store
 
 
 def lag_lift(visited: np.ndarray, probability: np.ndarray, max_lag: int = 7) -> list[dict[str, float]]:

@@ -31,16 +31,16 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from grid.crs import DISPLAY_CRS
-from core.errors import InputError, SchemaError, problems_error
 from core.clock import as_local, now_local
-from store import Store, Transaction
-from store.rows import changed_rows
+from core.errors import InputError, SchemaError, problems_error
+from grid.crs import DISPLAY_CRS
 from layers import schema
 from layers.importer import parse_time, same_value
 from layers.tables import read_table
 from routing.plan import read_plan
 from routing.settings import load_patrol_settings
+from store import Store, Transaction
+from store.rows import changed_rows
 
 CHECK_CODES = tuple(term.code for term in schema.CHECKLIST_ITEMS)
 CLUE_FINDINGS = ("confirmed", "not_confirmed")

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from core.clock import local_day
-from store import Store
 from routing.draw import new_seed, shuffled
 from routing.plan import candidate_visits, make_plan
 from routing.settings import load_patrol_settings
 from routing.teams import team_pairs
+from store import Store
 
 INACTIVE = ("deregistered",)
 
@@ -39,10 +39,19 @@ def round_assignment(site_ids: list[str], high: set[str], days: int, seed: str) 
     return by_day
 
 
-def schedule(ws: Store, start: str, *, days: int | None = None, shift: str = "day",
-             teams: pd.DataFrame | None = None, inspectors: pd.DataFrame | None = None,
-             settings: dict[str, Any] | None = None, seed: str | None = None,
-             time_limit: float | None = None, iterations: int | None = None) -> dict[str, Any]:
+def schedule(
+    ws: Store,
+    start: str,
+    *,
+    days: int | None = None,
+    shift: str = "day",
+    teams: pd.DataFrame | None = None,
+    inspectors: pd.DataFrame | None = None,
+    settings: dict[str, Any] | None = None,
+    seed: str | None = None,
+    time_limit: float | None = None,
+    iterations: int | None = None,
+) -> dict[str, Any]:
     """Plan ``days`` days from ``start`` under the double-ten rule; return plans, seeds and shortfall."""
     settings = settings or load_patrol_settings()
     rule = settings["double_ten"]
@@ -59,23 +68,41 @@ def schedule(ws: Store, start: str, *, days: int | None = None, shift: str = "da
     high = set(institutions.loc[institutions["weight"] >= float(rule["high_risk"]), "visit_id"])
     by_day = round_assignment(list(institutions["visit_id"]), high, days, seed)
     needed = {i: 1 + (i in high) for i in institutions["visit_id"]}
-    done: dict[str, int] = {i: 0 for i in needed}
+    done: dict[str, int] = dict.fromkeys(needed, 0)
     carry: list[str] = []
     out_days, previous = [], None
     for d in range(days):
         day = day0 + pd.Timedelta(days=d)
         today = list(dict.fromkeys(carry + by_day[d]))
         required = {s: "双十原则：本轮必检" + ("（高风险第二次）" if done[s] >= 1 else "") for s in today}
-        plan, day_seed = make_plan(ws, day, shift, teams=teams, inspectors=inspectors, settings=settings,
-                                   seed=hashlib.sha256(f"{seed}:{d}".encode()).hexdigest()[:32], time_limit=time_limit, iterations=iterations,
-                                   previous=previous, required=required)
+        plan, day_seed = make_plan(
+            ws,
+            day,
+            shift,
+            teams=teams,
+            inspectors=inspectors,
+            settings=settings,
+            seed=hashlib.sha256(f"{seed}:{d}".encode()).hexdigest()[:32],
+            time_limit=time_limit,
+            iterations=iterations,
+            previous=previous,
+            required=required,
+        )
         visited = {stop["visit_id"] for team in plan["teams"] for stop in team["stops"]}
         for s in visited & set(done):
             done[s] += 1
         carry = [s for s in today if s not in visited]
         previous = sorted(team_pairs(plan["draw"]["teams"]))
-        out_days.append({"date": day.strftime("%Y-%m-%d"), "plan": plan, "seed": day_seed,
-                         "visits": len(visited), "institutions": len(visited & set(done)), "carried": len(carry)})
+        out_days.append(
+            {
+                "date": day.strftime("%Y-%m-%d"),
+                "plan": plan,
+                "seed": day_seed,
+                "visits": len(visited),
+                "institutions": len(visited & set(done)),
+                "carried": len(carry),
+            }
+        )
     team_days = days * len(out_days[0]["plan"]["teams"]) if out_days else 0
     per_team_day = sum(d["visits"] for d in out_days) / max(team_days, 1)
     missing = {s: needed[s] - done[s] for s in needed if done[s] < needed[s]}
@@ -83,11 +110,18 @@ def schedule(ws: Store, start: str, *, days: int | None = None, shift: str = "da
     under_min = {d["date"]: min_daily - d["visits"] for d in out_days if d["visits"] < min_daily}
     short = max(short_visits, sum(under_min.values()))  # a missing visit made on a thin day counts for both
     return {
-        "from": day0.strftime("%Y-%m-%d"), "days": days, "shift": shift,
-        "institutions": len(needed), "high_risk": len(high), "visits_needed": sum(needed.values()),
-        "visits_made": sum(min(done[s], needed[s]) for s in needed), "min_daily": min_daily,
-        "per_team_day": round(per_team_day, 2), "days_under_minimum": under_min,
-        "uncovered": sorted(missing), "met": short == 0,
+        "from": day0.strftime("%Y-%m-%d"),
+        "days": days,
+        "shift": shift,
+        "institutions": len(needed),
+        "high_risk": len(high),
+        "visits_needed": sum(needed.values()),
+        "visits_made": sum(min(done[s], needed[s]) for s in needed),
+        "min_daily": min_daily,
+        "per_team_day": round(per_team_day, 2),
+        "days_under_minimum": under_min,
+        "uncovered": sorted(missing),
+        "met": short == 0,
         "shortfall_team_days": 0 if short == 0 else math.ceil(short / max(per_team_day, 0.1)),
         "plans": out_days,
     }

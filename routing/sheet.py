@@ -18,54 +18,132 @@ import geopandas as gpd
 from pyproj import Transformer
 
 from core.errors import InputError
-from store import Store
 from layers import schema
 from layers.render import TEAM_COLORS
 from routing.results import find_team
+from store import Store
 
-FONT_FAMILY = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", sans-serif'
+FONT_FAMILY = (
+    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", sans-serif'
+)
 MAP_WIDTH, MAP_HEIGHT = 760, 470  # SVG user units; printed 190 mm wide
 ROAD_WIDTHS = {"motorway": 3.2, "trunk": 3.0, "primary": 2.6, "secondary": 2.2, "tertiary": 1.8}
 
 TEXT = {
     "zh": {
-        "title": "校外培训监管巡查路线单", "confidential": "机密 · 出发前不得外传",
+        "title": "校外培训监管巡查路线单",
+        "confidential": "机密 · 出发前不得外传",
         "notice": "本路线单仅供本检查组当班使用。四不两直：不发通知、不打招呼、不听汇报、不用陪同接待，"
-                  "直奔基层、直插现场；不得在乡镇（街道）、社区办公地点停靠，不得向被检查对象透露行程。",
-        "plan": "计划编号", "commitment": "承诺值（SHA-256）", "made": "编制", "shift": "班次",
-        "day": "日查", "night": "夜查", "team": "检查组", "mode": "出行方式", "depart": "出发", "back": "预计返回",
-        "travel": "行驶", "inspect": "检查", "minutes": "分钟", "members": "组员", "name": "姓名", "department": "单位",
-        "law_cert": "执法证", "sign": "签名", "yes": "有", "map": "路线图", "order": "序", "arrival": "预计到达",
-        "kind": "类型", "stop": "名称", "address": "地址", "status": "状态", "why": "抽取原因",
-        "mandatory": "必查", "probability": "抽中概率", "stops": "检查点", "checklist": "现场检查记录",
-        "arrived": "到达时间", "left": "离开时间", "not_visited": "未检查，原因：", "finding": "核查结论",
-        "revisit": "复查结论", "item": "检查项目", "problems": "发现问题", "action": "处理措施",
-        "days": "限期 ____ 天", "refer_to": "抄告部门：", "inspected_sign": "被检查单位负责人签字",
-        "inspector_sign": "检查人员签字", "leader_sign": "组长签字", "member_sign": "组员签字", "date": "日期",
-        "closing": "签字确认", "base": "出发地", "none_stops": "本班次无检查点。",
+        "直奔基层、直插现场；不得在乡镇（街道）、社区办公地点停靠，不得向被检查对象透露行程。",
+        "plan": "计划编号",
+        "commitment": "承诺值（SHA-256）",
+        "made": "编制",
+        "shift": "班次",
+        "day": "日查",
+        "night": "夜查",
+        "team": "检查组",
+        "mode": "出行方式",
+        "depart": "出发",
+        "back": "预计返回",
+        "travel": "行驶",
+        "inspect": "检查",
+        "minutes": "分钟",
+        "members": "组员",
+        "name": "姓名",
+        "department": "单位",
+        "law_cert": "执法证",
+        "sign": "签名",
+        "yes": "有",
+        "map": "路线图",
+        "order": "序",
+        "arrival": "预计到达",
+        "kind": "类型",
+        "stop": "名称",
+        "address": "地址",
+        "status": "状态",
+        "why": "抽取原因",
+        "mandatory": "必查",
+        "probability": "抽中概率",
+        "stops": "检查点",
+        "checklist": "现场检查记录",
+        "arrived": "到达时间",
+        "left": "离开时间",
+        "not_visited": "未检查，原因：",
+        "finding": "核查结论",
+        "revisit": "复查结论",
+        "item": "检查项目",
+        "problems": "发现问题",
+        "action": "处理措施",
+        "days": "限期 ____ 天",
+        "refer_to": "抄告部门：",
+        "inspected_sign": "被检查单位负责人签字",
+        "inspector_sign": "检查人员签字",
+        "leader_sign": "组长签字",
+        "member_sign": "组员签字",
+        "date": "日期",
+        "closing": "签字确认",
+        "base": "出发地",
+        "none_stops": "本班次无检查点。",
         "kinds": {"institution": "机构", "place": "重点场所", "clue": "线索核查", "revisit": "回头看"},
         "modes": {"car": "驾车", "ebike": "电动车", "walk": "步行"},
         "map_note": "道路与路线数据",
     },
     "en": {
-        "title": "Off-campus tutoring patrol: route sheet", "confidential": "CONFIDENTIAL until departure",
+        "title": "Off-campus tutoring patrol: route sheet",
+        "confidential": "CONFIDENTIAL until departure",
         "notice": "For this team and shift only. Four-no-two-direct: no notice, no greeting officials, no briefings, "
-                  "no escort; go straight to the sites; never stop at a township or community office; never tell "
-                  "anyone being inspected where the team is going.",
-        "plan": "Plan id", "commitment": "Commitment (SHA-256)", "made": "Made", "shift": "Shift", "day": "day",
-        "night": "night", "team": "Team", "mode": "Mode", "depart": "Departs", "back": "Back by", "travel": "Driving",
-        "inspect": "On site", "minutes": "min", "members": "Members", "name": "Name", "department": "Department",
-        "law_cert": "Law cert.", "sign": "Signature", "yes": "yes", "map": "Route map", "order": "#",
-        "arrival": "Arrival", "kind": "Kind", "stop": "Name", "address": "Address", "status": "Status",
-        "why": "Why chosen", "mandatory": "mandatory", "probability": "drawn with p", "stops": "Stops",
-        "checklist": "On-site record", "arrived": "Arrived", "left": "Left", "not_visited": "Not visited, because:",
-        "finding": "Clue finding", "revisit": "Revisit finding", "item": "Item", "problems": "Problems found",
-        "action": "Action", "days": "within ____ days", "refer_to": "Referred to:",
-        "inspected_sign": "Signature of the person in charge on site", "inspector_sign": "Inspectors' signatures",
-        "leader_sign": "Team leader", "member_sign": "Members", "date": "Date", "closing": "Signatures",
-        "base": "Base", "none_stops": "No stops on this shift.",
-        "kinds": {"institution": "institution", "place": "high-risk place", "clue": "clue check",
-                  "revisit": "revisit"},
+        "no escort; go straight to the sites; never stop at a township or community office; never tell "
+        "anyone being inspected where the team is going.",
+        "plan": "Plan id",
+        "commitment": "Commitment (SHA-256)",
+        "made": "Made",
+        "shift": "Shift",
+        "day": "day",
+        "night": "night",
+        "team": "Team",
+        "mode": "Mode",
+        "depart": "Departs",
+        "back": "Back by",
+        "travel": "Driving",
+        "inspect": "On site",
+        "minutes": "min",
+        "members": "Members",
+        "name": "Name",
+        "department": "Department",
+        "law_cert": "Law cert.",
+        "sign": "Signature",
+        "yes": "yes",
+        "map": "Route map",
+        "order": "#",
+        "arrival": "Arrival",
+        "kind": "Kind",
+        "stop": "Name",
+        "address": "Address",
+        "status": "Status",
+        "why": "Why chosen",
+        "mandatory": "mandatory",
+        "probability": "drawn with p",
+        "stops": "Stops",
+        "checklist": "On-site record",
+        "arrived": "Arrived",
+        "left": "Left",
+        "not_visited": "Not visited, because:",
+        "finding": "Clue finding",
+        "revisit": "Revisit finding",
+        "item": "Item",
+        "problems": "Problems found",
+        "action": "Action",
+        "days": "within ____ days",
+        "refer_to": "Referred to:",
+        "inspected_sign": "Signature of the person in charge on site",
+        "inspector_sign": "Inspectors' signatures",
+        "leader_sign": "Team leader",
+        "member_sign": "Members",
+        "date": "Date",
+        "closing": "Signatures",
+        "base": "Base",
+        "none_stops": "No stops on this shift.",
+        "kinds": {"institution": "institution", "place": "high-risk place", "clue": "clue check", "revisit": "revisit"},
         "modes": {"car": "car", "ebike": "e-bike", "walk": "on foot"},
         "map_note": "Roads and route data",
     },
@@ -109,10 +187,14 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
     def path(coords: list) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (px(lon, lat) for lon, lat in coords))
 
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
-              f'width="190mm" height="{190 * MAP_HEIGHT / MAP_WIDTH:.1f}mm" font-family=\'{FONT_FAMILY}\'>'),
-             f'<rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="#f7f5f0" stroke="#888"/>',
-             f'<clipPath id="frame"><rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}"/></clipPath><g clip-path="url(#frame)">']
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
+            f'width="190mm" height="{190 * MAP_HEIGHT / MAP_WIDTH:.1f}mm" font-family=\'{FONT_FAMILY}\'>'
+        ),
+        f'<rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="#f7f5f0" stroke="#888"/>',
+        f'<clipPath id="frame"><rect width="{MAP_WIDTH}" height="{MAP_HEIGHT}"/></clipPath><g clip-path="url(#frame)">',
+    ]
     if roads is not None and not roads.empty:
         to_wgs84 = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
         (w, e), (s, n) = to_wgs84.transform([cx - half_w, cx + half_w], [cy - half_h, cy + half_h])
@@ -122,17 +204,25 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
             width = ROAD_WIDTHS.get(kind.removesuffix("_link"), 1.1)
             lines = getattr(road.geometry, "geoms", [road.geometry])
             for line in lines:
-                parts.append(f'<polyline points="{path(list(line.coords))}" fill="none" stroke="#c9c4b8" '
-                             f'stroke-width="{width + 1.2}" stroke-linecap="round"/>')
-                parts.append(f'<polyline points="{path(list(line.coords))}" fill="none" stroke="#ffffff" '
-                             f'stroke-width="{width}" stroke-linecap="round"/>')
+                parts.append(
+                    f'<polyline points="{path(list(line.coords))}" fill="none" stroke="#c9c4b8" '
+                    f'stroke-width="{width + 1.2}" stroke-linecap="round"/>'
+                )
+                parts.append(
+                    f'<polyline points="{path(list(line.coords))}" fill="none" stroke="#ffffff" '
+                    f'stroke-width="{width}" stroke-linecap="round"/>'
+                )
     for leg in team["legs"]:
         if len(leg["coordinates"]) >= 2:
-            parts.append(f'<polyline points="{path(leg["coordinates"])}" fill="none" stroke="{color}" '
-                         'stroke-width="3.2" stroke-opacity="0.85" stroke-linejoin="round" stroke-linecap="round"/>')
+            parts.append(
+                f'<polyline points="{path(leg["coordinates"])}" fill="none" stroke="{color}" '
+                'stroke-width="3.2" stroke-opacity="0.85" stroke-linejoin="round" stroke-linecap="round"/>'
+            )
     bx, by = px(team["base"]["lon"], team["base"]["lat"])
-    parts.append(f'<rect x="{bx - 9:.1f}" y="{by - 9:.1f}" width="18" height="18" fill="{color}"/>'
-                 f'<text x="{bx:.1f}" y="{by + 4.5:.1f}" font-size="12" fill="#fff" text-anchor="middle">起</text>')
+    parts.append(
+        f'<rect x="{bx - 9:.1f}" y="{by - 9:.1f}" width="18" height="18" fill="{color}"/>'
+        f'<text x="{bx:.1f}" y="{by + 4.5:.1f}" font-size="12" fill="#fff" text-anchor="middle">起</text>'
+    )
     placed: list[tuple[float, float]] = []
     for stop in team["stops"]:
         x, y = px(stop["lon"], stop["lat"])
@@ -142,24 +232,32 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
         if (lx, ly) != (x, y):
             parts.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{lx:.1f}" y2="{ly:.1f}" stroke="{color}"/>')
         placed.append((lx, ly))
-        parts.append(f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="9" fill="#fff" stroke="{color}" stroke-width="2.4"/>'
-                     f'<text x="{lx:.1f}" y="{ly + 4:.1f}" font-size="11" font-weight="bold" fill="{color}" '
-                     f'text-anchor="middle">{stop["order"]}</text>')
+        parts.append(
+            f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="9" fill="#fff" stroke="{color}" stroke-width="2.4"/>'
+            f'<text x="{lx:.1f}" y="{ly + 4:.1f}" font-size="11" font-weight="bold" fill="{color}" '
+            f'text-anchor="middle">{stop["order"]}</text>'
+        )
     parts.append("</g>")
     metres_per_px = 1 / scale * math.cos(math.radians(team["base"]["lat"]))
     bar = _nice_length(metres_per_px * MAP_WIDTH / 5)
     bar_px = bar / metres_per_px
     label = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
-    parts.append(f'<g transform="translate(14,{MAP_HEIGHT - 16})"><rect x="-4" y="-16" width="{bar_px + 50:.1f}" '
-                 'height="24" fill="#fff" fill-opacity="0.8"/>'
-                 f'<path d="M0,0 h{bar_px:.1f} M0,-5 v5 M{bar_px:.1f},-5 v5" stroke="#222" stroke-width="1.5"/>'
-                 f'<text x="{bar_px + 5:.1f}" y="3" font-size="10">{label}</text></g>')
-    parts.append(f'<g transform="translate({MAP_WIDTH - 22},26)"><path d="M0,-16 L7,4 L0,-1 L-7,4 Z" fill="#222"/>'
-                 '<text y="16" font-size="11" text-anchor="middle">N</text></g>')
+    parts.append(
+        f'<g transform="translate(14,{MAP_HEIGHT - 16})"><rect x="-4" y="-16" width="{bar_px + 50:.1f}" '
+        'height="24" fill="#fff" fill-opacity="0.8"/>'
+        f'<path d="M0,0 h{bar_px:.1f} M0,-5 v5 M{bar_px:.1f},-5 v5" stroke="#222" stroke-width="1.5"/>'
+        f'<text x="{bar_px + 5:.1f}" y="3" font-size="10">{label}</text></g>'
+    )
+    parts.append(
+        f'<g transform="translate({MAP_WIDTH - 22},26)"><path d="M0,-16 L7,4 L0,-1 L-7,4 Z" fill="#222"/>'
+        '<text y="16" font-size="11" text-anchor="middle">N</text></g>'
+    )
     attribution = html.escape(plan.get("attribution") or "© OpenStreetMap contributors (ODbL 1.0)")
-    parts.append(f'<rect x="{MAP_WIDTH - 250}" y="{MAP_HEIGHT - 16}" width="250" height="16" fill="#fff" '
-                 f'fill-opacity="0.85"/><text x="{MAP_WIDTH - 5}" y="{MAP_HEIGHT - 4}" font-size="10" '
-                 f'text-anchor="end">{attribution}</text>')
+    parts.append(
+        f'<rect x="{MAP_WIDTH - 250}" y="{MAP_HEIGHT - 16}" width="250" height="16" fill="#fff" '
+        f'fill-opacity="0.85"/><text x="{MAP_WIDTH - 5}" y="{MAP_HEIGHT - 4}" font-size="10" '
+        f'text-anchor="end">{attribution}</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -199,59 +297,74 @@ def _box(label: str) -> str:
     return f'<span class="box"></span>{html.escape(label)}'
 
 
-def route_sheet_html(plan: dict[str, Any], team_id: str, *, roads: gpd.GeoDataFrame | None = None,
-                     lang: str = "zh") -> str:
+def route_sheet_html(
+    plan: dict[str, Any], team_id: str, *, roads: gpd.GeoDataFrame | None = None, lang: str = "zh"
+) -> str:
     """The route sheet of team ``team_id`` as a self-contained HTML document (print CSS)."""
     t = TEXT["en" if lang == "en" else "zh"]
     team = find_team(plan, team_id)
     e = html.escape
     shift = t[plan["shift"]] if plan["shift"] in ("day", "night") else plan["shift"]
     window = "–".join(plan.get("window", []))
-    out = [f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(plan['plan_id'])} "
-           f"{e(team['name'])}</title><style>"
-           + CSS % {"confidential": t["confidential"], "plan_id": plan["plan_id"], "font": FONT_FAMILY}
-           + "</style></head><body>"]
+    out = [
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(plan['plan_id'])} "
+        f"{e(team['name'])}</title><style>"
+        + CSS % {"confidential": t["confidential"], "plan_id": plan["plan_id"], "font": FONT_FAMILY}
+        + "</style></head><body>"
+    ]
     out.append(f"<h1>{e(t['title'])}</h1>")
     out.append(f"<div class='banner'><b>{e(t['confidential'])}</b><br>{e(t['notice'])}</div>")
-    out.append("<table class='meta'>"
-               f"<tr><td><b>{t['team']}</b> {e(team['name'])}（{e(team['team_id'])}）</td>"
-               f"<td><b>{t['shift']}</b> {e(plan.get('county_name', ''))} {e(plan['date'])} {e(shift)} {e(window)}</td>"
-               f"<td><b>{t['mode']}</b> {e(t['modes'].get(team['mode'], team['mode']))}</td></tr>"
-               f"<tr><td><b>{t['depart']}</b> {e(team.get('depart', ''))}　<b>{t['back']}</b> {e(team.get('back', ''))}</td>"
-               f"<td><b>{t['travel']}</b> {team.get('travel_min', 0)} {t['minutes']}　<b>{t['inspect']}</b> "
-               f"{team.get('service_min', 0)} {t['minutes']}</td>"
-               f"<td><b>{t['stops']}</b> {len(team['stops'])}</td></tr>"
-               f"<tr><td colspan='2'><b>{t['plan']}</b> {e(plan['plan_id'])}</td>"
-               f"<td><b>{t['made']}</b> {e(str(plan.get('created_at', ''))[:16].replace('T', ' '))}</td></tr>"
-               f"<tr><td colspan='3'><b>{t['commitment']}</b> <span class='hash'>{e(plan['commitment'])}</span></td></tr>"
-               "</table>")
-    out.append(f"<h2>{t['members']}</h2><table><tr><th>{t['name']}</th><th>{t['department']}</th>"
-               f"<th>{t['law_cert']}</th><th style='width:45mm'>{t['sign']}</th></tr>")
+    out.append(
+        "<table class='meta'>"
+        f"<tr><td><b>{t['team']}</b> {e(team['name'])}（{e(team['team_id'])}）</td>"
+        f"<td><b>{t['shift']}</b> {e(plan.get('county_name', ''))} {e(plan['date'])} {e(shift)} {e(window)}</td>"
+        f"<td><b>{t['mode']}</b> {e(t['modes'].get(team['mode'], team['mode']))}</td></tr>"
+        f"<tr><td><b>{t['depart']}</b> {e(team.get('depart', ''))}　<b>{t['back']}</b> {e(team.get('back', ''))}</td>"
+        f"<td><b>{t['travel']}</b> {team.get('travel_min', 0)} {t['minutes']}　<b>{t['inspect']}</b> "
+        f"{team.get('service_min', 0)} {t['minutes']}</td>"
+        f"<td><b>{t['stops']}</b> {len(team['stops'])}</td></tr>"
+        f"<tr><td colspan='2'><b>{t['plan']}</b> {e(plan['plan_id'])}</td>"
+        f"<td><b>{t['made']}</b> {e(str(plan.get('created_at', ''))[:16].replace('T', ' '))}</td></tr>"
+        f"<tr><td colspan='3'><b>{t['commitment']}</b> <span class='hash'>{e(plan['commitment'])}</span></td></tr>"
+        "</table>"
+    )
+    out.append(
+        f"<h2>{t['members']}</h2><table><tr><th>{t['name']}</th><th>{t['department']}</th>"
+        f"<th>{t['law_cert']}</th><th style='width:45mm'>{t['sign']}</th></tr>"
+    )
     for member in team.get("members", []):
-        out.append(f"<tr><td>{e(member['name'])}</td><td>{e(member.get('department', ''))}</td>"
-                   f"<td>{t['yes'] if member.get('law_cert') else '—'}</td><td></td></tr>")
+        out.append(
+            f"<tr><td>{e(member['name'])}</td><td>{e(member.get('department', ''))}</td>"
+            f"<td>{t['yes'] if member.get('law_cert') else '—'}</td><td></td></tr>"
+        )
     out.append("</table>")
     out.append(f"<h2>{t['map']}</h2><div class='map'>{route_map_svg(plan, team, roads)}</div>")
     out.append(f"<h2>{t['stops']}</h2>")
     if not team["stops"]:
         out.append(f"<p>{t['none_stops']}</p>")
     else:
-        out.append(f"<table><tr><th>{t['order']}</th><th>{t['arrival']}</th><th>{t['kind']}</th><th>{t['stop']}</th>"
-                   f"<th>{t['address']}</th><th>{t['status']}</th><th>{t['why']}</th></tr>")
+        out.append(
+            f"<table><tr><th>{t['order']}</th><th>{t['arrival']}</th><th>{t['kind']}</th><th>{t['stop']}</th>"
+            f"<th>{t['address']}</th><th>{t['status']}</th><th>{t['why']}</th></tr>"
+        )
         for stop in team["stops"]:
             chosen = t["mandatory"] if stop.get("mandatory") else f"{t['probability']} {stop.get('probability', 0):.0%}"
-            out.append(f"<tr><td>{stop['order']}</td><td class='nowrap'>{e(stop['arrival'])}</td>"
-                       f"<td class='nowrap'>{e(t['kinds'].get(stop['kind'], stop['kind']))}</td>"
-                       f"<td>{e(stop['name'])}<br><span class='small'>{e(stop['visit_id'])}</span></td>"
-                       f"<td>{e(stop.get('address', ''))}</td><td>{e(stop_status(stop, lang))}</td>"
-                       f"<td><b>{e(chosen)}</b> <span class='small'>{e(stop.get('reason', ''))}</span></td></tr>")
+            out.append(
+                f"<tr><td>{stop['order']}</td><td class='nowrap'>{e(stop['arrival'])}</td>"
+                f"<td class='nowrap'>{e(t['kinds'].get(stop['kind'], stop['kind']))}</td>"
+                f"<td>{e(stop['name'])}<br><span class='small'>{e(stop['visit_id'])}</span></td>"
+                f"<td>{e(stop.get('address', ''))}</td><td>{e(stop_status(stop, lang))}</td>"
+                f"<td><b>{e(chosen)}</b> <span class='small'>{e(stop.get('reason', ''))}</span></td></tr>"
+            )
         out.append("</table>")
     out.append(f"<h2 style='page-break-before: always'>{t['checklist']}</h2>")
     for stop in team["stops"]:
         out.append(_stop_block(stop, t, lang))
-    out.append(f"<h2>{t['closing']}</h2><table class='sign'><tr><th style='width:30%'>{t['leader_sign']}</th><td></td>"
-               f"<th style='width:15%'>{t['date']}</th><td></td></tr>"
-               f"<tr><th>{t['member_sign']}</th><td colspan='3'></td></tr></table>")
+    out.append(
+        f"<h2>{t['closing']}</h2><table class='sign'><tr><th style='width:30%'>{t['leader_sign']}</th><td></td>"
+        f"<th style='width:15%'>{t['date']}</th><td></td></tr>"
+        f"<tr><th>{t['member_sign']}</th><td colspan='3'></td></tr></table>"
+    )
     out.append(f"<p class='small'>{e(t['map_note'])}：{e(plan.get('attribution', ''))}</p></body></html>")
     return "".join(out)
 
@@ -262,29 +375,39 @@ def _stop_block(stop: dict[str, Any], t: dict[str, Any], lang: str) -> str:
     for term in schema.CHECKLIST_ITEMS:
         hint = schema.CHECKLIST_HINTS_ZH.get(term.code, "") if lang == "zh" else ""
         boxes = "".join(_box(schema.label("check", c, lang)) for c in ("ok", "problem", "not_checked"))
-        cells.append(f"<td><b>{e(term.zh if lang == 'zh' else term.en)}</b><br><span class='hint'>{e(hint)}</span></td>"
-                     f"<td class='nowrap'>{boxes}</td>")
+        cells.append(
+            f"<td><b>{e(term.zh if lang == 'zh' else term.en)}</b><br><span class='hint'>{e(hint)}</span></td>"
+            f"<td class='nowrap'>{boxes}</td>"
+        )
     cells += ["<td></td><td></td>"] * (len(cells) % 2)
     rows = [f"<tr>{cells[i]}{cells[i + 1]}</tr>" for i in range(0, len(cells), 2)]
     finding = ""
     if stop["kind"] == "clue":
-        finding = f"<p><b>{t['finding']}</b> {_box(schema.label('finding', 'confirmed', lang))}" \
-                  f"{_box(schema.label('finding', 'not_confirmed', lang))}</p>"
+        finding = (
+            f"<p><b>{t['finding']}</b> {_box(schema.label('finding', 'confirmed', lang))}"
+            f"{_box(schema.label('finding', 'not_confirmed', lang))}</p>"
+        )
     elif stop["kind"] == "revisit":
-        finding = f"<p><b>{t['revisit']}</b> {_box(schema.label('finding', 'fixed', lang))}" \
-                  f"{_box(schema.label('finding', 'not_fixed', lang))}</p>"
-    actions = "".join(_box(term.zh if lang == "zh" else term.en) + (f"（{t['days']}）" if term.code == "rectify" else "")
-                      for term in schema.ACTIONS)
-    return (f"<div class='stopblock'><h3>{stop['order']}. {e(stop['name'])} "
-            f"<span class='small'>{e(stop['visit_id'])}｜{e(stop.get('address', ''))}｜{t['arrival']} "
-            f"{e(stop['arrival'])}</span></h3>"
-            f"<p>{t['arrived']} <span class='line'></span>　{t['left']} <span class='line'></span>　"
-            f"{_box(t['not_visited'])}<span class='line' style='min-width:55mm'></span></p>{finding}"
-            f"<table class='checks'>{''.join(rows)}</table>"
-            f"<p><b>{t['problems']}</b></p><div class='lines'><div></div><div></div></div>"
-            f"<p><b>{t['action']}</b> {actions}　{t['refer_to']}<span class='line'></span></p>"
-            f"<p>{t['inspected_sign']} <span class='line' style='min-width:40mm'></span>　{t['inspector_sign']} "
-            f"<span class='line' style='min-width:50mm'></span></p></div>")
+        finding = (
+            f"<p><b>{t['revisit']}</b> {_box(schema.label('finding', 'fixed', lang))}"
+            f"{_box(schema.label('finding', 'not_fixed', lang))}</p>"
+        )
+    actions = "".join(
+        _box(term.zh if lang == "zh" else term.en) + (f"（{t['days']}）" if term.code == "rectify" else "")
+        for term in schema.ACTIONS
+    )
+    return (
+        f"<div class='stopblock'><h3>{stop['order']}. {e(stop['name'])} "
+        f"<span class='small'>{e(stop['visit_id'])}｜{e(stop.get('address', ''))}｜{t['arrival']} "
+        f"{e(stop['arrival'])}</span></h3>"
+        f"<p>{t['arrived']} <span class='line'></span>　{t['left']} <span class='line'></span>　"
+        f"{_box(t['not_visited'])}<span class='line' style='min-width:55mm'></span></p>{finding}"
+        f"<table class='checks'>{''.join(rows)}</table>"
+        f"<p><b>{t['problems']}</b></p><div class='lines'><div></div><div></div></div>"
+        f"<p><b>{t['action']}</b> {actions}　{t['refer_to']}<span class='line'></span></p>"
+        f"<p>{t['inspected_sign']} <span class='line' style='min-width:40mm'></span>　{t['inspector_sign']} "
+        f"<span class='line' style='min-width:50mm'></span></p></div>"
+    )
 
 
 def workspace_roads(ws: Store | None) -> gpd.GeoDataFrame | None:
@@ -294,14 +417,22 @@ def workspace_roads(ws: Store | None) -> gpd.GeoDataFrame | None:
     return ws.read("road_edges")[["highway", "geometry"]]
 
 
-def route_sheet_pdf(plan: dict[str, Any], team_id: str, *, workspace: Store | None = None,
-                    roads: gpd.GeoDataFrame | None = None, lang: str = "zh") -> bytes:
+def route_sheet_pdf(
+    plan: dict[str, Any],
+    team_id: str,
+    *,
+    workspace: Store | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    lang: str = "zh",
+) -> bytes:
     """The route sheet as PDF bytes (A4). ``workspace`` adds its roads under the route on the map."""
     try:
         from weasyprint import HTML
     except OSError as exc:  # WeasyPrint loads Pango through cffi at import time
-        raise InputError(f"printing route sheets needs Pango, which is missing ({exc}); run "
-                         "`bash scripts/install-system-packages.sh --app` (Debian) or install Pango ≥ 1.44.") from exc
+        raise InputError(
+            f"printing route sheets needs Pango, which is missing ({exc}); run "
+            "`bash scripts/install-system-packages.sh --app` (Debian) or install Pango ≥ 1.44."
+        ) from exc
     if roads is None:
         roads = workspace_roads(workspace)
     document = route_sheet_html(plan, team_id, roads=roads, lang=lang)

@@ -22,7 +22,7 @@ _ORIGIN = (500_000.0, 3_130_000.0)
 
 def grid_city(n_nodes: int, seed: int = 0) -> nx.MultiDiGraph:
     """Return a synthetic grid-like road graph with about ``n_nodes`` nodes (see module doc)."""
-    side = max(2, int(math.ceil(math.sqrt(n_nodes))))
+    side = max(2, math.ceil(math.sqrt(n_nodes)))
     rng = np.random.default_rng(seed)
     xs = _ORIGIN[0] + np.arange(side) * SPACING_M
     ys = _ORIGIN[1] + np.arange(side) * SPACING_M

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from grid.demo import DEMO_LABEL, demo_people
 from core.errors import InputError, problems_error
-from store import Store
+from grid.demo import DEMO_LABEL, demo_people
 from layers.tables import read_table
 from routing.draw import shuffled
 from routing.settings import MODES
+from store import Store
 
 TEAM_HEADERS: dict[str, tuple[str, ...]] = {
     "team_id": ("队伍编号", "组号", "team_id", "team", "id"),
@@ -42,7 +42,8 @@ INSPECTOR_HEADERS: dict[str, tuple[str, ...]] = {
     "responsible_communities": ("包保社区", "负责社区", "responsible_communities"),
 }
 MODE_WORDS = {
-    "walk": ("walk", "步行", "徒步"), "ebike": ("ebike", "e-bike", "电动车", "电瓶车", "电单车"),
+    "walk": ("walk", "步行", "徒步"),
+    "ebike": ("ebike", "e-bike", "电动车", "电瓶车", "电单车"),
     "car": ("car", "汽车", "驾车", "公务车", "车"),
 }
 YES = {"是", "有", "yes", "y", "true", "1"}
@@ -93,11 +94,16 @@ def read_teams(path: str | Path, ws: Store) -> pd.DataFrame:
         if pd.isna(lon) or pd.isna(lat):
             problems.append(f"row {row}, base_lon/base_lat: {rec['base_lon']!r}, {rec['base_lat']!r} are not numbers")
         elif not shapely.contains_xy(county, float(lon), float(lat)):
-            hint = " (longitude and latitude look swapped)" if shapely.contains_xy(county, float(lat), float(lon)) else ""
-            problems.append(f"row {row}, base_lon/base_lat: ({lon}, {lat}) is outside the county{hint}; give WGS84 "
-                            "degrees of the team's base")
-        rows.append({"team_id": team_id, "name": rec["name"] or team_id, "base_lon": lon, "base_lat": lat,
-                     "mode": mode})
+            hint = (
+                " (longitude and latitude look swapped)" if shapely.contains_xy(county, float(lat), float(lon)) else ""
+            )
+            problems.append(
+                f"row {row}, base_lon/base_lat: ({lon}, {lat}) is outside the county{hint}; give WGS84 "
+                "degrees of the team's base"
+            )
+        rows.append(
+            {"team_id": team_id, "name": rec["name"] or team_id, "base_lon": lon, "base_lat": lat, "mode": mode}
+        )
     _raise_all(path, problems)
     if not rows:
         raise InputError(f"{path}: no teams in the file.")
@@ -142,8 +148,10 @@ def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
         if rec["home_community"]:
             home = resolve(rec["home_community"]) or ""
             if not home:
-                problems.append(f"row {row}, home_community: {rec['home_community']!r} is not a community of this "
-                                "county; give its code or name (leave empty for someone living elsewhere)")
+                problems.append(
+                    f"row {row}, home_community: {rec['home_community']!r} is not a community of this "
+                    "county; give its code or name (leave empty for someone living elsewhere)"
+                )
         duties = []
         for part in str(rec.get("responsible_communities", "") or "").replace("；", ";").split(";"):
             if part.strip():
@@ -152,9 +160,16 @@ def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
                     problems.append(f"row {row}, responsible_communities: {part.strip()!r} is not a community here")
                 else:
                     duties.append(code)
-        rows.append({"inspector_id": pid, "name": rec["name"], "department": rec["department"],
-                     "law_cert": cert in YES, "home_community": home,
-                     "responsible_communities": ";".join(duties)})
+        rows.append(
+            {
+                "inspector_id": pid,
+                "name": rec["name"],
+                "department": rec["department"],
+                "law_cert": cert in YES,
+                "home_community": home,
+                "responsible_communities": ";".join(duties),
+            }
+        )
     _raise_all(path, problems)
     if not rows:
         raise InputError(f"{path}: no inspectors in the file.")
@@ -164,8 +179,10 @@ def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
 def workspace_teams(ws: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The workspace's own teams and inspectors (layers ``teams`` and ``inspectors``)."""
     if not (ws.has_layer("teams") and ws.has_layer("inspectors")):
-        raise InputError(f"{ws.label} has no teams or inspectors; pass --teams and --inspectors files "
-                         "or add demonstration ones with `patrol demo-teams`.")
+        raise InputError(
+            f"{ws.label} has no teams or inspectors; pass --teams and --inspectors files "
+            "or add demonstration ones with `patrol demo-teams`."
+        )
     teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry", errors="ignore")[TEAM_COLUMNS]
     people = pd.DataFrame(ws.read("inspectors"))
     people["law_cert"] = people["law_cert"].astype(str).str.lower().isin(YES)
@@ -176,35 +193,48 @@ def workspace_teams(ws: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 DEPARTMENTS = ("教育局", "市场监管局", "公安局", "消防救援大队", "文广新旅局", "街道办事处")
 
 
-def demo_teams(ws: Store, *, n_teams: int = 4, n_inspectors: int = 16, seed: int = 2026
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def demo_teams(
+    ws: Store, *, n_teams: int = 4, n_inspectors: int = 16, seed: int = 2026
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Invented teams (bases at buildings near where institutions are) and inspectors, labelled 演示数据."""
     rng = np.random.default_rng(seed)
     buildings = ws.read("buildings")
     metric = ws.meta()["metric_crs"]
     centres = buildings.to_crs(metric).geometry.centroid
-    focus = ws.read("institutions").to_crs(metric).geometry.union_all().centroid if ws.has_layer(
-        "institutions") else centres.union_all().centroid
+    focus = (
+        ws.read("institutions").to_crs(metric).geometry.union_all().centroid
+        if ws.has_layer("institutions")
+        else centres.union_all().centroid
+    )
     order = np.argsort(centres.distance(focus).to_numpy())
     picks = [int(order[i * 7]) for i in range(n_teams)]
     points = centres.iloc[picks].to_crs("EPSG:4326")
     modes = ["car", "ebike", "car", "ebike", "walk"]
-    teams = pd.DataFrame({
-        "team_id": [f"T{i + 1}" for i in range(n_teams)],
-        "name": [f"第{'一二三四五六七八九十'[i]}检查组" for i in range(n_teams)],
-        "base_lon": points.x.round(6).to_numpy(), "base_lat": points.y.round(6).to_numpy(),
-        "mode": [modes[i % len(modes)] for i in range(n_teams)],
-    })
+    teams = pd.DataFrame(
+        {
+            "team_id": [f"T{i + 1}" for i in range(n_teams)],
+            "name": [f"第{'一二三四五六七八九十'[i]}检查组" for i in range(n_teams)],
+            "base_lon": points.x.round(6).to_numpy(),
+            "base_lat": points.y.round(6).to_numpy(),
+            "mode": [modes[i % len(modes)] for i in range(n_teams)],
+        }
+    )
     communities = ws.read("communities")["code"].tolist()
     people = demo_people([f"I{i + 1:02d}" for i in range(n_inspectors)], level="building", seed=seed + 7)
     departments = [DEPARTMENTS[i % len(DEPARTMENTS)] for i in range(n_inspectors)]
     law = [i % 3 == 0 or departments[i] in ("市场监管局", "公安局") for i in range(n_inspectors)]
     homes = rng.choice(communities, size=n_inspectors).tolist()
     duties = [homes[i] if departments[i] == "街道办事处" else "" for i in range(n_inspectors)]
-    inspectors = pd.DataFrame({
-        "inspector_id": people["code"], "name": people["responsible_name"], "department": departments,
-        "law_cert": law, "home_community": homes, "responsible_communities": duties,
-    })
+    inspectors = pd.DataFrame(
+        {
+            "inspector_id": people["code"],
+            "name": people["responsible_name"],
+            "department": departments,
+            "law_cert": law,
+            "home_community": homes,
+            "responsible_communities": duties,
+        }
+    )
     teams["source"] = DEMO_LABEL
     inspectors["source"] = DEMO_LABEL
     return teams, inspectors
@@ -214,8 +244,9 @@ def teams_layers(teams: pd.DataFrame, inspectors: pd.DataFrame) -> dict[str, Any
     """The ``teams`` (points at the bases) and ``inspectors`` layers to write to a workspace."""
     import geopandas as gpd
 
-    base = gpd.GeoDataFrame(teams.copy(), geometry=gpd.points_from_xy(teams["base_lon"], teams["base_lat"]),
-                            crs="EPSG:4326")
+    base = gpd.GeoDataFrame(
+        teams.copy(), geometry=gpd.points_from_xy(teams["base_lon"], teams["base_lat"]), crs="EPSG:4326"
+    )
     people = inspectors.copy()
     people["law_cert"] = np.where(people["law_cert"].astype(bool), "yes", "no")
     return {"teams": base, "inspectors": people}
@@ -226,8 +257,9 @@ def pair_key(a: str, b: str) -> str:
     return "|".join(sorted((a, b)))
 
 
-def draw_teams(team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str],
-               settings: dict[str, Any]) -> dict[str, list[str]]:
+def draw_teams(
+    team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str], settings: dict[str, Any]
+) -> dict[str, list[str]]:
     """Draw inspectors into teams at random under the rules (module doc); :class:`InputError` if impossible."""
     min_departments = int(settings["teams"]["min_departments"])
     min_law = int(settings["teams"]["min_law_cert"])
@@ -235,19 +267,24 @@ def draw_teams(team_ids: list[str], inspectors: pd.DataFrame, seed: str, previou
     people = inspectors.set_index("inspector_id")
     law = [p for p in people.index if bool(people.at[p, "law_cert"])]
     if len(people) < 2 * n:
-        raise InputError(f"{len(people)} inspectors cannot make {n} joint teams of at least two; "
-                         f"add inspectors or plan fewer teams.")
+        raise InputError(
+            f"{len(people)} inspectors cannot make {n} joint teams of at least two; add inspectors or plan fewer teams."
+        )
     if len(law) < min_law * n:
-        raise InputError(f"only {len(law)} inspectors hold a law-enforcement certificate (执法证); {n} teams need "
-                         f"{min_law * n}. Add certified inspectors or plan at most {len(law) // max(min_law, 1)} teams.")
+        raise InputError(
+            f"only {len(law)} inspectors hold a law-enforcement certificate (执法证); {n} teams need "
+            f"{min_law * n}. Add certified inspectors or plan at most {len(law) // max(min_law, 1)} teams."
+        )
     if people["department"].nunique() < min_departments:
-        raise InputError(f"all inspectors come from {people['department'].nunique()} department(s); joint teams "
-                         f"need {min_departments}.")
+        raise InputError(
+            f"all inspectors come from {people['department'].nunique()} department(s); joint teams "
+            f"need {min_departments}."
+        )
     size = max(2, min(int(settings["teams"]["size"]), len(people) // n))
     for attempt in range(MAX_ATTEMPTS):
         order_teams = shuffled(seed, f"teams:{attempt}:teams", list(team_ids))
         certified = shuffled(seed, f"teams:{attempt}:law", law)
-        anchors, rest = certified[: min_law * n], certified[min_law * n:]
+        anchors, rest = certified[: min_law * n], certified[min_law * n :]
         rest = shuffled(seed, f"teams:{attempt}:rest", rest + [p for p in people.index if p not in law])
         members: dict[str, list[str]] = {t: [] for t in order_teams}
         for i, person in enumerate(anchors):
@@ -255,21 +292,25 @@ def draw_teams(team_ids: list[str], inspectors: pd.DataFrame, seed: str, previou
         if any(pair_key(a, b) in previous_pairs for m in members.values() for a in m for b in m if a < b):
             continue
         for person in rest:
-            fits = [t for t in order_teams if len(members[t]) < size
-                    and not any(pair_key(person, o) in previous_pairs for o in members[t])]
+            fits = [
+                t
+                for t in order_teams
+                if len(members[t]) < size and not any(pair_key(person, o) in previous_pairs for o in members[t])
+            ]
             if fits:
                 members[min(fits, key=lambda t: (len(members[t]), order_teams.index(t)))].append(person)
-        if all(len(m) == size and people.loc[m, "department"].nunique() >= min_departments
-               for m in members.values()):
+        if all(len(m) == size and people.loc[m, "department"].nunique() >= min_departments for m in members.values()):
             return {t: sorted(members[t]) for t in team_ids}
-    raise InputError(f"no draw of {len(people)} inspectors into {n} teams met the rules in {MAX_ATTEMPTS} tries "
-                     "(two departments and a certificate per team, no pair from the previous day); "
-                     "add inspectors from other departments or plan fewer teams.")
+    raise InputError(
+        f"no draw of {len(people)} inspectors into {n} teams met the rules in {MAX_ATTEMPTS} tries "
+        "(two departments and a certificate per team, no pair from the previous day); "
+        "add inspectors from other departments or plan fewer teams."
+    )
 
 
 def team_pairs(assignment: dict[str, list[str]]) -> set[str]:
     """Every pair of inspectors who ride together under ``assignment``."""
-    return {pair_key(a, b) for m in assignment.values() for i, a in enumerate(m) for b in m[i + 1:]}
+    return {pair_key(a, b) for m in assignment.values() for i, a in enumerate(m) for b in m[i + 1 :]}
 
 
 def avoided_communities(members: list[str], inspectors: pd.DataFrame) -> list[str]:

@@ -4,18 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=data/sources
+# The samples in data/ are read-only to the program: build in a scratch folder, then copy them in.
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
 patrol build-workspace --osm $S/osm/cn_jiangxi_guixi_county_town.osm \
   --streets $S/admin/streets_360681.csv --villages $S/admin/villages_360681.csv \
   --boundary $S/boundaries/county_360681_cnmaps_amap_gcj02.geojson --boundary-crs gcj02 \
-  --out data/guixi_360681.gpkg
-patrol check data/guixi_360681.gpkg
+  --out $W/guixi_360681.gpkg
+patrol check $W/guixi_360681.gpkg
 patrol build-workspace --osm $S/osm/cn_beijing_haidian_wudaokou_pku_tsinghua.osm \
   --streets $S/admin/streets_110108.csv --villages $S/admin/villages_110108.csv \
   --boundary $S/boundaries/county_110108_fastgeocn_wgs84.geojson \
-  --out data/haidian_110108.gpkg
+  --out $W/haidian_110108.gpkg
 # Demonstration institutions and clues (演示数据), seeded; dated so the shipped file is reproducible.
-patrol demo-layers data/guixi_360681.gpkg --seed 2026 --date 2026-11-20
-patrol demo-layers data/haidian_110108.gpkg --seed 2026 --institutions 20 --clues 60 --date 2026-11-20
+patrol demo-layers $W/guixi_360681.gpkg --seed 2026 --date 2026-11-20
+patrol demo-layers $W/haidian_110108.gpkg --seed 2026 --institutions 20 --clues 60 --date 2026-11-20
 # Demonstration teams and inspectors (演示数据), seeded.
-patrol demo-teams data/guixi_360681.gpkg --seed 2026
-patrol demo-teams data/haidian_110108.gpkg --seed 2026 --teams 3 --inspectors 12
+patrol demo-teams $W/guixi_360681.gpkg --seed 2026
+patrol demo-teams $W/haidian_110108.gpkg --seed 2026 --teams 3 --inspectors 12
+cp "$W/guixi_360681.gpkg" "$W/haidian_110108.gpkg" data/

@@ -77,7 +77,7 @@ def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.D
     """
     store = open_store(location)
     if isinstance(store, PostGISStore):
-        named = store.url.query.get("county") or store._county  # noqa: SLF001 - the URL's own county
+        named = store.url.query.get("county") or store._county
         if named and named != county:
             msg = f"the URL names county {named}, but the files describe county {county}."
             raise WorkspaceError(msg)

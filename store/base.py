@@ -16,7 +16,7 @@ import contextlib
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -131,7 +131,8 @@ def column_values(series: pd.Series, kind: str, *, layer: str) -> list[Any]:
     missing = pd.isna(objects).to_numpy()
     values = objects.to_numpy()
     out: list[Any] = [None] * len(values)
-    convert = {"text": _text, "real": float, "boolean": bool, "integer": _integer}[kind]
+    converters: dict[str, Callable[[Any], Any]] = {"text": _text, "real": float, "boolean": bool, "integer": _integer}
+    convert = converters[kind]
     for i in np.flatnonzero(~missing):
         try:
             out[i] = convert(values[i])

@@ -79,7 +79,7 @@ def _is_empty(blob: bytes | None) -> int | None:
     return int(bool(blob[3] & 0b0001_0000) or _envelope(blob) is None)
 
 
-def _coordinate(index: int):  # noqa: ANN202 - a SQLite scalar function
+def _coordinate(index: int):
     def value(blob: bytes | None) -> float | None:
         box = _envelope(blob)
         return None if box is None else box[index]

@@ -63,12 +63,12 @@ class GeoPackageSession(Session):
         rows = self.connection.execute(
             "SELECT c.table_name, g.column_name, g.geometry_type_name FROM gpkg_contents c "
             "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name "
-            "WHERE c.data_type IN ('features', 'attributes')").fetchall()
+            "WHERE c.data_type IN ('features', 'attributes')"
+        ).fetchall()
         layers = {}
         for table, geometry_column, geometry_type in rows:
             info = self.connection.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
-            columns = tuple((str(c[1]), _kind(str(c[2]))) for c in info
-                            if not c[5] and c[1] != geometry_column)
+            columns = tuple((str(c[1]), _kind(str(c[2]))) for c in info if not c[5] and c[1] != geometry_column)
             layers[str(table)] = LayerInfo(str(table), columns, str(geometry_type).upper() if geometry_column else None)
             if geometry_column:
                 self._geometry_columns[str(table)] = str(geometry_column)
@@ -98,8 +98,10 @@ class GeoPackageSession(Session):
                 params.append(high)
         if query.bbox is not None:
             geom = _quote(self._geometry_columns[info.name])
-            clauses.append(f"{geom} IS NOT NULL AND ST_MaxX({geom}) >= ? AND ST_MinX({geom}) <= ? "
-                           f"AND ST_MaxY({geom}) >= ? AND ST_MinY({geom}) <= ?")
+            clauses.append(
+                f"{geom} IS NOT NULL AND ST_MaxX({geom}) >= ? AND ST_MinX({geom}) <= ? "
+                f"AND ST_MaxY({geom}) >= ? AND ST_MinY({geom}) <= ?"
+            )
             minx, miny, maxx, maxy = query.bbox
             params.extend([minx, maxx, miny, maxy])
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -113,7 +115,7 @@ class GeoPackageSession(Session):
         sql = f"SELECT {', '.join(selected) or 'NULL'} FROM {_quote(info.name)}{where} ORDER BY rowid"
         rows = self.connection.execute(sql, params).fetchall()
         if not spatial:
-            return [tuple(r[:len(columns)]) for r in rows], None
+            return [tuple(r[: len(columns)]) for r in rows], None
         return [tuple(r[:-1]) for r in rows], [r[-1] for r in rows]
 
     def decode(self, raw: list[Any]) -> np.ndarray:
@@ -144,17 +146,21 @@ class GeoPackageSession(Session):
         data_type = "features" if info.geometry_type is not None else "attributes"
         self.connection.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?, ?, ?, ?)",
-            (info.name, data_type, info.name, geometry.WGS84_SRS_ID if info.geometry_type else None))
+            (info.name, data_type, info.name, geometry.WGS84_SRS_ID if info.geometry_type else None),
+        )
         if info.geometry_type is not None:
             self.connection.execute(
                 "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)",
-                (info.name, info.geometry_type, geometry.WGS84_SRS_ID))
+                (info.name, info.geometry_type, geometry.WGS84_SRS_ID),
+            )
             self._geometry_columns[info.name] = "geom"
         self.layers()[info.name] = info
 
     def add_columns(self, info: LayerInfo, extra: Sequence[tuple[str, str]]) -> None:
         for column, kind in extra:
-            self.connection.execute(f"ALTER TABLE {_quote(info.name)} ADD COLUMN {_quote(column)} {_SQLITE_TYPES[kind]}")
+            self.connection.execute(
+                f"ALTER TABLE {_quote(info.name)} ADD COLUMN {_quote(column)} {_SQLITE_TYPES[kind]}"
+            )
         self.layers()[info.name] = info.with_columns(extra)
 
     def drop(self, info: LayerInfo) -> None:
@@ -169,19 +175,25 @@ class GeoPackageSession(Session):
 
     def index(self, info: LayerInfo, columns: Sequence[str]) -> None:
         name = _quote(f"idx_{info.name}_{'_'.join(columns)}")
-        self.connection.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {_quote(info.name)} "
-                                f"({', '.join(_quote(c) for c in columns)})")
+        self.connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON {_quote(info.name)} ({', '.join(_quote(c) for c in columns)})"
+        )
 
     def touched(self, info: LayerInfo) -> None:
-        self.connection.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                                "WHERE table_name = ?", (info.name,))
+        self.connection.execute(
+            "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = ?",
+            (info.name,),
+        )
         if self._has_table("gpkg_ogr_contents"):  # GDAL's cached feature count: let GDAL count again
-            self.connection.execute("UPDATE gpkg_ogr_contents SET feature_count = NULL "
-                                    "WHERE lower(table_name) = lower(?)", (info.name,))
+            self.connection.execute(
+                "UPDATE gpkg_ogr_contents SET feature_count = NULL WHERE lower(table_name) = lower(?)", (info.name,)
+            )
 
     def _has_table(self, name: str) -> bool:
-        return self.connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                       (name,)).fetchone() is not None
+        return (
+            self.connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+            is not None
+        )
 
 
 def _initialise(connection: sqlite3.Connection) -> None:
@@ -191,26 +203,38 @@ def _initialise(connection: sqlite3.Connection) -> None:
     connection.execute(
         "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, "
         "organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, "
-        "description TEXT)")
-    connection.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", [
-        ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
-        ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
-        ("WGS 84 geodetic", 4326, "EPSG", 4326, CRS.from_epsg(4326).to_wkt("WKT1_GDAL"),
-         "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
-    ])
+        "description TEXT)"
+    )
+    connection.executemany(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
+            ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
+            (
+                "WGS 84 geodetic",
+                4326,
+                "EPSG",
+                4326,
+                CRS.from_epsg(4326).to_wkt("WKT1_GDAL"),
+                "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
+            ),
+        ],
+    )
     connection.execute(
         "CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, "
         "identifier TEXT UNIQUE, description TEXT DEFAULT '', "
         "last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
         "min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER, "
-        "CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))")
+        "CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))"
+    )
     connection.execute(
         "CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
         "geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL, "
         "CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name), "
         "CONSTRAINT uk_gc_table_name UNIQUE (table_name), "
         "CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name), "
-        "CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))")
+        "CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))"
+    )
 
 
 class GeoPackageStore(Store):
@@ -239,12 +263,14 @@ class GeoPackageStore(Store):
     def _connect(self, *, write: bool, path: Path | None = None) -> sqlite3.Connection:
         target = path or self.path
         if write:
-            connection = sqlite3.connect(target, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                         check_same_thread=False)
+            connection = sqlite3.connect(
+                target, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
         else:
             uri = f"file:{quote(str(target.resolve()))}?mode=ro"
-            connection = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                         check_same_thread=False)
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
         connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         geometry.register_functions(connection)
         return connection
@@ -253,8 +279,10 @@ class GeoPackageStore(Store):
     def _session(self, *, write: bool) -> Iterator[GeoPackageSession]:
         self._require_file()
         if write and self.read_only:
-            msg = (f"{self.label} is a sample shipped with the program and is never changed; work on your "
-                   "own copy (the app and `patrol` find it by name, e.g. `guixi_360681`, in the data home).")
+            msg = (
+                f"{self.label} is a sample shipped with the program and is never changed; work on your "
+                "own copy (the app and `patrol` find it by name, e.g. `guixi_360681`, in the data home)."
+            )
             raise WorkspaceError(msg)
         try:
             connection = self._connect(write=write)
@@ -286,8 +314,10 @@ class GeoPackageStore(Store):
     def _failure(self, exc: sqlite3.Error) -> Exception:
         text = str(exc).lower()
         if "not a database" in text or "malformed" in text or "no such table: gpkg_contents" in text:
-            return CorruptStoreError(f"{self.label} is damaged or is not a workspace GeoPackage ({exc}); "
-                                     "restore it from a backup or rebuild it with `patrol build-workspace`.")
+            return CorruptStoreError(
+                f"{self.label} is damaged or is not a workspace GeoPackage ({exc}); "
+                "restore it from a backup or rebuild it with `patrol build-workspace`."
+            )
         return database_failure(self.label, exc)
 
     def _check_geopackage(self, connection: sqlite3.Connection) -> None:
@@ -307,8 +337,9 @@ class GeoPackageStore(Store):
 
     def layer_version(self, name: str) -> str:
         with self._session(write=False) as session:
-            row = session.connection.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?",
-                                             (name,)).fetchone()
+            row = session.connection.execute(
+                "SELECT last_change FROM gpkg_contents WHERE table_name = ?", (name,)
+            ).fetchone()
         return "" if row is None else f"{self.path.stat().st_ino}:{row[0]}"
 
     @contextlib.contextmanager

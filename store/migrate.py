@@ -36,8 +36,8 @@ def migrate(source: Store, target: Store, *, actor: str, replace: bool = False) 
     source.validate_layout()
     county = source.meta()["county_code"]
     if isinstance(target, PostGISStore):
-        if target._county not in (None, county):  # noqa: SLF001 - the URL's own county
-            msg = f"the source holds county {county}, but the target URL names county {target._county}."  # noqa: SLF001
+        if target._county not in (None, county):
+            msg = f"the source holds county {county}, but the target URL names county {target._county}."
             raise WorkspaceError(msg)
         target = target.for_county(county)
     if target.exists() and not replace:

@@ -66,8 +66,9 @@ def _engine(url: URL, schema: str | None) -> Engine:
         engine = _ENGINES.get(key)
         if engine is None:
             options = {"options": f"-csearch_path={schema},public"} if schema else {}
-            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                                      connect_args={"connect_timeout": 10, **options})
+            engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10, **options}
+            )
             _ENGINES[key] = engine
     return engine
 
@@ -88,15 +89,17 @@ class PostGISSession(Session):
         self.county = county
         self._layers: dict[str, LayerInfo] | None = None
 
-    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> sa.CursorResult[Any]:
+    def _execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.connection.execute(sa.text(sql), params or {})
 
     def layers(self) -> dict[str, LayerInfo]:
         if self._layers is None:
             self._layers = {}
             if self._has_catalogue():
-                rows = self._execute(f"SELECT name, geometry_type, columns FROM {CATALOGUE} "
-                                     "WHERE county_code = :county ORDER BY name", {"county": self.county})
+                rows = self._execute(
+                    f"SELECT name, geometry_type, columns FROM {CATALOGUE} WHERE county_code = :county ORDER BY name",
+                    {"county": self.county},
+                )
                 for name, geometry_type, columns in rows:
                     self._layers[name] = LayerInfo(name, tuple(tuple(c) for c in json.loads(columns)), geometry_type)
         return self._layers
@@ -134,10 +137,11 @@ class PostGISSession(Session):
         if spatial:
             selected.append("ST_AsBinary(geom)")
         where, params = self._where(query)
-        rows = self._execute(f"SELECT {', '.join(selected) or 'NULL'} FROM {_quote(info.name)}{where} ORDER BY fid",
-                             params).all()
+        rows = self._execute(
+            f"SELECT {', '.join(selected) or 'NULL'} FROM {_quote(info.name)}{where} ORDER BY fid", params
+        ).all()
         if not spatial:
-            return [tuple(r[:len(columns)]) for r in rows], None
+            return [tuple(r[: len(columns)]) for r in rows], None
         return [tuple(r[:-1]) for r in rows], [None if r[-1] is None else bytes(r[-1]) for r in rows]
 
     def decode(self, raw: list[Any]) -> np.ndarray:
@@ -150,9 +154,13 @@ class PostGISSession(Session):
             with_srid = shapely.set_srid(geometries, 4326)
             ewkb = shapely.to_wkb(with_srid, hex=True, include_srid=True, output_dimension=2)
             rows = [(*row, g) for row, g in zip(rows, ewkb, strict=True)]
-        raw = self.connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f"COPY {_quote(info.name)} ({', '.join(names)}) FROM STDIN") as copy:
+        raw: Any = self.connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(  # type: ignore[union-attr]
+                f"COPY {_quote(info.name)} ({', '.join(names)}) FROM STDIN"
+            ) as copy,
+        ):
             for row in rows:
                 copy.write_row((self.county, *row))
 
@@ -161,33 +169,52 @@ class PostGISSession(Session):
         return int(self._execute(f"DELETE FROM {_quote(info.name)}{where}", params).rowcount)
 
     def _physical_columns(self, table: str) -> dict[str, str] | None:
-        rows = self._execute("SELECT column_name, data_type FROM information_schema.columns "
-                             "WHERE table_name = :t AND table_schema = current_schema()", {"t": table}).all()
+        rows = self._execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = :t AND table_schema = current_schema()",
+            {"t": table},
+        ).all()
         if not rows:
             return None
-        kinds = {"text": "text", "bigint": "integer", "integer": "integer", "double precision": "real",
-                 "boolean": "boolean"}
-        return {name: kinds.get(data_type, "text") for name, data_type in rows}
+        kinds = {
+            "text": "text",
+            "bigint": "integer",
+            "integer": "integer",
+            "double precision": "real",
+            "boolean": "boolean",
+        }
+        return {str(r[0]): kinds.get(str(r[1]), "text") for r in rows}
 
     def _ensure_catalogue(self) -> None:
-        self._execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
-                      "geometry_type TEXT, columns TEXT NOT NULL, changed TEXT, PRIMARY KEY (county_code, name))")
+        self._execute(
+            f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
+            "geometry_type TEXT, columns TEXT NOT NULL, changed TEXT, PRIMARY KEY (county_code, name))"
+        )
 
     def _save_catalogue(self, info: LayerInfo) -> None:
-        self._execute(f"INSERT INTO {CATALOGUE} (county_code, name, geometry_type, columns) "
-                      "VALUES (:county, :name, :geometry_type, :columns) "
-                      "ON CONFLICT (county_code, name) DO UPDATE SET geometry_type = EXCLUDED.geometry_type, "
-                      "columns = EXCLUDED.columns",
-                      {"county": self.county, "name": info.name, "geometry_type": info.geometry_type,
-                       "columns": json.dumps([list(c) for c in info.columns])})
+        self._execute(
+            f"INSERT INTO {CATALOGUE} (county_code, name, geometry_type, columns) "
+            "VALUES (:county, :name, :geometry_type, :columns) "
+            "ON CONFLICT (county_code, name) DO UPDATE SET geometry_type = EXCLUDED.geometry_type, "
+            "columns = EXCLUDED.columns",
+            {
+                "county": self.county,
+                "name": info.name,
+                "geometry_type": info.geometry_type,
+                "columns": json.dumps([list(c) for c in info.columns]),
+            },
+        )
         self.layers()[info.name] = info
 
     def create(self, info: LayerInfo) -> None:
         self._ensure_catalogue()
         physical = self._physical_columns(info.name)
         if physical is None:
-            columns = ["fid BIGSERIAL PRIMARY KEY", "county_code TEXT NOT NULL",
-                       *(f"{_quote(c)} {_PG_TYPES[k]}" for c, k in info.columns)]
+            columns = [
+                "fid BIGSERIAL PRIMARY KEY",
+                "county_code TEXT NOT NULL",
+                *(f"{_quote(c)} {_PG_TYPES[k]}" for c, k in info.columns),
+            ]
             if info.geometry_type is not None:
                 columns.append("geom geometry(Geometry, 4326)")
             self._execute(f"CREATE TABLE {_quote(info.name)} ({', '.join(columns)})")
@@ -205,7 +232,9 @@ class PostGISSession(Session):
         """Add the columns the table lacks; a column another county made keeps its stored kind."""
         missing = [(c, k) for c, k in info.columns if c not in physical]
         for column, kind in missing:
-            self._execute(f"ALTER TABLE {_quote(info.name)} ADD COLUMN IF NOT EXISTS {_quote(column)} {_PG_TYPES[kind]}")
+            self._execute(
+                f"ALTER TABLE {_quote(info.name)} ADD COLUMN IF NOT EXISTS {_quote(column)} {_PG_TYPES[kind]}"
+            )
         columns = tuple((c, physical.get(c, k)) for c, k in info.columns)
         return LayerInfo(info.name, columns, info.geometry_type)
 
@@ -216,18 +245,24 @@ class PostGISSession(Session):
 
     def drop(self, info: LayerInfo) -> None:
         self.delete(info, Filter())
-        self._execute(f"DELETE FROM {CATALOGUE} WHERE county_code = :county AND name = :name",
-                      {"county": self.county, "name": info.name})
+        self._execute(
+            f"DELETE FROM {CATALOGUE} WHERE county_code = :county AND name = :name",
+            {"county": self.county, "name": info.name},
+        )
         self.layers().pop(info.name, None)
 
     def touched(self, info: LayerInfo) -> None:
-        self._execute(f"UPDATE {CATALOGUE} SET changed = clock_timestamp()::text "
-                      "WHERE county_code = :county AND name = :name", {"county": self.county, "name": info.name})
+        self._execute(
+            f"UPDATE {CATALOGUE} SET changed = clock_timestamp()::text WHERE county_code = :county AND name = :name",
+            {"county": self.county, "name": info.name},
+        )
 
     def index(self, info: LayerInfo, columns: Sequence[str]) -> None:
         name = f"{info.name}_{'_'.join(columns)}_key"[:63]
-        self._execute(f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(info.name)} "
-                      f"(county_code, {', '.join(_quote(c) for c in columns)})")
+        self._execute(
+            f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(info.name)} "
+            f"(county_code, {', '.join(_quote(c) for c in columns)})"
+        )
 
 
 class PostGISStore(Store):
@@ -248,16 +283,17 @@ class PostGISStore(Store):
             counties = self.counties()
             if len(counties) != 1:
                 listed = ", ".join(counties) or "none yet"
-                msg = (f"{self.label}: say which county with ?county=CODE in the URL "
-                       f"(the database holds: {listed}).")
+                msg = f"{self.label}: say which county with ?county=CODE in the URL (the database holds: {listed})."
                 raise WorkspaceError(msg)
             self._county = counties[0]
         return self._county
 
     def for_county(self, county: str) -> PostGISStore:
         """The same database, bound to ``county``."""
-        url = self.url.set(drivername="postgresql", query={**dict(self.url.query), "county": county,
-                                                             **({"schema": self.schema} if self.schema else {})})
+        url = self.url.set(
+            drivername="postgresql",
+            query={**dict(self.url.query), "county": county, **({"schema": self.schema} if self.schema else {})},
+        )
         return PostGISStore(url.render_as_string(hide_password=False))
 
     def _engine(self) -> Engine:
@@ -275,8 +311,10 @@ class PostGISStore(Store):
             raise self._unreachable(exc) from exc
 
     def _unreachable(self, exc: Exception) -> StoreError:
-        return StoreError(f"cannot reach the workspace database {self.label}: {getattr(exc, 'orig', exc)}. "
-                          "Check that the server runs and the URL is right.")
+        return StoreError(
+            f"cannot reach the workspace database {self.label}: {getattr(exc, 'orig', exc)}. "
+            "Check that the server runs and the URL is right."
+        )
 
     def exists(self) -> bool:
         try:
@@ -293,8 +331,10 @@ class PostGISStore(Store):
                 if write:
                     with connection.begin():
                         self._prepare_database(connection)
-                        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                                           {"key": f"patrol:{self.schema or ''}:{county}"})
+                        connection.execute(
+                            sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                            {"key": f"patrol:{self.schema or ''}:{county}"},
+                        )
                         yield PostGISSession(connection, county)
                 else:
                     with connection.begin():
@@ -317,16 +357,18 @@ class PostGISStore(Store):
                 return "0"
             last = session.connection.execute(
                 sa.text(f"SELECT coalesce(max(fid), 0) FROM {AUDIT_LAYER} WHERE county_code = :c"),
-                {"c": session.county}).scalar()
+                {"c": session.county},
+            ).scalar()
         return str(last)
 
     def layer_version(self, name: str) -> str:
         with self._session(write=False) as session:
-            if not session._has_catalogue():  # noqa: SLF001 - the same module
+            if not session._has_catalogue():
                 return ""
             changed = session.connection.execute(
                 sa.text(f"SELECT changed FROM {CATALOGUE} WHERE county_code = :c AND name = :n"),
-                {"c": session.county, "n": name}).scalar()
+                {"c": session.county, "n": name},
+            ).scalar()
         return "" if changed is None else str(changed)
 
     @contextlib.contextmanager

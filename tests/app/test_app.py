@@ -59,6 +59,7 @@ def test_who_form_shows_the_chain_and_errors_outside(app: AppTest) -> None:
 
 def test_rendered_map_references_no_outside_host(app: AppTest) -> None:
     import geopandas as gpd
+
     from store import open_store
 
     ws = open_store(ROOT / "data" / "guixi_360681.gpkg")

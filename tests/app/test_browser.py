@@ -33,9 +33,9 @@ def _free_port() -> int:
 def _register_todays_plan(path: Path) -> None:
     """Today's day plan in the private workspace, for the team leader's page."""
     from core.clock import local_day
-    from store import open_store
     from routing.plan import make_plan, register_plan
     from routing.settings import load_patrol_settings
+    from store import open_store
 
     ws = open_store(path)
     plan, _ = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
@@ -68,7 +68,7 @@ def app_url(browser_workspace: Path) -> Iterator[str]:
     try:
         for _ in range(120):
             try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)  # noqa: S310
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
                 break
             except OSError:
                 time.sleep(0.5)
@@ -170,8 +170,8 @@ def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> Non
 
 def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tuple, browser_workspace: Path,
                                                                      tmp_path: Path) -> None:
-    from store import open_store
     from routing.results import results_table
+    from store import open_store
 
     page, outside = home
     page.get_by_text("今日路线（组长）").first.click()

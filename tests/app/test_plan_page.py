@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from store import Store, open_store
 from routing.plan import verify_plan
+from store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.clock import local_day
-from store import Store, open_store
-from tests.helpers import replace_layers
 from routing.plan import make_plan, register_plan
 from routing.results import cases_table, results_table
 from routing.settings import load_patrol_settings
+from store import Store, open_store
+from tests.helpers import replace_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 

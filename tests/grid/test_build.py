@@ -7,10 +7,10 @@ import osmium
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
+from core.errors import InputError, SchemaError
 from grid.build import BuildSummary, build_workspace
 from grid.check import check_workspace
 from grid.demo import DEMO_LABEL
-from core.errors import InputError, SchemaError
 from store import GRID_LAYERS, open_store
 from tests.conftest import GUIXI_OSM, HAIDIAN_OSM, SOURCES, build_guixi
 

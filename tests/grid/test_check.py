@@ -10,9 +10,9 @@ import shapely
 from shapely.affinity import translate
 
 from grid.check import check_workspace
+from patrol.cli import main
 from store import Store
 from tests.helpers import replace_layers
-from patrol.cli import main
 
 Breaker = Callable[[dict[str, gpd.GeoDataFrame]], None]
 

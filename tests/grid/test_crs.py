@@ -6,8 +6,8 @@ import prcoords
 import pytest
 import shapely
 
-from grid import crs
 from core.errors import CRSError
+from grid import crs
 from tests.conftest import SOURCES
 
 RNG = np.random.default_rng(42)

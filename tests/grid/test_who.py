@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from grid.crs import wgs84_to_bd09, wgs84_to_gcj02
-from store import Store
 from grid.who import OutsideCountyError, who_is_responsible
 from patrol.cli import main
+from store import Store
 
 
 def _building_point(ws: Store) -> tuple[float, float, str]:
@@ -51,6 +51,8 @@ def test_who_command_prints_the_chain(guixi_copy: Store, capsys: pytest.CaptureF
     assert "演示数据" in lines[0]
 
 
-def test_who_command_outside_the_county_exits_with_an_error(guixi_copy: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_who_command_outside_the_county_exits_with_an_error(
+    guixi_copy: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["who", guixi_copy.location, "--lon", "100", "--lat", "30"]) == 2
     assert "outside" in capsys.readouterr().err

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from store import open_store
 from layers.geocode import PLACE_THRESHOLD, AddressIndex
+from store import open_store
 
 
 @pytest.fixture(scope="module")

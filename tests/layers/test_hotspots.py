@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from libpysal.weights import Queen, lat2W
 
-from store import open_store
 from layers import hotspots
 from layers.settings import load_settings
+from store import open_store
 
 TODAY = pd.Timestamp("2026-11-20", tz="Asia/Shanghai")
 

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from core.errors import SchemaError
+from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
+from patrol.cli import main
 from store import Store
 from store.base import Transaction
 from tests.helpers import assert_same_snapshot, replace_layers, snapshot
-from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
-from patrol.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from store import Store
-from tests.helpers import replace_layers
 from layers.demo import demo_layers
 from layers.risk import analyse
 from layers.settings import DEFAULT_SETTINGS, load_settings
+from store import Store
+from tests.helpers import replace_layers
 
 
 @pytest.fixture
@@ -34,8 +34,9 @@ def test_demo_layers_are_seeded_labelled_and_on_buildings(guixi_copy: Store) -> 
 def test_scores_reproducible_bounded_and_explained(demo_ws: Store) -> None:
     first = analyse(demo_ws, today="2026-11-20")
     second = analyse(demo_ws, today="2026-11-20")
-    pd.testing.assert_frame_equal(first["risk_sites"].drop(columns="geometry"),
-                                  second["risk_sites"].drop(columns="geometry"))
+    pd.testing.assert_frame_equal(
+        first["risk_sites"].drop(columns="geometry"), second["risk_sites"].drop(columns="geometry")
+    )
     sites = first["risk_sites"]
     assert sites["risk_score"].between(0, 1).all()
     assert (sites["risk_reasons"].str.len() > 0).all()
@@ -59,8 +60,10 @@ def test_formula_is_the_documented_weighted_mean(demo_ws: Store, tmp_path: Path)
     settings = load_settings(only_status)
     sites = analyse(demo_ws, today="2026-11-20", settings=settings)["risk_sites"]
     inst = sites[sites["site_type"] == "institution"]
-    expected = [settings["site"]["status"][s] * settings["site"]["kind"][k] for s, k in zip(inst["status"], inst["kind"],
-                                                                                            strict=True)]
+    expected = [
+        settings["site"]["status"][s] * settings["site"]["kind"][k]
+        for s, k in zip(inst["status"], inst["kind"], strict=True)
+    ]
     assert inst["risk_score"].round(4).tolist() == pytest.approx(expected, abs=1e-4)
     assert not sites["risk_reasons"].str.contains("举报").any()
     assert (sites[sites["site_type"] == "place"]["risk_score"] == 0).all()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from routing.settings import load_patrol_settings
 from store import Store
 from tests.helpers import on_backend
-from routing.settings import load_patrol_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "data" / "guixi_360681.gpkg"
 

@@ -7,7 +7,6 @@ import pytest
 from openpyxl import load_workbook
 
 from core.errors import InputError
-from store import Store
 from patrol.cli import main
 from routing.history import case_history, clue_history
 from routing.plan import make_plan, register_plan, write_plan_files
@@ -19,6 +18,7 @@ from routing.results import (
     results_table,
     results_template,
 )
+from store import Store
 
 DAY = "2026-11-23"
 
@@ -37,8 +37,15 @@ def test_a_clue_goes_from_plan_to_handled_with_its_answer_and_history(guixi_ws, 
     plan = _plan(guixi_ws, DAY, settings, "clue-loop")
     team, stop = _stops(plan, "clue")[0]
     clue_id = stop["visit_id"][2:]
-    result = StopResult(stop["visit_id"], True, "09:40", finding="not_confirmed",
-                        checklist={"permits": "ok", "video": "ok"}, problems="", action="none")
+    result = StopResult(
+        stop["visit_id"],
+        True,
+        "09:40",
+        finding="not_confirmed",
+        checklist={"permits": "ok", "video": "ok"},
+        problems="",
+        action="none",
+    )
     summary = record_results(guixi_ws, plan, [result], team_id=team["team_id"], actor="组长")
     assert summary.saved == 1 and summary.clues_handled == [clue_id]
     clue = guixi_ws.read("clues").set_index("clue_id").loc[clue_id]
@@ -61,8 +68,15 @@ def test_a_clue_goes_from_plan_to_handled_with_its_answer_and_history(guixi_ws, 
 def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, settings):
     plan = _plan(guixi_ws, DAY, settings, "case-loop")
     team, stop = (_stops(plan, "institution") or _stops(plan, "place"))[0]
-    notice = StopResult(stop["visit_id"], True, "10:05", checklist={"fire": "problem", "video": "problem"},
-                        problems="安全出口堵塞；监控未保存 90 天", action="rectify", rectify_days=3)
+    notice = StopResult(
+        stop["visit_id"],
+        True,
+        "10:05",
+        checklist={"fire": "problem", "video": "problem"},
+        problems="安全出口堵塞；监控未保存 90 天",
+        action="rectify",
+        rectify_days=3,
+    )
     summary = record_results(guixi_ws, plan, [notice], team_id=team["team_id"], actor="tester")
     [case_id] = summary.cases_opened
     case = cases_table(guixi_ws).set_index("case_id").loc[case_id]
@@ -83,7 +97,9 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
     assert case["status"] == "rectifying" and case["revisit_due"] == "2026-12-03" and case["revisits"] == 1
     if same_site:
         t, s = same_site[0]
-        record_results(guixi_ws, revisit_plan, [StopResult(s["visit_id"], True, "15:00")], team_id=t["team_id"], actor="tester")
+        record_results(
+            guixi_ws, revisit_plan, [StopResult(s["visit_id"], True, "15:00")], team_id=t["team_id"], actor="tester"
+        )
         assert cases_table(guixi_ws).set_index("case_id").at[case_id, "status"] == "rectifying"
 
     second = _plan(guixi_ws, "2026-12-03", settings, "revisit-2")
@@ -121,7 +137,9 @@ def test_corrections_and_bad_results_are_explained_and_nothing_is_saved(guixi_ws
 
     if stop["kind"] == "clue":
         with pytest.raises(InputError, match="属实 or 不属实"):
-            record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "09:00")], team_id=team["team_id"], actor="tester")
+            record_results(
+                guixi_ws, plan, [StopResult(stop["visit_id"], True, "09:00")], team_id=team["team_id"], actor="tester"
+            )
 
 
 def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
@@ -136,9 +154,15 @@ def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
     first = team["stops"][0]
     row = 3
     assert sheet.cell(row, headers.index("任务编号") + 1).value == first["visit_id"]
-    values = {"是否检查": "是", "检查时间": "09:35", "证照": "合格", "收费与资金监管": "有问题",
-              "发现问题": "预收费超过 5000 元", "处理措施": "整改通知",
-              "核查结论": "属实" if first["kind"] == "clue" else ""}
+    values = {
+        "是否检查": "是",
+        "检查时间": "09:35",
+        "证照": "合格",
+        "收费与资金监管": "有问题",
+        "发现问题": "预收费超过 5000 元",
+        "处理措施": "整改通知",
+        "核查结论": "属实" if first["kind"] == "clue" else "",
+    }
     for header, value in values.items():
         sheet.cell(row, headers.index(header) + 1).value = value
     second = team["stops"][1]
@@ -153,8 +177,16 @@ def test_spreadsheet_round_trip_and_cli(guixi_ws, settings, tmp_path, capsys):
     assert blank == list(range(5, 3 + len(team["stops"])))
     assert results[0].checklist == {"permits": "ok", "fees": "problem"}
 
-    args = ["record", guixi_ws.location, "--plan", str(tmp_path / "plan" / "plan.json"), "--results", str(template),
-            "--team", team["team_id"]]
+    args = [
+        "record",
+        guixi_ws.location,
+        "--plan",
+        str(tmp_path / "plan" / "plan.json"),
+        "--results",
+        str(template),
+        "--team",
+        team["team_id"],
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "2 result(s) saved" in out and "left blank" in out
@@ -179,8 +211,14 @@ def test_teams_recording_at_the_same_time_lose_nothing(guixi_ws, settings):
         results = [StopResult(s["visit_id"], False, not_visited_reason="门店关闭") for s in team["stops"][:3]]
         work.append((team["team_id"], results))
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
-        summaries = list(pool.map(lambda item: record_results(guixi_ws, plan, item[1], team_id=item[0],
-                                                              settings=settings, actor="tester"), work))
+        summaries = list(
+            pool.map(
+                lambda item: record_results(
+                    guixi_ws, plan, item[1], team_id=item[0], settings=settings, actor="tester"
+                ),
+                work,
+            )
+        )
     assert [s.saved for s in summaries] == [len(r) for _, r in work]
     table = results_table(guixi_ws)
     assert len(table) == sum(len(r) for _, r in work)
@@ -192,15 +230,31 @@ def test_reimporting_a_handled_clue_keeps_its_status_and_answer(guixi_ws, settin
 
     plan = _plan(guixi_ws, DAY, settings, "reimport")
     team, stop = _stops(plan, "clue")[0]
-    record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "10:00", finding="confirmed",
-                                               problems="一对一辅导", action="refer", refer_to="市场监管局")],
-                   team_id=team["team_id"], actor="tester")
+    record_results(
+        guixi_ws,
+        plan,
+        [
+            StopResult(
+                stop["visit_id"],
+                True,
+                "10:00",
+                finding="confirmed",
+                problems="一对一辅导",
+                action="refer",
+                refer_to="市场监管局",
+            )
+        ],
+        team_id=team["team_id"],
+        actor="tester",
+    )
     clue = guixi_ws.read("clues").set_index("clue_id").loc[stop["visit_id"][2:]]
     export = tmp_path / "hotline.csv"
     export.write_text(
         "编号,受理时间,渠道,地址,类别,内容,经度,纬度,坐标系,状态\n"
         f"{clue.name},{clue['received_at']},热线,{clue['address']},一对一,{clue['content']}（补充：周末上课）,"
-        f"{clue.geometry.x},{clue.geometry.y},wgs84,已受理\n", encoding="utf-8")
+        f"{clue.geometry.x},{clue.geometry.y},wgs84,已受理\n",
+        encoding="utf-8",
+    )
     result = import_file(guixi_ws, "clues", export, actor="tester")
     assert result.updated == 1
     after = guixi_ws.read("clues").set_index("clue_id").loc[clue.name]

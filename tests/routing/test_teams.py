@@ -11,12 +11,16 @@ from routing.teams import avoided_communities, draw_teams, read_inspectors, read
 
 def _people(n: int = 12, certified: int = 4) -> pd.DataFrame:
     departments = ["教育局", "市场监管局", "公安局"]
-    return pd.DataFrame({
-        "inspector_id": [f"P{i:02d}" for i in range(n)], "name": [f"人{i}" for i in range(n)],
-        "department": [departments[i % 3] for i in range(n)], "law_cert": [i < certified for i in range(n)],
-        "home_community": ["C1" if i == 5 else "" for i in range(n)],
-        "responsible_communities": ["C2" if i == 6 else "" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "inspector_id": [f"P{i:02d}" for i in range(n)],
+            "name": [f"人{i}" for i in range(n)],
+            "department": [departments[i % 3] for i in range(n)],
+            "law_cert": [i < certified for i in range(n)],
+            "home_community": ["C1" if i == 5 else "" for i in range(n)],
+            "responsible_communities": ["C2" if i == 6 else "" for i in range(n)],
+        }
+    )
 
 
 RULES = {"teams": {"min_departments": 2, "min_law_cert": 1, "size": 3}}
@@ -68,8 +72,11 @@ def test_members_home_and_duty_communities_are_avoided():
 
 def test_team_and_inspector_files_are_checked_row_by_row(guixi_ws, tmp_path):
     teams = tmp_path / "teams.csv"
-    teams.write_text("team_id,name,base_lon,base_lat,mode\nA,甲组,117.2269,28.2951,汽车\nA,乙组,28.29,117.22,bus\n"
-                     "C,丙组,abc,28.29,walk\n", encoding="gbk")
+    teams.write_text(
+        "team_id,name,base_lon,base_lat,mode\nA,甲组,117.2269,28.2951,汽车\nA,乙组,28.29,117.22,bus\n"
+        "C,丙组,abc,28.29,walk\n",
+        encoding="gbk",
+    )
     with pytest.raises(InputError) as info:
         read_teams(teams, guixi_ws)
     text = str(info.value)
@@ -79,13 +86,17 @@ def test_team_and_inspector_files_are_checked_row_by_row(guixi_ws, tmp_path):
     teams.write_text("队伍编号,队伍名称,驻地经度,驻地纬度,出行方式\nA,甲组,117.2269,28.2951,电动车\n", encoding="gbk")
     assert read_teams(teams, guixi_ws).iloc[0]["mode"] == "ebike"
     people = tmp_path / "inspectors.csv"
-    people.write_text("inspector_id,name,department,law_cert,home_community\nP1,张三,教育局,是,雄石\n"
-                      "P2,李四,,maybe,火星社区\n", encoding="utf-8")
+    people.write_text(
+        "inspector_id,name,department,law_cert,home_community\nP1,张三,教育局,是,雄石\nP2,李四,,maybe,火星社区\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as info:
         read_inspectors(people, guixi_ws)
     text = str(info.value)
     assert "row 3, department: empty" in text and "row 3, law_cert: 'maybe'" in text
     assert "row 3, home_community: '火星社区'" in text
-    people.write_text("inspector_id,name,department,law_cert,home_community\nP1,张三,教育局,是,雄石\n", encoding="utf-8")
+    people.write_text(
+        "inspector_id,name,department,law_cert,home_community\nP1,张三,教育局,是,雄石\n", encoding="utf-8"
+    )
     row = read_inspectors(people, guixi_ws).iloc[0]
     assert row["law_cert"] and row["home_community"] == "360681003002"
