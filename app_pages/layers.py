@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import load_grid, load_optional
+from core.visits import target_of
 from grid.demo import DEMO_LABEL
 from i18n import lang, t
 from layers import schema
@@ -37,7 +38,7 @@ def _institutions(path: object) -> gpd.GeoDataFrame | None:
     if sites is not None:
         scores = (
             sites[sites["site_type"] == "institution"]
-            .assign(institution_id=lambda f: f["site_id"].str[2:])
+            .assign(institution_id=lambda f: f["site_id"].map(target_of))
             .set_index("institution_id")
         )
         frame["risk_score"] = frame["institution_id"].map(scores["risk_score"])

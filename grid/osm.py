@@ -56,6 +56,7 @@ def osm_extent(path: Path) -> BaseGeometry:
     """Return the bounding box of all nodes of an OSM file (WGS84)."""
     xs, ys = [], []
     for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
         if node.location.valid():
             xs.append(node.location.lon)
             ys.append(node.location.lat)
@@ -79,6 +80,7 @@ def clip_osm(src: Path, region: BaseGeometry, out_xml: Path, *, on_nodes: Counte
     seen = 0
     with osmium.ForwardReferenceWriter(str(out_xml), str(src), overwrite=True) as writer:
         for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+            assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
             seen += 1
             if on_nodes is not None and seen % 100_000 == 0:
                 on_nodes(seen)

@@ -182,8 +182,8 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
         groups.setdefault(crs, []).append(row)
         values[row] = (lon, lat)
     for crs, members in groups.items():
-        lon, lat = points_to_wgs84([values[r][0] for r in members], [values[r][1] for r in members], crs)
-        out.loc[members, "lon"], out.loc[members, "lat"] = lon, lat
+        wgs_lon, wgs_lat = points_to_wgs84([values[r][0] for r in members], [values[r][1] for r in members], crs)
+        out.loc[members, "lon"], out.loc[members, "lat"] = wgs_lon, wgs_lat
     located = out.dropna()
     if not located.empty:
         points = gpd.GeoSeries(

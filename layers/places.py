@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,6 +22,15 @@ PLACE_LABELS = {
     "near_school": ("学校周边", "near a school"),
 }
 SCHOOL_KINDS = ("school", "kindergarten")
+
+
+class _Place(TypedDict):
+    place_id: str
+    kinds: list[str]
+    name: str
+    building_code: str
+    reasons: list[str]
+    geometry: object
 
 
 def schools(pois: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -43,14 +54,14 @@ def high_risk_places(buildings: gpd.GeoDataFrame, pois: gpd.GeoDataFrame, instit
     """One row per place: id, kinds (``;``-joined), name, building, reasons, point (WGS84)."""
     b = buildings.to_crs(metric_crs)
     centres = b.geometry.representative_point()
-    rows: dict[str, dict[str, object]] = {}
+    rows: dict[str, _Place] = {}
 
     def add(place_id: str, kind: str, name: str, building: str, reason: str, point: object) -> None:
         row = rows.setdefault(place_id, {"place_id": place_id, "kinds": [], "name": name,
                                          "building_code": building, "reasons": [], "geometry": point})
         if kind not in row["kinds"]:
-            row["kinds"].append(kind)  # type: ignore[union-attr]
-            row["reasons"].append(reason)  # type: ignore[union-attr]
+            row["kinds"].append(kind)
+            row["reasons"].append(reason)
 
     for i, row in b.iterrows():
         kind = BUILDING_KINDS.get(str(row["building_type"]))

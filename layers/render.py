@@ -18,7 +18,7 @@ import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 import folium
 import geopandas as gpd
@@ -39,7 +39,16 @@ BASEMAPS: dict[str, dict[str, str]] = {
         "attr": "© 高德地图 AutoNavi (GCJ-02)",
     },
 }
-LEVEL_STYLE = {
+
+
+class _LevelStyle(TypedDict, total=False):
+    color: str
+    weight: float
+    fillOpacity: float
+    fillColor: str
+
+
+LEVEL_STYLE: dict[str, _LevelStyle] = {
     "county": {"color": "#1f2937", "weight": 3, "fillOpacity": 0.0},
     "townships": {"color": "#b91c1c", "weight": 2.5, "fillOpacity": 0.12},
     "communities": {"color": "#1d4ed8", "weight": 1.2, "fillOpacity": 0.10},
@@ -129,7 +138,8 @@ def add_grid_level(
     """
     group = folium.FeatureGroup(name=name, show=show)
     if frame.empty:
-        return group.add_to(m)
+        group.add_to(m)
+        return group
     data = frame.to_crs(DISPLAY_CRS)
     if shift in ("gcj02", "bd09"):
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
@@ -153,7 +163,8 @@ def add_grid_level(
         highlight_function=lambda _f: {"weight": style["weight"] + 2, "fillOpacity": 0.35},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=False),
     ).add_to(group)
-    return group.add_to(m)
+    group.add_to(m)
+    return group
 
 
 def base_map(
@@ -278,7 +289,8 @@ def add_points(
             popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
             tooltip=html.escape(str(row.get(labels.get("_title", "name"), ""))),
         ).add_to(group)
-    return group.add_to(m)
+    group.add_to(m)
+    return group
 
 
 def add_surface(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.clock import local_day
+from core.visits import VisitKind, visit_ids
 from grid.crs import DISPLAY_CRS
 from layers import hotspots
 from layers.importer import ImportResult, import_file
@@ -81,12 +82,13 @@ def analyse(ws: Store, *, institutions: gpd.GeoDataFrame | None = None, clues: g
 def _site_frame(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, metric: str) -> gpd.GeoDataFrame:
     inst = institutions[institutions.geometry.notna()]
     a = pd.DataFrame({
-        "site_id": "I:" + inst["institution_id"].astype(str), "site_type": "institution", "name": inst["name"],
+        "site_id": visit_ids(VisitKind.INSTITUTION, inst["institution_id"]), "site_type": "institution",
+        "name": inst["name"],
         "status": inst["status"], "kind": inst["kind"], "building_code": inst["building_code"].fillna(""),
         "last_inspected": inst["last_inspected"].fillna(""), "place_kinds": "", "geometry": inst.geometry,
     })
     b = pd.DataFrame({
-        "site_id": "P:" + places["place_id"].astype(str), "site_type": "place", "name": places["name"],
+        "site_id": visit_ids(VisitKind.PLACE, places["place_id"]), "site_type": "place", "name": places["name"],
         "status": "", "kind": "", "building_code": places["building_code"], "last_inspected": "",
         "place_kinds": places["kinds"], "geometry": places.geometry,
     })

@@ -208,7 +208,7 @@ def _verify(args: argparse.Namespace) -> int:
     if seed is None and args.seed_file:
         if not Path(args.seed_file).is_file():
             raise InputError(f"seed file {args.seed_file} does not exist.")
-        seed = (Path(args.seed_file).read_text(encoding="utf-8").split() or [None])[0]
+        seed = next(iter(Path(args.seed_file).read_text(encoding="utf-8").split()), None)
     if seed is None:
         raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
     plan = read_plan(args.plan)

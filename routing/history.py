@@ -10,7 +10,9 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
+from core.visits import VisitRef
 from layers import schema
+from routing.plan import read_plan_stops
 from routing.results import case_id_for, cases_table, results_table
 from store import Store
 
@@ -18,24 +20,16 @@ HISTORY_COLUMNS = ["time", "event", "detail", "by"]
 
 
 def _planned(ws: Store, visit_id: str) -> list[dict[str, Any]]:
-    if not ws.has_layer("plans"):
-        return []
     rows = []
-    for _, entry in ws.read("plans").iterrows():
-        plan = json.loads(entry["plan_json"])
-        for team in plan["teams"]:
-            for stop in team["stops"]:
-                if stop["visit_id"] == visit_id:
-                    shift = "日查" if plan["shift"] == "day" else "夜查"
-                    rows.append(
-                        {
-                            "time": plan["created_at"],
-                            "event": "列入计划",
-                            "detail": f"{plan['plan_id']}：{plan['date']} {shift}，{team['name']}第 {stop['order']} "
-                            f"站，预计 {stop['arrival']} 到达",
-                            "by": entry["created_by"],
-                        }
-                    )
+    for stop in read_plan_stops(ws, where={"visit_id": visit_id}).itertuples():
+        shift = "日查" if stop.shift == "day" else "夜查"
+        rows.append({
+            "time": stop.created_at,
+            "event": "列入计划",
+            "detail": f"{stop.plan_id}：{stop.date} {shift}，{stop.team_name}第 {stop.order} 站，"
+                      f"预计 {stop.arrival} 到达",
+            "by": stop.created_by,
+        })
     return rows
 
 
@@ -96,7 +90,7 @@ def clue_history(ws: Store, clue_id: str) -> pd.DataFrame:
         },
         {"time": clue["imported_at"], "event": "登记入库", "detail": str(clue.get("source", "")), "by": ""},
     ]
-    visit_id = f"C:{clue_id}"
+    visit_id = str(VisitRef.clue(clue_id))
     rows += _planned(ws, visit_id) + _recorded(results_table(ws), visit_id)
     if str(clue.get("handled_at", "") or ""):
         rows.append(
@@ -152,7 +146,8 @@ def case_history(ws: Store, case_id: str) -> pd.DataFrame:
             "by": "",
         }
     )
-    rows += _planned(ws, f"R:{case_id}") + _recorded(table, f"R:{case_id}")
+    revisit = str(VisitRef.revisit(case_id))
+    rows += _planned(ws, revisit) + _recorded(table, revisit)
     if case["status"] == "closed":
         rows.append(
             {

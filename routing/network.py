@@ -165,8 +165,8 @@ def snap(network: RoadNetwork, x: np.ndarray, y: np.ndarray, far_m: float) -> Sn
     y = np.asarray(y, dtype=float)
     if len(x) == 0:
         return Snaps(pd.DataFrame(columns=["u", "v", "key", "fraction", "snap_m", "far", "road_x", "road_y"]))
-    keys, dists = ox.distance.nearest_edges(network.graph, x, y, return_dist=True)
-    keys = [tuple(int(part) for part in k) for k in keys]
+    nearest, dists = ox.distance.nearest_edges(network.graph, x, y, return_dist=True)
+    keys = [tuple(int(part) for part in k) for k in nearest]
     lines = network.edges.loc[keys].geometry.to_numpy()
     points = shapely.points(x, y)
     fraction = shapely.line_locate_point(lines, points, normalized=True)

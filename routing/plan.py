@@ -32,6 +32,7 @@ from pyproj import Transformer
 from core.actor import cli_actor
 from core.clock import local_day, now_local
 from core.errors import InputError
+from core.visits import VisitKind, VisitRef, visit_ids
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
@@ -80,11 +81,11 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> 
             "name": sites["name"].fillna(""),
             "address": [
                 (
-                    str(institutions.at[s[2:], "address"])
-                    if institutions is not None and s.startswith("I:") and s[2:] in institutions.index
+                    str(institutions.at[v.target, "address"])
+                    if institutions is not None and v.kind == VisitKind.INSTITUTION and v.target in institutions.index
                     else addresses.get(b, "")
                 )
-                for s, b in zip(sites["site_id"], sites["building_code"], strict=True)
+                for v, b in zip(map(VisitRef.parse, sites["site_id"]), sites["building_code"], strict=True)
             ],
             "status": sites["status"].fillna(""),
             "reason": sites["risk_reasons"].fillna(""),
@@ -102,7 +103,7 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> 
         due = received.dt.normalize() + pd.Timedelta(days=int(settings["clues"]["verify_within_days"]))
         frame = pd.DataFrame(
             {
-                "visit_id": "C:" + clues["clue_id"].astype(str),
+                "visit_id": visit_ids(VisitKind.CLUE, clues["clue_id"]),
                 "kind": "clue",
                 "name": "核查线索 " + clues["clue_id"].astype(str),
                 "address": clues["address"].fillna(""),
@@ -127,7 +128,7 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> 
         ]
         revisits = pd.DataFrame(
             {
-                "visit_id": "R:" + due_cases["case_id"].astype(str),
+                "visit_id": visit_ids(VisitKind.REVISIT, due_cases["case_id"]),
                 "kind": "revisit",
                 "name": due_cases["name"].fillna(""),
                 "address": due_cases.get("address", "").fillna(""),
@@ -183,16 +184,44 @@ def previous_pairs(ws: Store, day: pd.Timestamp) -> list[str]:
     return sorted(_pairs_on(ws, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")))
 
 
-def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None) -> set[str]:
+PLAN_STOP_COLUMNS = ["plan_id", "date", "shift", "created_at", "created_by", "team_id", "team_name", "order",
+                     "visit_id", "kind", "target_id", "name", "community_code", "arrival", "mandatory", "lon", "lat"]
+
+
+def plan_stop_rows(plan: dict[str, Any], *, created_by: str) -> pd.DataFrame:
+    """The register's ``plan_stops`` rows of a plan: one per stop, so readers query rows, not documents."""
+    rows = [
+        {"plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "created_at": plan["created_at"],
+         "created_by": created_by, "team_id": team["team_id"], "team_name": team["name"], "order": int(stop["order"]),
+         "visit_id": stop["visit_id"], "kind": stop["kind"], "target_id": VisitRef.parse(stop["visit_id"]).target,
+         "name": stop["name"], "community_code": stop.get("community_code", ""), "arrival": stop["arrival"],
+         "mandatory": bool(stop["mandatory"]), "lon": float(stop["lon"]), "lat": float(stop["lat"])}
+        for team in plan["teams"] for stop in team["stops"]
+    ]
+    return pd.DataFrame(rows, columns=PLAN_STOP_COLUMNS).astype({"order": "int64", "mandatory": "bool",
+                                                                 "lon": "float64", "lat": "float64"})
+
+
+def read_plan_stops(source: Store | Transaction, **query: Any) -> pd.DataFrame:
+    """Rows of ``plan_stops`` matching ``query`` (``where=``, ``between=``); derived from the plan
+    documents for a register written before the table existed."""
+    if source.has_layer("plan_stops"):
+        return source.read("plan_stops", **query)
     if not source.has_layer("plans"):
-        return set()
+        return pd.DataFrame(columns=PLAN_STOP_COLUMNS)
+    frames = [plan_stop_rows(json.loads(text), created_by=by) for text, by in
+              zip(*[source.read("plans", columns=["plan_json", "created_by"])[c] for c in ("plan_json", "created_by")],
+                  strict=True)]
+    stops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PLAN_STOP_COLUMNS)
+    for column, value in (query.get("where") or {}).items():
+        values = value if isinstance(value, list | set | tuple) else [value]
+        stops = stops[stops[column].isin(values)]
+    return stops.reset_index(drop=True)
+
+
+def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None) -> set[str]:
     where = {"date": day} if shift is None else {"date": day, "shift": shift}
-    plans = source.read("plans", where=where, columns=["plan_json"])
-    done: set[str] = set()
-    for text in plans["plan_json"]:
-        plan = json.loads(text)
-        done.update(stop["visit_id"] for team in plan["teams"] for stop in team["stops"])
-    return done
+    return set(read_plan_stops(source, where=where)["visit_id"])
 
 
 def planned_visits(ws: Store, day: pd.Timestamp) -> set[str]:
@@ -673,6 +702,7 @@ def register_plan(ws: Store, plan: dict[str, Any], *, actor: str) -> None:
                 "plan registered meanwhile; make this plan again."
             )
         tx.append("plans", row)
+        tx.append("plan_stops", plan_stop_rows(plan, created_by=actor))
 
 
 def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:

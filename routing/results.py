@@ -33,6 +33,7 @@ import pandas as pd
 
 from core.clock import as_local, now_local
 from core.errors import InputError, SchemaError, problems_error
+from core.visits import VisitRef, target_of
 from grid.crs import DISPLAY_CRS
 from layers import schema
 from layers.importer import parse_time, same_value
@@ -389,7 +390,7 @@ def replay_cases(current: pd.DataFrame, opened_before: set[str] | None = None) -
     for r in ordered.itertuples():
         day = _day(r.visited_at)
         if r.kind == "revisit":
-            case = cases.get(r.visit_id[2:])
+            case = cases.get(target_of(r.visit_id))
             if case is None or case["status"] != "rectifying":
                 continue
             case["revisits"] += 1
@@ -450,7 +451,7 @@ def _apply_to_clues(clues: gpd.GeoDataFrame, current: pd.DataFrame, team_names: 
     handled = []
     answered = set()
     for _, r in latest.iterrows():
-        i = index.get(r["visit_id"][2:])
+        i = index.get(target_of(r["visit_id"]))
         if i is None:
             continue
         answered.add(i)
@@ -563,7 +564,7 @@ def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tu
     institutions = institutions.copy()
     moved = False
     for i, ident in zip(institutions.index, institutions["institution_id"].astype(str), strict=True):
-        day = latest.get(f"I:{ident}")
+        day = latest.get(str(VisitRef.institution(ident)))
         old = _text(institutions.at[i, "last_inspected"])[:10]
         if day is not None and day > old:
             institutions.at[i, "last_inspected"] = day

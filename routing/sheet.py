@@ -29,7 +29,7 @@ FONT_FAMILY = (
 MAP_WIDTH, MAP_HEIGHT = 760, 470  # SVG user units; printed 190 mm wide
 ROAD_WIDTHS = {"motorway": 3.2, "trunk": 3.0, "primary": 2.6, "secondary": 2.2, "tertiary": 1.8}
 
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "title": "校外培训监管巡查路线单",
         "confidential": "机密 · 出发前不得外传",

@@ -105,7 +105,9 @@ def solve_routes(
                     unit_distance_cost=0, unit_duration_cost=1, profile=profiles[(v.mode, v.avoid)], name=v.team_id)
         for v in vehicles
     ]
-    data = ProblemData(locations, clients, depots, types, matrices, matrices)
+    # pyvrp's stub types the matrices as np.ndarray[int], i.e. with int as the shape parameter, which no
+    # array matches; at run time it takes any 2-D integer array.
+    data = ProblemData(locations, clients, depots, types, matrices, matrices)  # type: ignore[arg-type]
     stop = MaxIterations(iterations) if iterations else MaxRuntime(time_limit)
     result = pyvrp.solve(data, stop=stop, seed=seed, display=False, collect_stats=False)
     best = result.best

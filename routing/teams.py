@@ -82,7 +82,9 @@ def read_teams(path: str | Path, ws: Store) -> pd.DataFrame:
     """Read and check a teams file; every problem is named with its row and field."""
     table = read_table(path, TEAM_HEADERS, required=tuple(TEAM_COLUMNS))
     county = ws.read("county").geometry.union_all().buffer(0.05)
-    rows, problems, seen = [], [], set()
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: set[str] = set()
     for row, rec in table.frame.iterrows():
         team_id = rec["team_id"]
         if not _unique_id(row, "team_id", team_id, seen, problems):
@@ -134,7 +136,9 @@ def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
     required = ("inspector_id", "name", "department", "law_cert", "home_community")
     table = read_table(path, INSPECTOR_HEADERS, required=required)
     resolve = community_resolver(ws)
-    rows, problems, seen = [], [], set()
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: set[str] = set()
     for row, rec in table.frame.iterrows():
         pid = rec["inspector_id"]
         if not _unique_id(row, "inspector_id", pid, seen, problems):

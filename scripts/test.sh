@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 ruff check .
 mypy
 pgdir=$(mktemp -d /tmp/patrol-pg.XXXXXX)
+chmod 755 "$pgdir"  # the server runs as postgres when we are root
 port=${PATROL_TEST_PG_PORT:-55432}
 trap 'bash scripts/postgres.sh stop "$pgdir/cluster"; rm -rf "$pgdir"' EXIT
 PATROL_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pgdir/cluster" "$port")

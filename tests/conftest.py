@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory):
     if os.environ.get("PATROL_TEST_POSTGRES_URL"):
         yield os.environ["PATROL_TEST_POSTGRES_URL"]
         return
-    folder = tmp_path_factory.mktemp("postgres") / "cluster"
+    base = Path(tempfile.mkdtemp(prefix="patrol-pg."))
+    base.chmod(0o755)  # the server runs as the postgres user when the tests run as root
+    folder = base / "cluster"
     port = str(55500 + os.getpid() % 400)
     script = ROOT / "scripts" / "postgres.sh"
     started = subprocess.run(["bash", str(script), "start", str(folder), port], capture_output=True, text=True)
@@ -66,6 +69,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory):
 
         dispose_engines()
         subprocess.run(["bash", str(script), "stop", str(folder)], capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)
         del os.environ["PATROL_TEST_POSTGRES_URL"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import signal
@@ -151,26 +150,27 @@ def test_a_damaged_file_is_reported_as_damage_not_as_bad_input(tmp_path: Path) -
         open_store(broken).read("townships")
 
 
-def _write_many(location: str, worker: int, rows: int) -> None:
-    ws = open_store(location)
-    for i in range(rows):
-        with ws.transaction(actor=f"w{worker}", action="append") as tx:
-            tx.append("events", pd.DataFrame({"worker": [worker], "i": [i]}))
-            existing = tx.read("counters", where={"name": ["total"]}) if tx.has_layer("counters") else None
-            total = 0 if existing is None or existing.empty else int(existing["value"].iloc[0])
-            tx.upsert("counters", pd.DataFrame({"name": ["total"], "value": [total + 1]}), key="name")
+_WRITER = """
+import sys, pandas as pd
+from store import open_store
+location, worker, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ws = open_store(location)
+for i in range(rows):
+    with ws.transaction(actor=f"w{worker}", action="append") as tx:
+        tx.append("events", pd.DataFrame({"worker": [worker], "i": [i]}))
+        existing = tx.read("counters", where={"name": ["total"]}) if tx.has_layer("counters") else None
+        total = 0 if existing is None or existing.empty else int(existing["value"].iloc[0])
+        tx.upsert("counters", pd.DataFrame({"name": ["total"], "value": [total + 1]}), key="name")
+"""
 
 
 @pytest.mark.parametrize("backend", ["gpkg", "postgis"])
 def test_eight_processes_writing_at_once_lose_nothing(backend: str, tmp_path: Path) -> None:
     ws = on_backend(Path(shutil.copy2(SHIPPED, tmp_path / "w.gpkg")), backend)
-    context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_many, args=(ws.location, w, 6)) for w in range(8)]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(120)
-    assert [p.exitcode for p in workers] == [0] * 8
+    workers = [subprocess.Popen([sys.executable, "-c", _WRITER, ws.location, str(w), "6"], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for w in range(8)]
+    errors = [w.communicate(timeout=180)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0] * 8, errors
     events = ws.read("events")
     assert len(events) == 48 and len(events.drop_duplicates()) == 48
     assert int(ws.read("counters")["value"].iloc[0]) == 48  # each read-modify-write saw the one before
