@@ -99,7 +99,7 @@ def load_teams(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False)
 def _history(path: str, version: str, kind: str, entity_id: str) -> pd.DataFrame:
-    from routing.history import case_history, clue_history
+    from casework.history import case_history, clue_history
 
     return (clue_history if kind == "clue" else case_history)(open_store(path), entity_id)
 

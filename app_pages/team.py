@@ -13,20 +13,20 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_cache import current_actor, load_optional, load_teams
+from casework.results import (
+    StopResult,
+    current_results,
+    read_results_file,
+    record_results,
+    results_from_layer,
+)
+from casework.template import results_template
 from core.clock import local_day
 from core.errors import InputError
 from i18n import lang, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
 from routing.exports import team_gpx, team_kml
-from routing.results import (
-    StopResult,
-    current_results,
-    read_results_file,
-    record_results,
-    results_from_layer,
-    results_template,
-)
 from routing.sheet import route_sheet_pdf, team_color, workspace_roads
 from store import open_store
 

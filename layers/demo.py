@@ -134,6 +134,7 @@ def demo_layers(
             "candidate_lon": None,
             "candidate_lat": None,
             "last_inspected": inspected,
+            "registry_inspected": inspected,
             "source": DEMO_LABEL,
             "imported_at": stamp,
         },

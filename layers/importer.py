@@ -334,6 +334,7 @@ def prepare_institutions(
         "status": status,
         "kind": kind,
         "last_inspected": inspected,
+        "registry_inspected": inspected,
         "source": source,
         "imported_at": now,
     }

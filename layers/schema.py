@@ -197,7 +197,7 @@ LOCATION_COLUMNS = [
 ]
 INSTITUTION_COLUMNS = [
     "institution_id", "name", "credit_code", "permit_no", "status", "kind", *LOCATION_COLUMNS,
-    "last_inspected", "source", "imported_at",
+    "last_inspected", "registry_inspected", "source", "imported_at",
 ]
 CLUE_COLUMNS = [
     "clue_id", "received_at", "channel", "category", "content", "status", *LOCATION_COLUMNS,

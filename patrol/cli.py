@@ -303,8 +303,8 @@ def _demo_teams(args: argparse.Namespace) -> int:
 
 def _plan_arg(ref: str, workspace: str | None) -> dict:
     """A plan from a plan.json path, or by id from the workspace's register."""
+    from casework.results import resolve_plan
     from routing.plan import read_plan
-    from routing.results import resolve_plan
     from store import open_store
 
     if workspace:
@@ -315,7 +315,7 @@ def _plan_arg(ref: str, workspace: str | None) -> dict:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from routing.results import read_results_file, record_results, resolve_plan
+    from casework.results import read_results_file, record_results, resolve_plan
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -329,7 +329,7 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from routing.results import results_template
+    from casework.template import results_template
 
     plan = _plan_arg(args.plan, args.workspace)
     Path(args.out).write_bytes(results_template(plan, args.team))
@@ -349,7 +349,7 @@ def _sheet(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from routing.history import case_history, clue_history
+    from casework.history import case_history, clue_history
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -365,8 +365,8 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _cases(args: argparse.Namespace) -> int:
+    from casework.results import cases_table
     from layers.schema import label
-    from routing.results import cases_table
     from store import open_store
 
     cases = cases_table(open_store(args.workspace))

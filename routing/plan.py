@@ -714,3 +714,12 @@ def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:
             columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"]
         )
     )
+
+
+def find_team(plan: dict[str, Any], team_id: str) -> dict[str, Any]:
+    """The team ``team_id`` of the plan; :class:`InputError` naming the plan's teams otherwise."""
+    for team in plan["teams"]:
+        if team["team_id"] == team_id:
+            return team
+    names = ", ".join(f"{t['team_id']} ({t['name']})" for t in plan["teams"])
+    raise InputError(f"team {team_id!r} is not in plan {plan['plan_id']}; its teams are {names}.")

@@ -20,7 +20,7 @@ from pyproj import Transformer
 from core.errors import InputError
 from layers import schema
 from layers.render import TEAM_COLORS
-from routing.results import find_team
+from routing.plan import find_team
 from store import Store
 
 FONT_FAMILY = (

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grid.build import BuildSummary, build_workspace
+from routing.settings import load_patrol_settings
 from store import Store
 from tests.helpers import on_backend
 
@@ -88,3 +89,19 @@ def shipped_workspaces_stay_untouched():
     yield
     changed = [p.name for p, content in before.items() if p.read_bytes() != content]
     assert not changed, f"a test wrote to the shipped workspace(s) {changed}; use a copy"
+
+
+SHIPPED = ROOT / "data" / "guixi_360681.gpkg"
+
+
+@pytest.fixture
+def guixi_ws(tmp_path: Path) -> Store:
+    """A private copy of the shipped 贵溪 workspace (with demo teams) on the backend under test."""
+    target = tmp_path / "guixi.gpkg"
+    shutil.copy2(SHIPPED, target)
+    return on_backend(target)
+
+
+@pytest.fixture(scope="session")
+def settings() -> dict:
+    return load_patrol_settings()

@@ -30,34 +30,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _register_todays_plan(path: Path) -> None:
-    """Today's day plan in the private workspace, for the team leader's page."""
+def _register_todays_plan(path: Path) -> str:
+    """Today's day plan in the private workspace (on the backend under test); return its location."""
     from core.clock import local_day
     from routing.plan import make_plan, register_plan
     from routing.settings import load_patrol_settings
-    from store import open_store
+    from tests.helpers import on_backend
 
-    ws = open_store(path)
+    ws = on_backend(path)
     plan, _ = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
     register_plan(ws, plan, actor="planner")
+    return ws.location
 
 
 @pytest.fixture(scope="module")
-def browser_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def browser_workspace(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A private copy of the default county (making a plan records it), with today's plan registered."""
     private = tmp_path_factory.mktemp("browser")
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", private / "browser_county.gpkg")
     settings = (ROOT / "settings" / "patrol.toml").read_text(encoding="utf-8").replace("seconds = 10", "seconds = 2")
     (private / "patrol.toml").write_text(settings, encoding="utf-8")
-    _register_todays_plan(private / "browser_county.gpkg")
-    return private / "browser_county.gpkg"
+    (private / "location").write_text(_register_todays_plan(private / "browser_county.gpkg"), encoding="utf-8")
+    return str(private / "browser_county.gpkg")
 
 
 @pytest.fixture(scope="module")
-def app_url(browser_workspace: Path) -> Iterator[str]:
+def app_url(browser_workspace: str) -> Iterator[str]:
     port = _free_port()
-    private = browser_workspace.parent
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(private / "browser_county.gpkg"),
+    private = Path(browser_workspace).parent
+    location = (private / "location").read_text(encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": location,
            "PATROL_SETTINGS": str(private / "patrol.toml")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
@@ -170,7 +172,7 @@ def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> Non
 
 def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tuple, browser_workspace: Path,
                                                                      tmp_path: Path) -> None:
-    from routing.results import results_table
+    from casework.results import results_table
     from store import open_store
 
     page, outside = home
@@ -193,5 +195,5 @@ def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tupl
     page.get_by_role("button", name="保存检查结果").click()
     page.get_by_text("已保存 1 条结果").wait_for(timeout=60_000)
     assert outside == [], f"the page asked outside hosts for: {outside}"
-    recorded = results_table(open_store(browser_workspace))
+    recorded = results_table(open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8")))
     assert len(recorded) == 1 and recorded["action"][0] == "rectify"

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from layers.importer import import_file
-from store import Store, open_store
+from store import Store
+from tests.helpers import on_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,9 +50,9 @@ def workspace_with_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     source = Path(shutil.copy2(ROOT / "tests" / "data" / "institutions_messy_gbk.csv", tmp_path / "in.csv"))
-    ws = open_store(target)
+    ws = on_backend(target)
     import_file(ws, "institutions", source, actor="tester")
-    monkeypatch.setenv("PATROL_WORKSPACE", str(target))
+    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
     return ws
 
 

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from routing.plan import verify_plan
-from store import Store, open_store
+from store import Store
+from tests.helpers import on_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
-    monkeypatch.setenv("PATROL_WORKSPACE", str(target))
+    ws = on_backend(target)
+    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
     monkeypatch.setenv("PATROL_SETTINGS", str(_fast_settings(tmp_path)))
-    return open_store(target)
+    return ws
 
 
 def _fast_settings(tmp_path: Path) -> Path:

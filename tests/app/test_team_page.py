@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from casework.results import cases_table, results_table
 from core.clock import local_day
 from routing.plan import make_plan, register_plan
-from routing.results import cases_table, results_table
 from routing.settings import load_patrol_settings
-from store import Store, open_store
-from tests.helpers import replace_layers
+from store import Store
+from tests.helpers import on_backend, replace_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, dict]:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
-    monkeypatch.setenv("PATROL_WORKSPACE", str(target))
-    ws = open_store(target)
+    ws = on_backend(target)
+    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
     plan, _ = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
     register_plan(ws, plan, actor="planner")
     return ws, plan

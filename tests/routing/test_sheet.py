@@ -19,15 +19,16 @@ from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan, write_plan_files
 from routing.settings import load_patrol_settings
 from routing.sheet import route_sheet_pdf, team_color
-from store import Store, open_store
-from tests.routing.conftest import SHIPPED
+from store import Store
+from tests.conftest import SHIPPED
+from tests.helpers import on_backend
 
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory) -> tuple[Store, dict]:
     path = tmp_path_factory.mktemp("sheet") / "guixi.gpkg"
     shutil.copy2(SHIPPED, path)
-    ws = open_store(path)
+    ws = on_backend(path)
     plan, _ = make_plan(ws, "2026-11-23", "day", seed="sheet", settings=load_patrol_settings(), iterations=100)
     register_plan(ws, plan, actor="planner")
     return ws, plan

@@ -16,7 +16,7 @@ so it is the same however often or in whatever order results arrive:
   when the rectification period ends — the planner then makes it a mandatory ``R:`` visit;
 * a revisit that finds it fixed closes the case (整改销号); one that finds it not fixed sets a
   new deadline; nothing else closes a case;
-* an institution's ``last_inspected`` moves to the date it was visited.
+* an institution's ``last_inspected`` is the later of the registry's date and its latest visit.
 """
 
 from __future__ import annotations
@@ -150,15 +150,6 @@ def resolve_plan(ws: Store, ref: str | Path) -> dict[str, Any]:
 def plan_stops(plan: dict[str, Any]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """``visit_id`` → (team, stop) for every stop of the plan."""
     return {stop["visit_id"]: (team, stop) for team in plan["teams"] for stop in team["stops"]}
-
-
-def find_team(plan: dict[str, Any], team_id: str) -> dict[str, Any]:
-    """The team ``team_id`` of the plan; :class:`InputError` naming the plan's teams otherwise."""
-    for team in plan["teams"]:
-        if team["team_id"] == team_id:
-            return team
-    names = ", ".join(f"{t['team_id']} ({t['name']})" for t in plan["teams"])
-    raise InputError(f"team {team_id!r} is not in plan {plan['plan_id']}; its teams are {names}.")
 
 
 # -- reading a spreadsheet ---------------------------------------------------------------------
@@ -531,7 +522,9 @@ def _write_derived_state(tx: Transaction, summary: RecordSummary) -> None:
     if tx.has_layer("institutions"):
         old_institutions = tx.read("institutions")
         institutions, moved = _last_inspected(old_institutions, current)
-        if moved:
+        if "registry_inspected" not in old_institutions.columns:  # the column is new: write every row once
+            tx.upsert("institutions", institutions, key="institution_id")
+        elif moved:
             changed = changed_rows(old_institutions, institutions, "institution_id")
             tx.upsert("institutions", institutions[changed.to_numpy()], key="institution_id")
 
@@ -556,19 +549,20 @@ def _team_names(register: pd.DataFrame, plan_ids: set[str]) -> dict[tuple[str, s
 
 
 def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tuple[gpd.GeoDataFrame, bool]:
-    visits = current[(current["kind"] == "institution") & current["visited"]]
-    if visits.empty:
-        return institutions, False
-    latest = visits.assign(day=[_day(v).strftime("%Y-%m-%d") for v in visits["visited_at"]]).groupby(
-        "visit_id")["day"].max()
+    """Each institution's last inspection, replayed: the later of the registry's own date and the
+    latest standing visit, so a correction that takes a visit back moves the date back too."""
     institutions = institutions.copy()
-    moved = False
-    for i, ident in zip(institutions.index, institutions["institution_id"].astype(str), strict=True):
-        day = latest.get(str(VisitRef.institution(ident)))
-        old = _text(institutions.at[i, "last_inspected"])[:10]
-        if day is not None and day > old:
-            institutions.at[i, "last_inspected"] = day
-            moved = True
+    if "registry_inspected" not in institutions.columns:  # a workspace from before the column existed
+        institutions["registry_inspected"] = institutions["last_inspected"]
+    visits = current[(current["kind"] == "institution") & current["visited"]]
+    latest = visits.assign(day=[_day(v).strftime("%Y-%m-%d") for v in visits["visited_at"]]).groupby(
+        "visit_id")["day"].max() if len(visits) else pd.Series(dtype=object)
+    registry = institutions["registry_inspected"].map(_text).str[:10]
+    visited = institutions["institution_id"].astype(str).map(
+        lambda ident: latest.get(str(VisitRef.institution(ident)), ""))
+    derived = registry.where(registry >= visited, visited)
+    moved = bool((derived != institutions["last_inspected"].map(_text).str[:10]).any())
+    institutions["last_inspected"] = derived
     return institutions, moved
 
 
@@ -576,52 +570,3 @@ def cases_table(ws: Store) -> pd.DataFrame:
     """The rectification cases (empty frame if none was opened)."""
     return pd.DataFrame(ws.read("cases")).drop(columns="geometry") if ws.has_layer("cases") else pd.DataFrame(
         columns=CASE_COLUMNS)
-
-
-TEMPLATE_HEADERS = ["检查组", "序号", "任务编号", "名称", "地址", "计划到达", "是否检查", "检查时间", "未检查原因",
-                    "核查结论", *[term.zh for term in schema.CHECKLIST_ITEMS], "发现问题", "处理措施", "抄告部门",
-                    "整改期限（天）"]
-
-
-def results_template(plan: dict[str, Any], team_id: str) -> bytes:
-    """An XLSX for recording one team's results: one row per stop, drop-down lists for the choices."""
-    from io import BytesIO
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    team = find_team(plan, team_id)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "检查结果"
-    sheet.append([f"{plan['plan_id']} {team['name']} 检查结果登记表（{plan['date']}）"])
-    sheet.append(TEMPLATE_HEADERS)
-    for stop in team["stops"]:
-        sheet.append([team["team_id"], stop["order"], stop["visit_id"], stop["name"], stop.get("address", ""),
-                      stop["arrival"]] + [""] * (len(TEMPLATE_HEADERS) - 6))
-    last = sheet.max_row
-    column = {name: i + 1 for i, name in enumerate(TEMPLATE_HEADERS)}
-
-    def choices(header: str, values: list[str]) -> None:
-        letter = sheet.cell(row=2, column=column[header]).column_letter
-        rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
-        rule.error = f"请选择：{'、'.join(values)}"
-        sheet.add_data_validation(rule)
-        rule.add(f"{letter}3:{letter}{max(last, 3)}")
-
-    choices("是否检查", ["是", "否"])
-    choices("核查结论", [t.zh for t in schema.FINDINGS])
-    choices("处理措施", [t.zh for t in schema.ACTIONS])
-    for term in schema.CHECKLIST_ITEMS:
-        choices(term.zh, [t.zh for t in schema.CHECK_OUTCOMES])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for letter, width in zip("ABCDEF", (8, 6, 26, 28, 30, 9), strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "G3"
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
+from casework.results import case_id_for, cases_table, results_table
 from core.errors import InputError
 from core.visits import VisitRef
 from layers import schema
 from routing.plan import read_plan_stops
-from routing.results import case_id_for, cases_table, results_table
 from store import Store
 
 HISTORY_COLUMNS = ["time", "event", "detail", "by"]

@@ -6,18 +6,18 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from core.errors import InputError
-from patrol.cli import main
-from routing.history import case_history, clue_history
-from routing.plan import make_plan, register_plan, write_plan_files
-from routing.results import (
+from casework.history import case_history, clue_history
+from casework.results import (
     StopResult,
     cases_table,
     read_results_file,
     record_results,
     results_table,
-    results_template,
 )
+from casework.template import results_template
+from core.errors import InputError
+from patrol.cli import main
+from routing.plan import make_plan, register_plan, write_plan_files
 from store import Store
 
 DAY = "2026-11-23"
@@ -260,3 +260,20 @@ def test_reimporting_a_handled_clue_keeps_its_status_and_answer(guixi_ws, settin
     after = guixi_ws.read("clues").set_index("clue_id").loc[clue.name]
     assert after["status"] == "handled" and "抄告单（市场监管局）" in after["answer"]
     assert "补充" in after["content"]
+
+
+def test_a_correction_moves_last_inspected_back(guixi_ws, settings):
+    plan = _plan(guixi_ws, DAY, settings, "last-inspected")
+    team, stop = _stops(plan, "institution")[0]
+    ident = stop["visit_id"].split(":", 1)[1]
+    registry = guixi_ws.read("institutions", where={"institution_id": ident})["last_inspected"].iloc[0]
+    record_results(guixi_ws, plan, [StopResult(stop["visit_id"], True, "10:00", checklist={"permits": "ok"})],
+                   team_id=team["team_id"], actor="组长")
+    visited = guixi_ws.read("institutions", where={"institution_id": ident}).iloc[0]
+    assert visited["last_inspected"] == DAY and visited["registry_inspected"] == registry
+    record_results(guixi_ws, plan, [StopResult(stop["visit_id"], False, not_visited_reason="门店关闭")],
+                   team_id=team["team_id"], actor="组长")
+    corrected = guixi_ws.read("institutions", where={"institution_id": ident}).iloc[0]
+    assert corrected["last_inspected"] == registry  # back to the registry's own date
+    others = guixi_ws.read("institutions")
+    assert others["registry_inspected"].notna().all()  # the new column was filled for every row
