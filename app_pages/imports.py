@@ -10,10 +10,10 @@ import streamlit as st
 
 from app_cache import current_actor, load_optional
 from core.errors import InputError
+from core.settings import risk_settings_path as settings_path
 from i18n import t
 from layers.importer import confirm_locations, write_rejects
 from layers.risk import import_and_analyse, refresh
-from layers.settings import settings_path
 from store import open_store
 
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09", "cgcs2000")

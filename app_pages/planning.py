@@ -12,11 +12,11 @@ from streamlit_folium import st_folium
 from app_cache import current_actor, load_grid, load_optional, load_teams
 from core.clock import TIMEZONE
 from core.errors import InputError
+from core.settings import load_patrol_settings
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan
-from routing.settings import load_patrol_settings
 from routing.sheet import team_color
 from store import open_store
 
@@ -51,7 +51,7 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
             shift,
             teams=teams,
             inspectors=inspectors,
-            settings=load_patrol_settings(),
+            settings=load_patrol_settings(store=ws),
             time_limit=seconds,
         )
         register_plan(ws, plan, actor=current_actor())
@@ -143,7 +143,7 @@ def render() -> None:
     except InputError:
         st.info(t("plan_no_teams"))
         return
-    settings = load_patrol_settings()
+    settings = load_patrol_settings(store=open_store(path))
     tomorrow = (pd.Timestamp.now(tz=TIMEZONE) + pd.Timedelta(days=1)).date()
     with st.form("plan_form"):
         c1, c2, c3 = st.columns([1, 1, 1])
@@ -152,7 +152,7 @@ def render() -> None:
             t("plan_shift"), ["day", "night"], format_func=lambda s: t(f"shift_{s}"), key="plan_shift", horizontal=True
         )
         seconds = c3.number_input(
-            t("plan_seconds"), 1.0, 120.0, float(settings["solver"]["seconds"]), 1.0, key="plan_seconds"
+            t("plan_seconds"), 1.0, 120.0, settings.solver_seconds, 1.0, key="plan_seconds"
         )
         names = dict(zip(teams["team_id"], teams["name"], strict=True))
         chosen = st.multiselect(

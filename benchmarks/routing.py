@@ -51,8 +51,8 @@ def _sites(net, n: int, seed: int):
 
 
 def _network(n_nodes: int):
+    from core.settings import load_patrol_settings
     from routing.network import network_from_graph
-    from routing.settings import load_patrol_settings
     from routing.synthetic import grid_city
 
     return network_from_graph(grid_city(n_nodes, seed=1), "car", load_patrol_settings())

@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from casework.results import RESULT_COLUMNS, StopResult, record_results  # noqa: E402
+from core.settings import load_patrol_settings  # noqa: E402
 from layers.importer import import_file  # noqa: E402
 from routing.plan import make_plan, register_plan  # noqa: E402
-from routing.settings import load_patrol_settings  # noqa: E402
 from store import Store  # noqa: E402
 from tests.helpers import on_backend  # noqa: E402
 

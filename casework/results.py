@@ -33,13 +33,13 @@ import pandas as pd
 
 from core.clock import as_local, now_local
 from core.errors import InputError, SchemaError, problems_error
+from core.settings import PatrolSettings, load_patrol_settings
 from core.visits import VisitRef, target_of
 from grid.crs import DISPLAY_CRS
 from layers import schema
 from layers.importer import parse_time, same_value
 from layers.tables import read_table
 from routing.plan import read_plan
-from routing.settings import load_patrol_settings
 from store import Store, Transaction
 from store.rows import changed_rows
 
@@ -233,7 +233,7 @@ def _visit_time(text: str, plan_date: str) -> pd.Timestamp | None:
 
 
 def check_results(plan: dict[str, Any], results: list[StopResult], *, team_id: str | None = None,
-                  settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                  settings: PatrolSettings | None = None) -> list[dict[str, Any]]:
     """Validate results against the plan and return the rows to store; :class:`InputError` lists every problem."""
     settings = settings or load_patrol_settings()
     stops = plan_stops(plan)
@@ -310,7 +310,7 @@ def _result_row(plan, team, stop, result: StopResult, settings, problems: list[s
         return None
     days = result.rectify_days
     if result.visited and days is None and (result.action == "rectify" or result.finding == "not_fixed"):
-        days = int(settings["cases"]["rectify_days" if result.action == "rectify" else "recheck_days"])
+        days = settings.cases.rectify_days if result.action == "rectify" else settings.cases.recheck_days
     return {
         "plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "team_id": team["team_id"],
         "visit_id": stop["visit_id"], "kind": kind, "name": stop["name"], "address": stop.get("address", ""),
@@ -460,7 +460,7 @@ def _apply_to_clues(clues: gpd.GeoDataFrame, current: pd.DataFrame, team_names: 
 
 
 def record_results(ws: Store, plan: dict[str, Any], results: list[StopResult], *, actor: str,
-                   team_id: str | None = None, settings: dict[str, Any] | None = None) -> RecordSummary:
+                   team_id: str | None = None, settings: PatrolSettings | None = None) -> RecordSummary:
     """Check ``results`` against the registered ``plan`` and save them with their effects, atomically.
 
     The results are appended to the append-only ``results`` layer; the derived state (cases, the

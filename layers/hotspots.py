@@ -27,6 +27,7 @@ import shapely
 from libpysal.weights import Queen, W
 
 from core.clock import TIMEZONE, local_day
+from core.settings import HotspotSettings
 from grid.crs import DISPLAY_CRS
 
 
@@ -93,7 +94,7 @@ def lattice_weights(columns: np.ndarray, rows: np.ndarray) -> W:
 
 
 def cell_hotspots(cells: gpd.GeoDataFrame, clues: gpd.GeoDataFrame, weights: np.ndarray, *,
-                  window_start: pd.Timestamp, settings: dict) -> gpd.GeoDataFrame:
+                  window_start: pd.Timestamp, settings: HotspotSettings) -> gpd.GeoDataFrame:
     """Per community cell: clue counts, recency-weighted sum, Gi* z and p, hot/cold label."""
     metric = cells.crs
     located = clues.assign(_w=weights)[clues.geometry.notna()].to_crs(metric)
@@ -105,8 +106,8 @@ def cell_hotspots(cells: gpd.GeoDataFrame, clues: gpd.GeoDataFrame, weights: np.
     out["clues_recent"] = out["code"].map(joined[recent].groupby("code").size()).fillna(0).astype(int)
     weighted = out["code"].map(joined.groupby("code")["_w"].sum()).fillna(0.0).to_numpy(dtype=float)
     out["weighted"] = weighted.round(4)
-    result = gi_star(weighted, queen_weights(out), permutations=settings["permutations"],
-                     seed=settings["seed"], alpha=settings["alpha"], min_events=settings.get("min_clues", 0))
+    result = gi_star(weighted, queen_weights(out), permutations=settings.permutations,
+                     seed=settings.seed, alpha=settings.alpha, min_events=settings.min_clues)
     out["gi_z"], out["p_value"], out["label"] = result.z.round(3), result.p, result.label
     out["fdr_cutoff"] = result.cutoff
     return out.to_crs(DISPLAY_CRS)
@@ -130,19 +131,19 @@ def lattice(extent: shapely.Geometry, size_m: float) -> gpd.GeoDataFrame:
 
 
 def surface(extent: shapely.Geometry, clues_metric: gpd.GeoDataFrame, weights: np.ndarray, *, metric_crs: str,
-            settings: dict) -> gpd.GeoDataFrame:
+            settings: HotspotSettings) -> gpd.GeoDataFrame:
     """The lattice with kernel density (weighted clues per km²) and Gi* of weighted counts."""
-    grid = lattice(extent, settings["lattice_m"]).set_crs(metric_crs)
+    grid = lattice(extent, settings.lattice_m).set_crs(metric_crs)
     located = clues_metric.geometry.notna().to_numpy()
     points = clues_metric.geometry[located]
     w = weights[located]
     centres = grid.geometry.centroid
     cx, cy = centres.x.to_numpy(), centres.y.to_numpy()
     px, py = points.x.to_numpy(), points.y.to_numpy()
-    h = float(settings["bandwidth_m"])
+    h = float(settings.bandwidth_m)
     d2 = (cx[:, None] - px[None, :]) ** 2 + (cy[:, None] - py[None, :]) ** 2
     density = (np.exp(-d2 / (2 * h * h)) * w[None, :]).sum(axis=1) / (2 * np.pi * h * h) * 1e6
-    size = float(settings["lattice_m"])
+    size = float(settings.lattice_m)
     col, row = np.floor(px / size).astype(int), np.floor(py / size).astype(int)
     index = {(int(c), int(r)): i for i, (c, r) in enumerate(zip(grid["col"], grid["row"], strict=True))}
     counts = np.zeros(len(grid))
@@ -151,8 +152,8 @@ def surface(extent: shapely.Geometry, clues_metric: gpd.GeoDataFrame, weights: n
         if i is not None:
             counts[i] += weight
     result = gi_star(counts, lattice_weights(grid["col"].to_numpy(), grid["row"].to_numpy()),
-                     permutations=settings["permutations"], seed=settings["seed"], alpha=settings["alpha"],
-                     min_events=settings.get("min_clues", 0))
+                     permutations=settings.permutations, seed=settings.seed, alpha=settings.alpha,
+                     min_events=settings.min_clues)
     grid["weighted"] = counts.round(4)
     grid["density"] = density.round(4)
     grid["gi_z"], grid["p_value"], grid["label"] = result.z.round(3), result.p, result.label

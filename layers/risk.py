@@ -8,21 +8,21 @@ the data they come from. The formula is documented in ``docs/risk.md`` and its w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from core.clock import local_day
+from core.settings import RiskSettings, load_risk_settings
 from core.visits import VisitKind, visit_ids
 from grid.crs import DISPLAY_CRS
 from layers import hotspots
 from layers.importer import ImportResult, import_file
 from layers.places import PLACE_LABELS, high_risk_places, nearest_school, schools
 from layers.schema import CLUE_COLUMNS, INSTITUTION_COLUMNS, label
-from layers.settings import load_settings
 from store import Store
 
 ANALYSIS_LAYERS = ("risk_places", "hotspot_cells", "hotspot_surface", "risk_sites", "risk_cells")
@@ -37,16 +37,16 @@ def _reasons(parts: list[tuple[float, str]]) -> str:
     return "；".join(text for weight, text in sorted(parts, key=lambda p: -p[0]) if weight > 0)
 
 
-def _score(factors: dict[str, float], weights: dict[str, float]) -> float:
+def _score(factors: dict[str, float], weights: Mapping[str, float]) -> float:
     total = sum(weights.values())
     return round(sum(weights[k] * factors.get(k, 0.0) for k in weights) / total, 4)
 
 
 def analyse(ws: Store, *, institutions: gpd.GeoDataFrame | None = None, clues: gpd.GeoDataFrame | None = None,
-            today: str | pd.Timestamp | None = None, settings: dict[str, Any] | None = None,
+            today: str | pd.Timestamp | None = None, settings: RiskSettings | None = None,
             ) -> dict[str, pd.DataFrame]:
     """Compute the analysis layers (see :data:`ANALYSIS_LAYERS`) as of ``today`` (Asia/Shanghai)."""
-    settings = settings or load_settings()
+    settings = settings or load_risk_settings(store=ws)
     day = local_day(today)
     metric = ws.meta()["metric_crs"]
     if institutions is None:
@@ -55,19 +55,19 @@ def analyse(ws: Store, *, institutions: gpd.GeoDataFrame | None = None, clues: g
         clues = ws.read("clues") if ws.has_layer("clues") else empty_layer(CLUE_COLUMNS)
     buildings, pois = ws.read("buildings"), ws.read("pois")
     communities = ws.read("communities").to_crs(metric)
-    hs = settings["hotspots"]
-    weights = hotspots.clue_weights(clues["received_at"], day, hs["half_life_days"]) if len(clues) else np.zeros(0)
-    window = settings["clues"]["window_days"]
+    hs = settings.hotspots
+    weights = hotspots.clue_weights(clues["received_at"], day, hs.half_life_days) if len(clues) else np.zeros(0)
+    window = settings.clue_window_days
     window_start = (day - pd.Timedelta(days=window - 1)).normalize()
     cells = hotspots.cell_hotspots(communities, clues, weights, window_start=window_start, settings=hs)
     clues_m = clues.to_crs(metric)
     extent_parts = pd.concat([buildings.to_crs(metric).geometry.centroid, clues_m.geometry.dropna()])
-    extent = extent_parts.union_all().convex_hull.buffer(hs["bandwidth_m"]).intersection(
+    extent = extent_parts.union_all().convex_hull.buffer(hs.bandwidth_m).intersection(
         ws.read("county").to_crs(metric).geometry.iloc[0])
     surface = hotspots.surface(extent, clues_m, weights, metric_crs=metric, settings=hs)
     cells["hot_lattice_cells"] = hotspots.count_hot_lattice(cells, surface, metric)
     places = high_risk_places(buildings, pois, institutions, metric_crs=metric,
-                              school_radius_m=settings["near_school"]["radius_m"])
+                              school_radius_m=settings.near_school_radius_m)
     sites = _site_scores(institutions, places, clues_m, cells, surface, pois, day=day, window_start=window_start,
                          metric=metric, settings=settings)
     cell_scores = _cell_scores(cells, sites, settings)
@@ -98,13 +98,12 @@ def _site_frame(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, metric
 
 def _site_scores(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, clues_m: gpd.GeoDataFrame,
                  cells: gpd.GeoDataFrame, surface: gpd.GeoDataFrame, pois: gpd.GeoDataFrame, *,
-                 day: pd.Timestamp, window_start: pd.Timestamp, metric: str, settings: dict[str, Any],
+                 day: pd.Timestamp, window_start: pd.Timestamp, metric: str, settings: RiskSettings,
                  ) -> gpd.GeoDataFrame:
     site = _site_frame(institutions, places, metric)
-    weights = settings["site"]["weights"]
-    status_f, kind_f, place_f = settings["site"]["status"], settings["site"]["kind"], settings["site"]["place"]
-    c = settings["clues"]
-    window = int(c["window_days"])
+    weights = settings.site_weights
+    status_f, kind_f, place_f = settings.status_factors, settings.kind_factors, settings.place_factors
+    window = settings.clue_window_days
     located = clues_m[clues_m.geometry.notna()]
     recent = located[pd.to_datetime(located["received_at"], utc=True, format="ISO8601") >= window_start]
     cells_m = cells.to_crs(metric)
@@ -115,7 +114,7 @@ def _site_scores(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, clues
     in_hot_area = site.geometry.intersects(hot_surface.union_all()) if len(hot_surface) else \
         pd.Series(False, index=site.index)
     school_distance, school_names = nearest_school(site.geometry, schools(pois))
-    near_r, overdue_days = float(settings["near_school"]["radius_m"]), float(settings["overdue"]["days"])
+    near_r, overdue_days = settings.near_school_radius_m, settings.overdue_days
     scores, reasons, communities = [], [], []
     for i, row in enumerate(site.itertuples()):
         factors: dict[str, float] = {}
@@ -125,8 +124,8 @@ def _site_scores(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, clues
             kind_text = label("kind", row.kind)
             parts.append((weights["status"] * factors["status"], f"{label('status', row.status)}{kind_text}"
                           + ("" if kind_text.endswith("机构") else "机构")))
-        n = int((recent.distance(row.geometry) <= c["radius_m"]).sum()) if len(recent) else 0
-        factors["clues"] = min(1.0, n / c["saturation"]) if c["saturation"] else 0.0
+        n = int((recent.distance(row.geometry) <= settings.clue_radius_m).sum()) if len(recent) else 0
+        factors["clues"] = min(1.0, n / settings.clue_saturation) if settings.clue_saturation else 0.0
         parts.append((weights["clues"] * factors["clues"], f"近{window}天附近举报{n}起"))
         cell = in_cell.loc[row.Index]
         communities.append(str(cell["code"]) if isinstance(cell["code"], str) else "")
@@ -158,9 +157,9 @@ def _site_scores(institutions: gpd.GeoDataFrame, places: gpd.GeoDataFrame, clues
         drop=True)
 
 
-def _cell_scores(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, settings: dict[str, Any]) -> pd.DataFrame:
-    weights = settings["cell"]["weights"]
-    window = int(settings["clues"]["window_days"])
+def _cell_scores(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, settings: RiskSettings) -> pd.DataFrame:
+    weights = settings.cell_weights
+    window = settings.clue_window_days
     busiest = float(cells["weighted"].max()) if len(cells) else 0.0
     rows = []
     for cell in cells.itertuples():
@@ -188,9 +187,9 @@ def refresh(ws: Store, *, actor: str, today: str | None = None,
     The layers are derived: they are computed from one consistent read, outside any transaction,
     and replaced whole in one short transaction (a later refresh supersedes them).
     """
-    settings = load_settings(settings_file)
+    settings = load_risk_settings(settings_file, store=ws)
     layers = analyse(ws, today=today, settings=settings)
-    write_analysis(ws, layers, actor=actor, detail=f"as of {local_day(today).date()}; settings {settings['_path']}")
+    write_analysis(ws, layers, actor=actor, detail=f"as of {local_day(today).date()}; settings {settings.source}")
     return layers
 
 
@@ -205,10 +204,10 @@ def write_analysis(ws: Store, layers: dict[str, pd.DataFrame], *, actor: str, de
 def import_and_analyse(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None,
                        today: str | None = None, settings_file: str | None = None) -> ImportResult:
     """Import ``path``, then recompute every analysis layer if the import changed anything."""
-    settings = load_settings(settings_file)
+    settings = load_risk_settings(settings_file, store=ws)
     result = import_file(ws, kind, path, crs=crs, actor=actor)
     if result.added or result.updated or not ws.has_layer("risk_sites"):
         layers = analyse(ws, today=today, settings=settings)
         write_analysis(ws, layers, actor=actor, detail=f"after import of {result.source}: as of "
-                       f"{local_day(today).date()}; settings {settings['_path']}")
+                       f"{local_day(today).date()}; settings {settings.source}")
     return result

@@ -165,8 +165,8 @@ def _load_teams(args: argparse.Namespace, ws):
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from core.settings import load_patrol_settings
     from routing.plan import make_plan, register_plan, write_plan_files
-    from routing.settings import load_patrol_settings
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -228,9 +228,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _schedule(args: argparse.Namespace) -> int:
     import json
 
+    from core.settings import load_patrol_settings
     from routing.plan import write_plan_files
     from routing.schedule import schedule
-    from routing.settings import load_patrol_settings
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -390,6 +390,27 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from core.settings import load_patrol_settings, load_risk_settings, save_county_settings
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    if args.set:
+        path = Path(args.set)
+        if not path.is_file():
+            raise InputError(f"settings file {path} does not exist.")
+        save_county_settings(ws, args.kind, path.read_text(encoding="utf-8"), actor=_actor(args))
+        print(f"saved the county's own {args.kind} settings from {path} in {ws.label}")
+    settings = (load_patrol_settings if args.kind == "patrol" else load_risk_settings)(store=ws)
+    print(f"{args.kind} settings in force: {settings.source}")
+    for key, value in dataclasses.asdict(settings).items():
+        if key != "source":
+            print(f"  {key} = {value}")
+    return 0
+
+
 def _workspaces(args: argparse.Namespace) -> int:
     from store import open_store
     from store.home import patrol_home, working_workspaces
@@ -511,6 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("target", help="a .gpkg path or a postgresql://… URL (county taken from the source)")
     mig.add_argument("--replace", action="store_true", help="overwrite a target that already holds the county")
     mig.set_defaults(func=_migrate)
+    sett = sub.add_parser("settings", help="show the settings in force for a county, or keep its own values")
+    sett.add_argument("workspace")
+    sett.add_argument("--kind", choices=["patrol", "risk"], default="patrol")
+    sett.add_argument("--set", help="a TOML file with only the keys this county changes (kept in the workspace)")
+    sett.set_defaults(func=_settings)
     home = sub.add_parser("workspaces", help="list your workspaces in the data home (copies of the samples)")
     home.set_defaults(func=_workspaces)
     return parser

@@ -14,8 +14,8 @@ over the "far from road" threshold.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -26,7 +26,7 @@ import shapely
 from shapely.geometry import LineString
 
 from core.errors import InputError
-from routing.settings import MODES
+from core.settings import MODES, PatrolSettings
 from store import Store
 
 # Roads a mode may use (first value of OSM ``highway``); anything else (railways, rivers,
@@ -79,7 +79,7 @@ class RoadNetwork:
         return self.__dict__["_edges"]
 
 
-def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: dict[str, dict[str, float]]) -> float:
+def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: Mapping[str, Mapping[str, float]]) -> float:
     table = speeds[mode]
     speed = float(table.get(cls, table["default"]))
     if mode == "car" and maxspeed is not None:
@@ -89,7 +89,7 @@ def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: dict[str, dict[str
     return speed
 
 
-def network_from_graph(graph: nx.MultiDiGraph, mode: str, settings: dict[str, Any]) -> RoadNetwork:
+def network_from_graph(graph: nx.MultiDiGraph, mode: str, settings: PatrolSettings) -> RoadNetwork:
     """Make the routable network of ``mode`` from a projected osmnx-style graph."""
     if mode not in MODES:
         raise InputError(f"unknown travel mode {mode!r}; use one of {', '.join(MODES)}.")
@@ -101,7 +101,7 @@ def network_from_graph(graph: nx.MultiDiGraph, mode: str, settings: dict[str, An
         if not mode_allows(mode, cls):
             excluded += 1
             continue
-        speed = _speed_kmh(mode, cls, data.get("maxspeed"), settings["speeds"])
+        speed = _speed_kmh(mode, cls, data.get("maxspeed"), settings.speeds)
         attrs = {**data, "road_class": cls, "speed_kph": speed, "travel_time": data["length"] / (speed / 3.6)}
         G.add_edge(u, v, key, **attrs)
         if mode == "walk" and not graph.has_edge(v, u):
@@ -141,10 +141,10 @@ def workspace_graph(ws: Store) -> nx.MultiDiGraph:
 _NETWORKS: dict[tuple[str, str, str, str], RoadNetwork] = {}
 
 
-def road_network(ws: Store, mode: str, settings: dict[str, Any]) -> RoadNetwork:
+def road_network(ws: Store, mode: str, settings: PatrolSettings) -> RoadNetwork:
     """The workspace's network for ``mode``; cached while the file and speeds are unchanged."""
     key = (ws.location, ws.layer_version("road_nodes") + ws.layer_version("road_edges"), mode,
-           repr(settings["speeds"][mode]))
+           repr(sorted(settings.speeds[mode].items())))
     if key not in _NETWORKS:
         if len(_NETWORKS) > 8:
             _NETWORKS.clear()

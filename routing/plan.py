@@ -32,12 +32,12 @@ from pyproj import Transformer
 from core.actor import cli_actor
 from core.clock import local_day, now_local
 from core.errors import InputError
+from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
 from routing.network import road_network, snap
-from routing.settings import SHIFTS, load_patrol_settings
 from routing.solve import Routes, Vehicle, Visit, solve_routes
 from routing.teams import avoided_communities, draw_teams, team_pairs, workspace_teams
 from store import Store, Transaction
@@ -59,7 +59,7 @@ def _addresses(ws: Store) -> dict[str, str]:
     return {b.code: f"{communities.get(b.parent_code, '')}{b.name}" for b in buildings.itertuples()}
 
 
-def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def candidate_visits(ws: Store, day: pd.Timestamp, settings: PatrolSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pool to draw from and the mandatory visits, both with lon/lat and community.
 
     Columns: ``visit_id, kind, name, address, status, reason, weight, community_code, lon, lat``.
@@ -73,7 +73,7 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> 
 
         sites = analyse(ws, today=day)["risk_sites"]
     institutions = ws.read("institutions").set_index("institution_id") if ws.has_layer("institutions") else None
-    low = float(settings["draw"]["min_weight"])
+    low = settings.draw.min_weight
     pool = pd.DataFrame(
         {
             "visit_id": sites["site_id"],
@@ -100,7 +100,7 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: dict[str, Any]) -> 
         clues = ws.read("clues")
         clues = clues[clues["status"].isin(OPEN_CLUES) & clues.geometry.notna()]
         received = pd.to_datetime(clues["received_at"], errors="coerce", utc=True).dt.tz_convert(day.tz)
-        due = received.dt.normalize() + pd.Timedelta(days=int(settings["clues"]["verify_within_days"]))
+        due = received.dt.normalize() + pd.Timedelta(days=settings.verify_clues_within_days)
         frame = pd.DataFrame(
             {
                 "visit_id": visit_ids(VisitKind.CLUE, clues["clue_id"]),
@@ -258,7 +258,9 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
     )
     drawn = systematic_sample(seed, "sites", ids, probabilities) if inputs["sample_size"] > 0 else []
     inspectors = pd.DataFrame(inputs["inspectors"])
-    teams = draw_teams([t["team_id"] for t in inputs["teams"]], inspectors, seed, set(inputs["previous_pairs"]), rules)
+    team_rules = TeamSettings(**{k: int(v) for k, v in rules["teams"].items()})
+    team_ids = [t["team_id"] for t in inputs["teams"]]
+    teams = draw_teams(team_ids, inspectors, seed, set(inputs["previous_pairs"]), team_rules)
     return {
         "probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
         "sites": drawn,
@@ -278,7 +280,7 @@ def make_plan(
     teams: pd.DataFrame | None = None,
     inspectors: pd.DataFrame | None = None,
     seed: str | None = None,
-    settings: dict[str, Any] | None = None,
+    settings: PatrolSettings | None = None,
     actor: str | None = None,
     time_limit: float | None = None,
     iterations: int | None = None,
@@ -290,11 +292,11 @@ def make_plan(
     ``required`` maps pool site ids to the rule that makes them mandatory today (the
     double-ten schedule uses it); ``previous`` overrides the pairs of the day before.
     """
-    settings = settings or load_patrol_settings()
+    settings = settings or load_patrol_settings(store=ws)
     if shift not in SHIFTS:
         raise InputError(f"unknown shift {shift!r}; use day (日查) or night (夜查).")
     day = local_day(date)
-    window = (settings["shifts"][shift]["start_min"] * 60, settings["shifts"][shift]["end_min"] * 60)
+    window = (settings.shifts[shift].start_min * 60, settings.shifts[shift].end_min * 60)
     if teams is None or inspectors is None:
         own_teams, own_people = workspace_teams(ws)
         teams = own_teams if teams is None else teams
@@ -320,7 +322,7 @@ def make_plan(
     vx, vy = to_metric.transform(visits_all["lon"].to_numpy(float), visits_all["lat"].to_numpy(float))
     xs, ys = np.concatenate([bx, vx]), np.concatenate([by, vy])
     n_bases = len(teams)
-    far_m, walk_kmh = settings["network"]["far_from_road_m"], settings["network"]["walk_to_site_kmh"]
+    far_m, walk_kmh = settings.far_from_road_m, settings.walk_to_site_kmh
     matrices: dict[str, TravelTimes] = {}
     networks: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
@@ -336,7 +338,7 @@ def make_plan(
         note = f"{labels[i]} 距最近道路 {snap_m[i]:.0f} 米（超过 {far_m:.0f} 米），请核实位置"
         if note not in warnings:
             warnings.append(note)
-    service = settings["service_minutes"]
+    service = settings.service_minutes
     pool_rows = np.arange(n_bases + len(mandatory), len(xs))
     mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
     capacity = 0
@@ -360,8 +362,8 @@ def make_plan(
         "inspectors": _record(inspectors),
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
         "rules": {
-            "draw": {k: settings["draw"][k] for k in ("min_probability", "max_probability")},
-            "teams": {k: settings["teams"][k] for k in ("min_departments", "min_law_cert", "size")},
+            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability")},
+            "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
         },
     }
     inputs_digest = digest(inputs)
@@ -383,7 +385,7 @@ def make_plan(
         Vehicle(t.team_id, i, t.mode, frozenset(avoided_communities(drawn["teams"][t.team_id], inspectors)))
         for i, t in enumerate(teams.itertuples())
     ]
-    budget = float(time_limit if time_limit is not None else settings["solver"]["seconds"])
+    budget = float(time_limit if time_limit is not None else settings.solver_seconds)
     routes = solve_routes(
         {m: tt.seconds for m, tt in matrices.items()},
         np.column_stack([xs, ys]),

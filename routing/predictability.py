@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from core.clock import local_day
+from core.settings import PatrolSettings
 from routing.teams import team_pairs
 from store import Store
 
@@ -42,7 +43,7 @@ def lag_lift(visited: np.ndarray, probability: np.ndarray, max_lag: int = 7) -> 
 
 def simulate_plans(ws: Store, start: str, days: int, *, teams: pd.DataFrame | None = None,
                    inspectors: pd.DataFrame | None = None, seed: str = "simulation", iterations: int = 200,
-                   shift: str = "day", settings: dict[str, Any] | None = None) -> dict[str, Any]:
+                   shift: str = "day", settings: PatrolSettings | None = None) -> dict[str, Any]:
     """Make ``days`` consecutive plans (not registered) and measure lag lifts on what was visited."""
     import hashlib
 

@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 from core.clock import local_day
+from core.settings import PatrolSettings, load_patrol_settings
 from routing.draw import new_seed, shuffled
 from routing.plan import candidate_visits, make_plan
-from routing.settings import load_patrol_settings
 from routing.teams import team_pairs
 from store import Store
 
@@ -47,16 +47,16 @@ def schedule(
     shift: str = "day",
     teams: pd.DataFrame | None = None,
     inspectors: pd.DataFrame | None = None,
-    settings: dict[str, Any] | None = None,
+    settings: PatrolSettings | None = None,
     seed: str | None = None,
     time_limit: float | None = None,
     iterations: int | None = None,
 ) -> dict[str, Any]:
     """Plan ``days`` days from ``start`` under the double-ten rule; return plans, seeds and shortfall."""
-    settings = settings or load_patrol_settings()
-    rule = settings["double_ten"]
-    days = int(days or rule["days"])
-    min_daily = int(rule["min_daily"])
+    settings = settings or load_patrol_settings(store=ws)
+    rule = settings.double_ten
+    days = int(days or rule.days)
+    min_daily = rule.min_daily
     day0 = local_day(start)
     seed = seed or new_seed()
     pool, _ = candidate_visits(ws, day0, settings)
@@ -65,7 +65,7 @@ def schedule(
     if sites is not None:
         status = dict(zip(sites["site_id"], sites["status"].fillna(""), strict=True))
         institutions = institutions[[status.get(i, "") not in INACTIVE for i in institutions["visit_id"]]]
-    high = set(institutions.loc[institutions["weight"] >= float(rule["high_risk"]), "visit_id"])
+    high = set(institutions.loc[institutions["weight"] >= rule.high_risk, "visit_id"])
     by_day = round_assignment(list(institutions["visit_id"]), high, days, seed)
     needed = {i: 1 + (i in high) for i in institutions["visit_id"]}
     done: dict[str, int] = dict.fromkeys(needed, 0)

@@ -20,10 +20,10 @@ import pandas as pd
 import shapely
 
 from core.errors import InputError, problems_error
+from core.settings import MODES, TeamSettings
 from grid.demo import DEMO_LABEL, demo_people
 from layers.tables import read_table
 from routing.draw import shuffled
-from routing.settings import MODES
 from store import Store
 
 TEAM_HEADERS: dict[str, tuple[str, ...]] = {
@@ -262,11 +262,11 @@ def pair_key(a: str, b: str) -> str:
 
 
 def draw_teams(
-    team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str], settings: dict[str, Any]
+    team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str], rules: TeamSettings
 ) -> dict[str, list[str]]:
     """Draw inspectors into teams at random under the rules (module doc); :class:`InputError` if impossible."""
-    min_departments = int(settings["teams"]["min_departments"])
-    min_law = int(settings["teams"]["min_law_cert"])
+    min_departments = rules.min_departments
+    min_law = rules.min_law_cert
     n = len(team_ids)
     people = inspectors.set_index("inspector_id")
     law = [p for p in people.index if bool(people.at[p, "law_cert"])]
@@ -284,7 +284,7 @@ def draw_teams(
             f"all inspectors come from {people['department'].nunique()} department(s); joint teams "
             f"need {min_departments}."
         )
-    size = max(2, min(int(settings["teams"]["size"]), len(people) // n))
+    size = max(2, min(rules.size, len(people) // n))
     for attempt in range(MAX_ATTEMPTS):
         order_teams = shuffled(seed, f"teams:{attempt}:teams", list(team_ids))
         certified = shuffled(seed, f"teams:{attempt}:law", law)

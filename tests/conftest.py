@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_patrol_settings
 from grid.build import BuildSummary, build_workspace
-from routing.settings import load_patrol_settings
 from store import Store
 from tests.helpers import on_backend
 

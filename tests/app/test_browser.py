@@ -33,8 +33,8 @@ def _free_port() -> int:
 def _register_todays_plan(path: Path) -> str:
     """Today's day plan in the private workspace (on the backend under test); return its location."""
     from core.clock import local_day
+    from core.settings import load_patrol_settings
     from routing.plan import make_plan, register_plan
-    from routing.settings import load_patrol_settings
     from tests.helpers import on_backend
 
     ws = on_backend(path)

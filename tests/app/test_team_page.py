@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from casework.results import cases_table, results_table
 from core.clock import local_day
+from core.settings import load_patrol_settings
 from routing.plan import make_plan, register_plan
-from routing.settings import load_patrol_settings
 from store import Store
 from tests.helpers import on_backend, replace_layers
 

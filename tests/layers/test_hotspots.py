@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from libpysal.weights import Queen, lat2W
 
+from core.settings import load_risk_settings as load_settings
 from layers import hotspots
-from layers.settings import load_settings
 from store import open_store
 
 TODAY = pd.Timestamp("2026-11-20", tz="Asia/Shanghai")
@@ -38,19 +38,19 @@ def test_cell_gi_star_agrees_with_esda(guixi_build: tuple) -> None:
     points = buildings.iloc[rng.integers(0, len(buildings), 80)].reset_index(drop=True)
     days = rng.uniform(0, 120, 80)
     clues = _clues(points, days)
-    settings = load_settings()["hotspots"]
-    weights = hotspots.clue_weights(clues["received_at"], TODAY, settings["half_life_days"])
+    settings = load_settings().hotspots
+    weights = hotspots.clue_weights(clues["received_at"], TODAY, settings.half_life_days)
     ours = hotspots.cell_hotspots(cells, clues, weights, window_start=TODAY, settings=settings)
     # independently: sum weights per cell with a plain point-in-polygon, Queen weights from libpysal
     y = np.array([weights[points.within(geom).to_numpy()].sum() for geom in cells.geometry])
     np.testing.assert_allclose(ours["weighted"], y.round(4), atol=1e-4)
     w = Queen.from_dataframe(cells.reset_index(drop=True), use_index=False, silence_warnings=True)
-    gi = esda.G_Local(y, w, transform="B", star=True, permutations=settings["permutations"], seed=settings["seed"],
+    gi = esda.G_Local(y, w, transform="B", star=True, permutations=settings.permutations, seed=settings.seed,
                       n_jobs=1)
     # identical up to one permutation: summing in another order can flip an exact tie
-    np.testing.assert_allclose(ours["p_value"], gi.p_sim, atol=1.01 / (settings["permutations"] + 1))
+    np.testing.assert_allclose(ours["p_value"], gi.p_sim, atol=1.01 / (settings.permutations + 1))
     np.testing.assert_allclose(ours["gi_z"], gi.z_sim, atol=1e-3)
-    cutoff = esda.fdr(gi.p_sim, settings["alpha"])
+    cutoff = esda.fdr(gi.p_sim, settings.alpha)
     assert list(ours["label"] == "hot") == list((gi.p_sim <= cutoff) & (gi.z_sim > 0))
 
 
@@ -63,7 +63,7 @@ def test_lattice_neighbours_match_libpysal() -> None:
 
 
 def _surface(points: gpd.GeoSeries, extent: object) -> gpd.GeoDataFrame:
-    settings = load_settings()["hotspots"]
+    settings = load_settings().hotspots
     clues = _clues(points, np.zeros(len(points))).to_crs(points.crs)
     return hotspots.surface(extent, clues, np.ones(len(points)), metric_crs=str(points.crs), settings=settings)
 

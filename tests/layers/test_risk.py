@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
+from core.settings import DEFAULT_RISK_SETTINGS as DEFAULT_SETTINGS
+from core.settings import load_risk_settings as load_settings
 from layers.demo import demo_layers
 from layers.risk import analyse
-from layers.settings import DEFAULT_SETTINGS, load_settings
 from store import Store
 from tests.helpers import replace_layers
 
@@ -61,7 +62,7 @@ def test_formula_is_the_documented_weighted_mean(demo_ws: Store, tmp_path: Path)
     sites = analyse(demo_ws, today="2026-11-20", settings=settings)["risk_sites"]
     inst = sites[sites["site_type"] == "institution"]
     expected = [
-        settings["site"]["status"][s] * settings["site"]["kind"][k]
+        settings.status_factors[s] * settings.kind_factors[k]
         for s, k in zip(inst["status"], inst["kind"], strict=True)
     ]
     assert inst["risk_score"].round(4).tolist() == pytest.approx(expected, abs=1e-4)

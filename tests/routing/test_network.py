@@ -41,7 +41,7 @@ def test_modes_keep_their_roads_and_report_what_is_cut_off(settings):
     assert 9 not in car.graph and 3 not in car.graph
     assert walk.graph.has_edge(3, 2)  # walking ignores one-way
     assert 3 in walk.graph and walk.report["nodes_cut_off"] == 2
-    speed = settings["speeds"]["car"]["residential"]
+    speed = settings.speeds["car"]["residential"]
     assert car.graph.edges[0, 1, 0]["travel_time"] == pytest.approx(100 / (speed / 3.6))
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from core.errors import InputError
 from patrol.cli import main
 from routing.plan import make_plan, read_plan, register_plan, verify_plan
 from routing.predictability import simulate_plans
@@ -64,7 +65,7 @@ def test_draw_reports_probabilities_and_changes_between_days(guixi_ws, settings)
     assert a["inputs"]["sites"] == b["inputs"]["sites"]  # same inputs…
     assert set(a["draw"]["sites"]) != set(b["draw"]["sites"])  # …other plan
     probs = pd.Series(a["probabilities"])
-    low, high = settings["draw"]["min_probability"], settings["draw"]["max_probability"]
+    low, high = settings.draw.min_probability, settings.draw.max_probability
     assert probs.between(low - 1e-9, high + 1e-9).all()
     weights = pd.Series({s[0]: s[1] for s in a["inputs"]["sites"]})
     assert probs[weights.idxmax()] >= probs[weights.idxmin()]
@@ -151,3 +152,20 @@ def test_a_simulated_month_of_plans_is_not_guessable(guixi_ws, settings):
     result = simulate_plans(guixi_ws, DAY, 20, iterations=30, settings=settings)
     for row in result["lags"]:
         assert 0.85 < row["lift"] < 1.15, row
+
+
+def test_a_county_keeps_its_own_settings_in_its_workspace(guixi_ws, capsys) -> None:
+    from core.settings import load_patrol_settings, save_county_settings
+
+    base = load_patrol_settings()
+    own = '[shifts.day]\nstart = "09:00"\n[cases]\nrectify_days = 20\n'
+    save_county_settings(guixi_ws, "patrol", own, actor="科长")
+    county = load_patrol_settings(store=guixi_ws)
+    assert county.shifts["day"].start_min == 9 * 60 and county.cases.rectify_days == 20
+    assert county.shifts["day"].end == base.shifts["day"].end  # what the county did not change stays
+    assert "[settings:patrol]" in county.source and guixi_ws.audit_log().iloc[-1]["actor"] == "科长"
+    with pytest.raises(InputError, match=r"\[shifts.day\] ends"):
+        save_county_settings(guixi_ws, "patrol", '[shifts.day]\nstart = "18:00"\n', actor="科长")
+    assert load_patrol_settings(store=guixi_ws).shifts["day"].start == "09:00"  # the refused one changed nothing
+    assert main(["settings", guixi_ws.location]) == 0
+    assert "rectify_days': 20" in capsys.readouterr().out

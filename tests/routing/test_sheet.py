@@ -13,11 +13,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
+from core.settings import load_patrol_settings
 from layers.schema import CHECKLIST_ITEMS
 from patrol.cli import main
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.plan import make_plan, register_plan, write_plan_files
-from routing.settings import load_patrol_settings
 from routing.sheet import route_sheet_pdf, team_color
 from store import Store
 from tests.conftest import SHIPPED

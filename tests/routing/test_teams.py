@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
+from core.settings import TeamSettings
 from routing.teams import avoided_communities, draw_teams, read_inspectors, read_teams, team_pairs
 
 
@@ -23,7 +24,7 @@ def _people(n: int = 12, certified: int = 4) -> pd.DataFrame:
     )
 
 
-RULES = {"teams": {"min_departments": 2, "min_law_cert": 1, "size": 3}}
+RULES = TeamSettings(size=3, min_departments=2, min_law_cert=1)
 
 
 @pytest.mark.parametrize("seed", ["a", "b", "c", "d", "e"])

@@ -1,0 +1,317 @@
+"""Every knob of the product in one place: frozen dataclasses read from TOML, checked once.
+
+Two files a planner edits, in ``settings/``:
+
+* ``patrol.toml`` → :class:`PatrolSettings` — shifts (日查/夜查), service minutes per kind of visit,
+  speeds per travel mode and road class, the network's snapping limits, the draw's probability
+  bounds, the joint-team rules, the double-ten rule (双十), the clue verification deadline, the
+  solver's time budget and the rectification periods. ``$PATROL_SETTINGS`` names another file.
+* ``risk.toml`` → :class:`RiskSettings` — the weights and factors of the risk score and the
+  hotspot analysis (Gi*). ``$PATROL_RISK_SETTINGS`` names another file.
+
+A county may keep its own values in its workspace (layer ``settings``: one row per kind, the TOML
+text of the keys it changes), laid over the file: ``load_patrol_settings(store=ws)``. Every bad
+entry is an :class:`InputError` naming the file (or the workspace), the section and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import InputError
+
+if TYPE_CHECKING:
+    from store import Store
+
+SETTINGS_DIR = Path(__file__).resolve().parents[1] / "settings"
+DEFAULT_PATROL_SETTINGS = SETTINGS_DIR / "patrol.toml"
+DEFAULT_RISK_SETTINGS = SETTINGS_DIR / "risk.toml"
+SETTINGS_LAYER = "settings"
+MODES: tuple[str, ...] = ("walk", "ebike", "car")
+SHIFTS: tuple[str, ...] = ("day", "night")
+VISIT_KINDS: tuple[str, ...] = ("institution", "place", "clue", "revisit")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+# -- reading -------------------------------------------------------------------------------
+def read_toml(file: Path) -> dict[str, Any]:
+    """Parse a settings file; :class:`InputError` if it is missing or not TOML."""
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"settings file {file} does not exist.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{file}: not valid TOML ({exc}).") from exc
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def county_override(store: Store | None, kind: str) -> tuple[dict[str, Any], str]:
+    """The county's own settings of ``kind`` ("patrol" or "risk") kept in its workspace, and their origin."""
+    if store is None or not store.has_layer(SETTINGS_LAYER):
+        return {}, ""
+    rows = store.read(SETTINGS_LAYER, where={"kind": kind})
+    if rows.empty:
+        return {}, ""
+    text = str(rows["toml"].iloc[-1] or "")
+    try:
+        return tomllib.loads(text), f"{store.label} [{SETTINGS_LAYER}:{kind}]"
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{store.label}: the county's {kind} settings are not valid TOML ({exc}).") from exc
+
+
+def _number(file: str, where: str, value: object, *, positive: bool = False, at_most: float | None = None) -> float:
+    bad = not isinstance(value, int | float) or isinstance(value, bool) or value < 0 or (positive and value == 0)
+    if bad or (at_most is not None and float(value) > at_most):  # type: ignore[arg-type]
+        bound = "> 0" if positive else "≥ 0"
+        bound += f" and ≤ {at_most:g}" if at_most is not None else ""
+        raise InputError(f"{file}: {where} must be a number {bound} (found {value!r}).")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _section(data: Mapping[str, Any], dotted: str) -> dict[str, Any]:
+    node: Any = data
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return dict(node) if isinstance(node, Mapping) else {}
+
+
+def clock_minutes(text: str, where: str = "time") -> int:
+    """Minutes after midnight of an ``HH:MM`` clock time; :class:`InputError` otherwise."""
+    match = _CLOCK.match(str(text).strip())
+    if not match:
+        raise InputError(f"{where}: {text!r} is not a time of day like 08:30.")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+# -- patrol --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shift:
+    """A shift's window: ``start``/``end`` as typed, and in minutes after midnight."""
+
+    start: str
+    end: str
+    start_min: int
+    end_min: int
+
+
+@dataclass(frozen=True)
+class DrawSettings:
+    """双随机: bounds of a site's inclusion probability, and the least weight a site has."""
+
+    min_probability: float
+    max_probability: float
+    min_weight: float
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    """Joint teams: members per team, departments and law-enforcement certificates required."""
+
+    size: int
+    min_departments: int
+    min_law_cert: int
+
+
+@dataclass(frozen=True)
+class DoubleTenSettings:
+    """双十原则: a round of ``days``, ``min_daily`` inspections a day, high-risk sites twice."""
+
+    days: int
+    min_daily: int
+    high_risk: float
+
+
+@dataclass(frozen=True)
+class CaseSettings:
+    """Rectification: days allowed to rectify, and days to a re-check when a revisit finds it not fixed."""
+
+    rectify_days: int
+    recheck_days: int
+
+
+@dataclass(frozen=True)
+class PatrolSettings:
+    """The patrol planner's settings (``settings/patrol.toml``)."""
+
+    shifts: Mapping[str, Shift]
+    service_minutes: Mapping[str, float]
+    speeds: Mapping[str, Mapping[str, float]]
+    far_from_road_m: float
+    walk_to_site_kmh: float
+    draw: DrawSettings
+    teams: TeamSettings
+    double_ten: DoubleTenSettings
+    verify_clues_within_days: int
+    solver_seconds: float
+    cases: CaseSettings
+    source: str
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str) -> PatrolSettings:
+        """Check ``data`` (parsed TOML) and build the settings; :class:`InputError` names the bad entry."""
+        shifts = {}
+        for name in SHIFTS:
+            shift = _section(data, f"shifts.{name}")
+            if not shift:
+                raise InputError(f"{source}: the [shifts.{name}] section is missing.")
+            start = clock_minutes(shift.get("start", ""), f"{source}: [shifts.{name}] start")
+            end = clock_minutes(shift.get("end", ""), f"{source}: [shifts.{name}] end")
+            if end <= start:
+                msg = f"{source}: [shifts.{name}] ends ({shift['end']}) before it starts ({shift['start']})."
+                raise InputError(msg)
+            shifts[name] = Shift(str(shift["start"]), str(shift["end"]), start, end)
+        service = _section(data, "service_minutes")
+        service_minutes = {k: _number(source, f"[service_minutes] {k}", service.get(k)) for k in VISIT_KINDS}
+        speeds = {}
+        for mode in MODES:
+            table = _section(data, f"speeds.{mode}")
+            if "default" not in table:
+                raise InputError(f"{source}: [speeds.{mode}] needs at least a default speed.")
+            speeds[mode] = {k: _number(source, f"[speeds.{mode}] {k}", v, positive=True) for k, v in table.items()}
+        network, draw, teams = _section(data, "network"), _section(data, "draw"), _section(data, "teams")
+        rule, cases = _section(data, "double_ten"), _section(data, "cases")
+        bounds = DrawSettings(*(_number(source, f"[draw] {k}", draw.get(k), at_most=1)
+                                for k in ("min_probability", "max_probability", "min_weight")))
+        if not 0 < bounds.min_probability < bounds.max_probability < 1:
+            raise InputError(f"{source}: [draw] needs 0 < min_probability < max_probability < 1.")
+        return cls(
+            shifts=shifts, service_minutes=service_minutes, speeds=speeds,
+            far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),
+            walk_to_site_kmh=_number(source, "[network] walk_to_site_kmh", network.get("walk_to_site_kmh"),
+                                     positive=True),
+            draw=bounds,
+            teams=TeamSettings(*(int(_number(source, f"[teams] {k}", teams.get(k)))
+                                 for k in ("size", "min_departments", "min_law_cert"))),
+            double_ten=DoubleTenSettings(int(_number(source, "[double_ten] days", rule.get("days"), positive=True)),
+                                         int(_number(source, "[double_ten] min_daily", rule.get("min_daily"))),
+                                         _number(source, "[double_ten] high_risk", rule.get("high_risk"), at_most=1)),
+            verify_clues_within_days=int(_number(source, "[clues] verify_within_days",
+                                                 _section(data, "clues").get("verify_within_days"))),
+            solver_seconds=_number(source, "[solver] seconds", _section(data, "solver").get("seconds"), positive=True),
+            cases=CaseSettings(*(int(_number(source, f"[cases] {k}", cases.get(k), positive=True))
+                                 for k in ("rectify_days", "recheck_days"))),
+            source=source,
+        )
+
+
+def patrol_settings_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The patrol settings file: ``path``, else ``$PATROL_SETTINGS``, else the shipped default."""
+    return Path(path or os.environ.get("PATROL_SETTINGS") or DEFAULT_PATROL_SETTINGS)
+
+
+def load_patrol_settings(path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> PatrolSettings:
+    """Read and check the patrol settings, with the county's own values from ``store`` laid over them."""
+    file = patrol_settings_path(path)
+    data = read_toml(file)
+    override, origin = county_override(store, "patrol")
+    return PatrolSettings.from_mapping(_merge(data, override), f"{file}" + (f" + {origin}" if origin else ""))
+
+
+# -- risk ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HotspotSettings:
+    """The clue hotspot analysis (Gi*, FDR-corrected) and its smooth surface."""
+
+    half_life_days: float
+    lattice_m: float
+    bandwidth_m: float
+    alpha: float
+    permutations: int
+    seed: int
+    min_clues: int
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """The risk score's weights and factors (``settings/risk.toml``); formula in docs/risk.md."""
+
+    site_weights: Mapping[str, float]
+    status_factors: Mapping[str, float]
+    kind_factors: Mapping[str, float]
+    place_factors: Mapping[str, float]
+    clue_window_days: int
+    clue_radius_m: float
+    clue_saturation: float
+    near_school_radius_m: float
+    overdue_days: float
+    cell_weights: Mapping[str, float]
+    hotspots: HotspotSettings
+    source: str
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str) -> RiskSettings:
+        """Check ``data`` (parsed TOML) and build the settings; :class:`InputError` names the bad entry."""
+        def numbers(dotted: str, keys: tuple[str, ...]) -> dict[str, float]:
+            section = _section(data, dotted)
+            return {k: _number(source, f"[{dotted}] {k}", section.get(k)) for k in keys}
+
+        def factors(dotted: str) -> dict[str, float]:
+            return {k: _number(source, f"[{dotted}] {k}", v, at_most=1) for k, v in _section(data, dotted).items()}
+
+        site = numbers("site.weights", ("status", "clues", "hot_cell", "near_school", "overdue", "place"))
+        cell = numbers("cell.weights", ("hot", "clues", "sites"))
+        if sum(site.values()) <= 0 or sum(cell.values()) <= 0:
+            raise InputError(f"{source}: the weights of a score must not all be 0.")
+        clues = numbers("clues", ("window_days", "radius_m", "saturation"))
+        hs = numbers("hotspots", ("half_life_days", "lattice_m", "bandwidth_m", "alpha", "permutations", "seed"))
+        min_clues = _number(source, "[hotspots] min_clues", _section(data, "hotspots").get("min_clues", 0))
+        return cls(
+            site_weights=site, status_factors=factors("site.status"), kind_factors=factors("site.kind"),
+            place_factors=factors("site.place"), clue_window_days=int(clues["window_days"]),
+            clue_radius_m=clues["radius_m"], clue_saturation=clues["saturation"],
+            near_school_radius_m=numbers("near_school", ("radius_m",))["radius_m"],
+            overdue_days=numbers("overdue", ("days",))["days"], cell_weights=cell,
+            hotspots=HotspotSettings(hs["half_life_days"], hs["lattice_m"], hs["bandwidth_m"], hs["alpha"],
+                                     int(hs["permutations"]), int(hs["seed"]), int(min_clues)),
+            source=source,
+        )
+
+
+def risk_settings_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The risk settings file: ``path``, else ``$PATROL_RISK_SETTINGS``, else the shipped default."""
+    return Path(path or os.environ.get("PATROL_RISK_SETTINGS") or DEFAULT_RISK_SETTINGS)
+
+
+def load_risk_settings(path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> RiskSettings:
+    """Read and check the risk settings, with the county's own values from ``store`` laid over them."""
+    file = risk_settings_path(path)
+    data = read_toml(file)
+    override, origin = county_override(store, "risk")
+    return RiskSettings.from_mapping(_merge(data, override), f"{file}" + (f" + {origin}" if origin else ""))
+
+
+# -- a county's own values -----------------------------------------------------------------
+def save_county_settings(store: Store, kind: str, text: str, *, actor: str) -> None:
+    """Keep ``text`` (TOML: only the keys the county changes) as the county's ``kind`` settings.
+
+    The result is checked first; a value that would make the settings invalid is refused and
+    nothing is saved.
+    """
+    import pandas as pd
+
+    from core.clock import now_local
+
+    if kind not in ("patrol", "risk"):
+        raise InputError(f"settings kind {kind!r}: use 'patrol' or 'risk'.")
+    try:
+        override = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"the county's {kind} settings are not valid TOML ({exc}).") from exc
+    base_file = patrol_settings_path() if kind == "patrol" else risk_settings_path()
+    merged = _merge(read_toml(base_file), override)
+    (PatrolSettings if kind == "patrol" else RiskSettings).from_mapping(merged, f"{store.label} [{kind}]")
+    row = pd.DataFrame({"kind": [kind], "toml": [text], "updated_at": [now_local()], "updated_by": [actor]})
+    with store.transaction(actor=actor, action=f"settings-{kind}", detail=text[:200]) as tx:
+        tx.upsert(SETTINGS_LAYER, row, key="kind")
