@@ -54,6 +54,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "counts": {"zh": "网格数量", "en": "Cells"},
     "unplaced": {"zh": "未定位的官方区划", "en": "Official divisions without location"},
+    "store_failed": {"zh": "工作区数据库出错（不是您的输入有误），未做任何更改，请稍后重试并告知管理员：{error}", "en": "The workspace database failed (not your input); nothing was changed. Try again and tell the administrator: {error}"},
+    "workspace_failed": {"zh": "无法打开工作区：{error}", "en": "The workspace cannot be opened: {error}"},
     "no_workspace": {
         "zh": "找不到工作区文件。请先运行 `patrol build-workspace` 生成。",
         "en": "No workspace file found. Build one with `patrol build-workspace`.",

@@ -6,10 +6,13 @@ which Streamlit would turn into pages of its own).
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from app_cache import workspace_choices, workspace_title
 from app_pages import casework, grid, imports, layers, planning, team
+from core.errors import StoreError, WorkspaceError
 from i18n import LANGUAGES, t
 
 PAGES = {
@@ -32,4 +35,10 @@ st.title(t("app_title"))
 if not choices:
     st.error(t("no_workspace"))
     st.stop()
-PAGES[page]()
+try:
+    PAGES[page]()
+except StoreError as exc:  # the server's fault, not the user's: say so, log the details for the administrator
+    logging.getLogger("patrol.app").exception("store failure on %s", page)
+    st.error(t("store_failed").format(error=exc))
+except WorkspaceError as exc:
+    st.error(t("workspace_failed").format(error=exc))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -19,7 +17,7 @@ def _history(frame: pd.DataFrame) -> None:
                                       "by": t("case_by")}), hide_index=True, width="stretch")
 
 
-def _clues(path: Path) -> None:
+def _clues(path: str) -> None:
     clues = load_optional(path, "clues")
     if clues is None or clues.empty:
         st.info(t("case_no_clues"))
@@ -42,7 +40,7 @@ def _clues(path: Path) -> None:
     _history(load_history(path, "clue", clue_id))
 
 
-def _cases(path: Path) -> None:
+def _cases(path: str) -> None:
     cases = load_optional(path, "cases")
     if cases is None or cases.empty:
         st.info(t("case_no_cases"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -73,7 +71,7 @@ def _table(shown: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     return table.rename(columns={c: t(c) for c in table.columns})
 
 
-def _who(path: Path, lon: float, lat: float, crs: str) -> None:
+def _who(path: str, lon: float, lat: float, crs: str) -> None:
     try:
         chain = who_chain(path, lon, lat, crs)
     except InputError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -19,9 +21,11 @@ from store import open_store
 CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09", "cgcs2000")
 
 
-def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
+def _run_import(path: str, kind: str, upload: object, crs: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / upload.name  # type: ignore[attr-defined]
+        # the browser's file name is never a path: keep its last part, in safe characters only
+        safe = re.sub(r"[^\w.\-]", "_", Path(str(upload.name)).name).lstrip(".")[-120:] or "upload"  # type: ignore[attr-defined]
+        target = Path(folder) / safe
         target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
         try:
             result = import_and_analyse(open_store(path), kind, target, crs=None if crs == "auto" else crs,
@@ -30,6 +34,7 @@ def _run_import(path: Path, kind: str, upload: object, crs: str) -> None:
             st.session_state["import_result"] = {"error": str(exc)}
             return
         except Exception as exc:  # a damaged file must not end in a traceback; the workspace is unchanged
+            logging.getLogger(__name__).exception("import of %s failed", safe)
             st.session_state["import_result"] = {"error": f"{type(exc).__name__}: {exc}"}
             return
         rejected = write_rejects(result, target)
@@ -62,7 +67,7 @@ def _show_result() -> None:
                            mime="text/csv", key="download_rejected")
 
 
-def _confirm(path: Path) -> None:
+def _confirm(path: str) -> None:
     st.subheader(t("to_confirm_header"))
     if st.session_state.get("confirmed_message"):
         st.success(st.session_state.pop("confirmed_message"))

@@ -29,7 +29,7 @@ from layers.render import (
 TOGGLES = ("show_institutions", "show_clues", "show_places", "show_surface", "show_hot")
 
 
-def _institutions(path: object) -> gpd.GeoDataFrame | None:
+def _institutions(path: str) -> gpd.GeoDataFrame | None:
     institutions = load_optional(path, "institutions")
     sites = load_optional(path, "risk_sites")
     if institutions is None:
@@ -208,7 +208,7 @@ def render() -> None:
     with right:
         _legend()
     if shown is not None:
-        st.subheader(t("institutions_layer") + f"（{len(shown)} / {len(institutions)}）")
+        st.subheader(t("institutions_layer") + f"（{len(shown)} / {0 if institutions is None else len(institutions)}）")
         table = shown[
             [
                 "name",

@@ -16,16 +16,17 @@ from core.settings import load_patrol_settings
 from i18n import t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
+from routing.model import Plan
 from routing.plan import make_plan, register_plan
 from routing.sheet import team_color
 from store import open_store
 
 
-def _probability_layer(m, plan: dict, path) -> None:
+def _probability_layer(m, plan: Plan, path) -> None:
     sites = load_optional(path, "risk_sites")
     if sites is None:
         return
-    probs = pd.Series(plan["probabilities"], name="probability")
+    probs = pd.Series(plan.probabilities, name="probability")
     frame = sites.set_index("site_id").join(probs, how="inner").reset_index()
     if frame.empty:
         return
@@ -62,55 +63,55 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
     st.session_state["plan_result"] = {"plan": plan, "seed": seed, "workspace": str(path)}
 
 
-def _downloads(plan: dict, seed: str) -> None:
+def _downloads(plan: Plan, seed: str) -> None:
     cols = st.columns(3)
     cols[0].download_button(
         t("plan_download_json"),
-        json.dumps(plan, ensure_ascii=False, indent=1),
-        file_name=f"{plan['plan_id']}.json",
+        json.dumps(plan.to_json(), ensure_ascii=False, indent=1),
+        file_name=f"{plan.plan_id}.json",
         mime="application/json",
         key="dl_plan",
     )
     cols[1].download_button(
         t("plan_download_geojson"),
         json.dumps(plan_geojson(plan), ensure_ascii=False),
-        file_name=f"{plan['plan_id']}.geojson",
+        file_name=f"{plan.plan_id}.geojson",
         mime="application/geo+json",
         key="dl_geojson",
     )
     cols[2].download_button(
-        t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan['plan_id']}.txt", key="dl_seed"
+        t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan.plan_id}.txt", key="dl_seed"
     )
-    gpx_cols = st.columns(max(1, len(plan["teams"])))
-    for col, team in zip(gpx_cols, plan["teams"], strict=False):
+    gpx_cols = st.columns(max(1, len(plan.teams)))
+    for col, team in zip(gpx_cols, plan.teams, strict=False):
         col.download_button(
-            t("plan_download_gpx").format(team=team["name"]),
+            t("plan_download_gpx").format(team=team.name),
             team_gpx(plan, team),
-            file_name=f"{plan['plan_id']}_{team['team_id']}.gpx",
+            file_name=f"{plan.plan_id}_{team.team_id}.gpx",
             mime="application/gpx+xml",
-            key=f"dl_gpx_{team['team_id']}",
+            key=f"dl_gpx_{team.team_id}",
         )
         col.download_button(
-            t("plan_download_kml").format(team=team["name"]),
-            team_kml(plan, team, team_color(plan, team["team_id"])),
-            file_name=f"{plan['plan_id']}_{team['team_id']}.kml",
+            t("plan_download_kml").format(team=team.name),
+            team_kml(plan, team, team_color(plan, team.team_id)),
+            file_name=f"{plan.plan_id}_{team.team_id}.kml",
             mime="application/vnd.google-earth.kml+xml",
-            key=f"dl_kml_{team['team_id']}",
+            key=f"dl_kml_{team.team_id}",
         )
 
 
-def _timeline(plan: dict) -> None:
+def _timeline(plan: Plan) -> None:
     st.subheader(t("plan_timeline"))
-    for team in plan["teams"]:
+    for team in plan.teams:
         st.markdown(
             "**"
             + t("plan_team_line").format(
-                name=team["name"],
-                mode=t(f"mode_{team['mode']}"),
-                stops=len(team["stops"]),
-                depart=team["depart"],
-                back=team["back"],
-                travel=team["travel_min"],
+                name=team.name,
+                mode=t(f"mode_{team.mode}"),
+                stops=len(team.stops),
+                depart=team.depart,
+                back=team.back,
+                travel=team.travel_min,
             )
             + "**"
         )
@@ -118,11 +119,11 @@ def _timeline(plan: dict) -> None:
             t("plan_members")
             + "："
             + "、".join(
-                f"{m['name']}（{m['department']}{'·执法证' if m['law_cert'] else ''}）" for m in team["members"]
+                f"{p.name}（{p.department}{'·执法证' if p.law_cert else ''}）" for p in team.members
             )
         )
-        if team["stops"]:
-            rows = pd.DataFrame(team["stops"])
+        if team.stops:
+            rows = pd.DataFrame([vars(s) for s in team.stops])
             rows["kind"] = [t(f"kind_{k}") for k in rows["kind"]]
             rows["probability"] = (100 * rows["probability"]).round(0).astype(int).astype(str) + "%"
             view = rows[["order", "arrival", "departure", "name", "kind", "address", "reason", "probability"]]
@@ -156,7 +157,8 @@ def render() -> None:
         )
         names = dict(zip(teams["team_id"], teams["name"], strict=True))
         chosen = st.multiselect(
-            t("plan_teams"), list(names), default=list(names), format_func=names.get, key="plan_teams"
+            t("plan_teams"), list(names), default=list(names), format_func=lambda k: str(names.get(k, k)),
+            key="plan_teams",
         )
         submitted = st.form_submit_button(t("plan_generate"), type="primary")
     if submitted:
@@ -170,15 +172,15 @@ def render() -> None:
         st.info(t("plan_none_yet"))
         return
     plan, seed = result["plan"], result["seed"]
-    st.success(t("plan_summary").format(plan_id=plan["plan_id"], **plan["summary"]))
-    st.text_input(t("plan_commitment"), plan["commitment"], disabled=True, key="plan_commitment_text")
+    st.success(t("plan_summary").format(plan_id=plan.plan_id, **vars(plan.summary)))
+    st.text_input(t("plan_commitment"), plan.commitment, disabled=True, key="plan_commitment_text")
     with st.expander(t("plan_seed")):
         st.code(seed)
     _downloads(plan, seed)
     show_prob = st.checkbox(t("plan_show_probability"), value=True, key="plan_show_probability")
     grid = load_grid(path)
-    lons = [s["lon"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lon"] for tm in plan["teams"]]
-    lats = [s["lat"] for tm in plan["teams"] for s in tm["stops"]] + [tm["base"]["lat"] for tm in plan["teams"]]
+    lons = [s.lon for _, s in plan.stops()] + [tm.base.lon for tm in plan.teams]
+    lats = [s.lat for _, s in plan.stops()] + [tm.base.lat for tm in plan.teams]
     m = base_map((min(lons), min(lats), max(lons), max(lats)))
     add_grid_level(
         m,
@@ -191,7 +193,7 @@ def render() -> None:
         _probability_layer(m, plan, path)
     add_plan(
         m,
-        plan,
+        plan.to_json(),
         labels={
             "name": t("name"),
             "arrival": t("col_arrival"),
@@ -200,7 +202,7 @@ def render() -> None:
             "probability": t("col_probability"),
             "_base": t("plan_base"),
         },
-        team_names={tm["team_id"]: tm["name"] for tm in plan["teams"]},
+        team_names={tm.team_id: tm.name for tm in plan.teams},
     )
     left, right = st.columns([4, 1])
     with left:
@@ -215,12 +217,11 @@ def render() -> None:
             unsafe_allow_html=True,
         )
     _timeline(plan)
-    if plan["unplanned"] or plan.get("not_visited_offices"):
+    if plan.unplanned or plan.not_visited_offices:
         st.subheader(t("plan_unplanned"))
-        st.dataframe(
-            pd.DataFrame(plan["unplanned"] + plan.get("not_visited_offices", [])), hide_index=True, width="stretch"
-        )
-    if plan["warnings"]:
+        skipped = [vars(u) for u in plan.unplanned] + [vars(o) for o in plan.not_visited_offices]
+        st.dataframe(pd.DataFrame(skipped), hide_index=True, width="stretch")
+    if plan.warnings:
         st.subheader(t("plan_warnings"))
-        for warning in plan["warnings"]:
+        for warning in plan.warnings:
             st.warning(warning)

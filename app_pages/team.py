@@ -27,37 +27,39 @@ from i18n import lang, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
 from routing.exports import team_gpx, team_kml
+from routing.model import Plan, Stop, TeamRoute
 from routing.sheet import route_sheet_pdf, team_color, workspace_roads
 from store import open_store
 
 CHECKS = ("not_checked", "ok", "problem")
 
 
-def todays_plans(path: Path, team_id: str) -> list[dict]:
+def todays_plans(path: str, team_id: str) -> list[Plan]:
     """Registered plans for today (Asia/Shanghai) in which ``team_id`` has a route."""
     register = load_optional(path, "plans")
     if register is None or register.empty:
         return []
     today = local_day().strftime("%Y-%m-%d")
-    plans = [json.loads(text) for text in register.loc[register["date"] == today, "plan_json"]]
-    return [p for p in plans if any(team["team_id"] == team_id for team in p["teams"])]
+    plans = [Plan.from_json(json.loads(text)) for text in register.loc[register["date"] == today, "plan_json"]]
+    return [p for p in plans if any(team.team_id == team_id for team in p.teams)]
 
 
-def only_team(plan: dict, team_id: str) -> dict:
+def only_team(plan: Plan, team_id: str) -> Plan:
     """The plan cut down to one team: what the team leader may see."""
-    return {**plan, "teams": [team for team in plan["teams"] if team["team_id"] == team_id]}
+    return plan.only_team(team_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sheet(plan_json: str, team_id: str, language: str, path: str) -> bytes:
     # keyed on the plan, not the file's version: recording results must not re-render the sheet
-    return route_sheet_pdf(json.loads(plan_json), team_id, roads=workspace_roads(open_store(path)), lang=language)
+    plan = Plan.from_json(json.loads(plan_json))
+    return route_sheet_pdf(plan, team_id, roads=workspace_roads(open_store(path)), lang=language)
 
 
-def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
-    stem = f"{plan['plan_id']}_{team['team_id']}"
+def _downloads(path: str, plan: Plan, team: TeamRoute, color: str) -> None:
+    stem = f"{plan.plan_id}_{team.team_id}"
     try:
-        sheet = _sheet(json.dumps(plan, ensure_ascii=False), team["team_id"], lang(), str(path))
+        sheet = _sheet(json.dumps(plan.to_json(), ensure_ascii=False), team.team_id, lang(), str(path))
     except InputError as exc:
         st.error(str(exc))
     else:
@@ -90,7 +92,7 @@ def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
     )
     cols[2].download_button(
         t("team_template"),
-        results_template(plan, team["team_id"]),
+        results_template(plan, team.team_id),
         file_name=f"{stem}_results.xlsx",
         key="dl_team_template",
         width="stretch",
@@ -98,18 +100,18 @@ def _downloads(path: Path, plan: dict, team: dict, color: str) -> None:
     )
 
 
-def _stop_label(stop: dict, done: dict[str, bool]) -> str:
-    mark = "✓" if done.get(stop["visit_id"]) else "✗" if stop["visit_id"] in done else "○"
-    return f"{mark} {stop['order']}. {stop['arrival']} {stop['name']}"
+def _stop_label(stop: Stop, done: dict[str, bool]) -> str:
+    mark = "✓" if done.get(stop.visit_id) else "✗" if stop.visit_id in done else "○"
+    return f"{mark} {stop.order}. {stop.arrival} {stop.name}"
 
 
-def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> None:
-    stops = {stop["visit_id"]: stop for stop in team["stops"]}
+def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) -> None:
+    stops = {stop.visit_id: stop for stop in team.stops}
     visit_id = st.selectbox(
         t("team_stop"), list(stops), format_func=lambda v: _stop_label(stops[v], done), key="rec_stop"
     )
     stop = stops[visit_id]
-    st.caption(f"{t('kind_' + stop['kind'])}｜{stop.get('address', '')}｜{stop['reason']}")
+    st.caption(f"{t('kind_' + stop.kind)}｜{stop.address}｜{stop.reason}")
     with st.form("record_form", clear_on_submit=False):
         visited = st.radio(
             t("team_visited"),
@@ -118,11 +120,11 @@ def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> N
             horizontal=True,
             key="rec_visited",
         )
-        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop["arrival"]), key="rec_time", step=300)
+        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop.arrival), key="rec_time", step=300)
         reason = st.text_input(t("team_reason"), key="rec_reason")
         finding = ""
-        if stop["kind"] in ("clue", "revisit"):
-            options = ["confirmed", "not_confirmed"] if stop["kind"] == "clue" else ["fixed", "not_fixed"]
+        if stop.kind in ("clue", "revisit"):
+            options = ["confirmed", "not_confirmed"] if stop.kind == "clue" else ["fixed", "not_fixed"]
             finding = st.radio(
                 t("team_finding"),
                 options,
@@ -168,9 +170,9 @@ def _record_form(path: Path, plan: dict, team: dict, done: dict[str, bool]) -> N
         _save(path, plan, team, [result])
 
 
-def _save(path: Path, plan: dict, team: dict, results: list[StopResult], blank: list[int] | None = None) -> None:
+def _save(path: str, plan: Plan, team: TeamRoute, results: list[StopResult], blank: list[int] | None = None) -> None:
     try:
-        summary = record_results(open_store(path), plan, results, team_id=team["team_id"], actor=current_actor())
+        summary = record_results(open_store(path), plan, results, team_id=team.team_id, actor=current_actor())
     except InputError as exc:
         st.error(t("team_not_saved") + "\n\n" + str(exc))
         return
@@ -187,7 +189,7 @@ def _save(path: Path, plan: dict, team: dict, results: list[StopResult], blank: 
     st.rerun()  # show the message and the updated stop list at the top
 
 
-def _upload(path: Path, plan: dict, team: dict) -> None:
+def _upload(path: str, plan: Plan, team: TeamRoute) -> None:
     upload = st.file_uploader(t("team_upload"), type=["xlsx", "csv"], key="rec_upload")
     if upload is None or not st.button(t("team_upload_save"), key="rec_upload_save"):
         return
@@ -202,9 +204,9 @@ def _upload(path: Path, plan: dict, team: dict) -> None:
     _save(path, plan, team, results, blank)
 
 
-def _recorded(path: Path, plan: dict, team: dict) -> dict[str, bool]:
+def _recorded(path: str, plan: Plan, team: TeamRoute) -> dict[str, bool]:
     table = results_from_layer(load_optional(path, "results"))
-    mine = current_results(table[(table["plan_id"] == plan["plan_id"]) & (table["team_id"] == team["team_id"])])
+    mine = current_results(table[(table["plan_id"] == plan.plan_id) & (table["team_id"] == team.team_id)])
     return dict(zip(mine["visit_id"], mine["visited"], strict=True)) if not mine.empty else {}
 
 
@@ -218,42 +220,44 @@ def render() -> None:
         st.info(t("plan_no_teams"))
         return
     names = dict(zip(teams["team_id"], teams["name"], strict=True))
-    team_id = st.selectbox(t("team_pick"), list(names), format_func=names.get, key="team_pick")
+    team_id = st.selectbox(t("team_pick"), list(names), format_func=lambda k: str(names.get(k, k)), key="team_pick")
+    if team_id is None:
+        return
     plans = todays_plans(path, team_id)
     today = local_day().strftime("%Y-%m-%d")
     if not plans:
         st.info(t("team_no_plan").format(team=names[team_id], day=today))
         return
     if len(plans) > 1:
-        shifts = {p["plan_id"]: t(f"shift_{p['shift']}") + f"（{p['plan_id']}）" for p in plans}
+        shifts = {p.plan_id: t(f"shift_{p.shift}") + f"（{p.plan_id}）" for p in plans}
         chosen = st.radio(t("plan_shift"), list(shifts), format_func=shifts.get, key="team_plan", horizontal=True)
-        plan = next(p for p in plans if p["plan_id"] == chosen)
+        plan = next(p for p in plans if p.plan_id == chosen)
     else:
         plan = plans[0]
     color = team_color(plan, team_id)
     sheet_plan = plan
     plan = only_team(plan, team_id)
-    team = plan["teams"][0]
+    team = plan.teams[0]
     st.warning(t("team_confidential"))
     st.markdown(
         t("team_summary").format(
-            day=plan["date"],
-            shift=t(f"shift_{plan['shift']}"),
-            stops=len(team["stops"]),
-            depart=team["depart"],
-            back=team["back"],
-            plan_id=plan["plan_id"],
+            day=plan.date,
+            shift=t(f"shift_{plan.shift}"),
+            stops=len(team.stops),
+            depart=team.depart,
+            back=team.back,
+            plan_id=plan.plan_id,
         )
     )
     st.caption(
         t("plan_members")
         + "："
         + "、".join(
-            f"{m['name']}（{m['department']}{'·' + t('team_law_cert') if m['law_cert'] else ''}）"
-            for m in team["members"]
+            f"{m.name}（{m.department}{'·' + t('team_law_cert') if m.law_cert else ''}）"
+            for m in team.members
         )
     )
-    st.caption(t("plan_commitment") + "：" + plan["commitment"])
+    st.caption(t("plan_commitment") + "：" + plan.commitment)
     _downloads(path, sheet_plan, team, color)
     if message := st.session_state.pop("team_message", None):
         st.success(message)
@@ -261,18 +265,18 @@ def render() -> None:
     rows = pd.DataFrame(
         [
             {
-                "order": s["order"],
-                "arrival": s["arrival"],
-                "name": s["name"],
-                "kind": t(f"kind_{s['kind']}"),
-                "address": s.get("address", ""),
+                "order": s.order,
+                "arrival": s.arrival,
+                "name": s.name,
+                "kind": t(f"kind_{s.kind}"),
+                "address": s.address,
                 "recorded": t("team_done")
-                if done.get(s["visit_id"])
+                if done.get(s.visit_id)
                 else t("team_missed")
-                if s["visit_id"] in done
+                if s.visit_id in done
                 else "",
             }
-            for s in team["stops"]
+            for s in team.stops
         ]
     )
     if not rows.empty:
@@ -291,12 +295,12 @@ def render() -> None:
             width="stretch",
         )
     with st.expander(t("team_map"), expanded=False):
-        lons = [s["lon"] for s in team["stops"]] + [team["base"]["lon"]]
-        lats = [s["lat"] for s in team["stops"]] + [team["base"]["lat"]]
+        lons = [s.lon for s in team.stops] + [team.base.lon]
+        lats = [s.lat for s in team.stops] + [team.base.lat]
         m = base_map((min(lons), min(lats), max(lons), max(lats)))
         add_plan(
             m,
-            plan,
+            plan.to_json(),
             labels={
                 "name": t("name"),
                 "arrival": t("col_arrival"),
@@ -305,11 +309,11 @@ def render() -> None:
                 "probability": t("col_probability"),
                 "_base": t("plan_base"),
             },
-            team_names={team_id: team["name"]},
+            team_names={team_id: team.name},
             colors={team_id: color},
         )
         st_folium(finish_map(m), key="team_map", height=420, use_container_width=True, returned_objects=[])
-    if not team["stops"]:
+    if not team.stops:
         return
     st.subheader(t("team_record"))
     _record_form(path, plan, team, done)

@@ -64,8 +64,8 @@ def time_import(ws: Store, path: Path) -> float:
 def one_stop_plan(ws: Store, day: str) -> tuple[dict, list[StopResult]]:
     plan, _ = make_plan(ws, day, "day", seed=f"bench-{day}", settings=load_patrol_settings(), iterations=30)
     register_plan(ws, plan, actor="benchmark")
-    stop = next(s for t in plan["teams"] for s in t["stops"] if s["kind"] == "institution")
-    return plan, [StopResult(stop["visit_id"], True, "10:00", checklist={"permits": "ok"})]
+    stop = next(s for _, s in plan.stops() if s.kind == "institution")
+    return plan, [StopResult(stop.visit_id, True, "10:00", checklist={"permits": "ok"})]
 
 
 def record_during_import(ws: Store, path: Path, day: str) -> tuple[float, float]:

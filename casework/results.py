@@ -39,6 +39,7 @@ from grid.crs import DISPLAY_CRS
 from layers import schema
 from layers.importer import parse_time, same_value
 from layers.tables import read_table
+from routing.model import Plan, Stop, TeamRoute
 from routing.plan import read_plan
 from store import Store, Transaction
 from store.rows import changed_rows
@@ -120,7 +121,7 @@ class RecordSummary:
 
 
 # -- plans -------------------------------------------------------------------------------------
-def registered_plan(ws: Store, plan_id: str, register: pd.DataFrame | None = None) -> dict[str, Any]:
+def registered_plan(ws: Store, plan_id: str, register: pd.DataFrame | None = None) -> Plan:
     """The plan ``plan_id`` from the workspace's plan register (or ``register``, already read)."""
     if register is not None:
         match = register[register["plan_id"] == plan_id]
@@ -131,25 +132,25 @@ def registered_plan(ws: Store, plan_id: str, register: pd.DataFrame | None = Non
         known = ", ".join(([] if dates is None else dates["plan_id"].astype(str).tolist())[-5:]) or "none"
         raise InputError(f"plan {plan_id} is not registered in {ws.label} (latest registered: {known}); "
                          "results can be recorded only for a plan made with `patrol plan` on this workspace.")
-    return json.loads(match.iloc[-1]["plan_json"])
+    return Plan.from_json(json.loads(match.iloc[-1]["plan_json"]))
 
 
-def resolve_plan(ws: Store, ref: str | Path) -> dict[str, Any]:
+def resolve_plan(ws: Store, ref: str | Path) -> Plan:
     """A plan given as a plan id or a plan.json path; it must be registered in ``ws`` unaltered."""
     path = Path(ref)
     if path.suffix.lower() == ".json" or path.is_file():
         plan = read_plan(path)
-        registered = registered_plan(ws, plan["plan_id"])
-        if registered["commitment"] != plan["commitment"] or registered["teams"] != plan["teams"]:
-            raise InputError(f"{path} differs from plan {plan['plan_id']} as registered in {ws.label}; "
+        registered = registered_plan(ws, plan.plan_id)
+        if registered.commitment != plan.commitment or registered.teams != plan.teams:
+            raise InputError(f"{path} differs from plan {plan.plan_id} as registered in {ws.label}; "
                              "use the registered plan (give its id instead of the file).")
         return registered
     return registered_plan(ws, str(ref))
 
 
-def plan_stops(plan: dict[str, Any]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+def plan_stops(plan: Plan) -> dict[str, tuple[TeamRoute, Stop]]:
     """``visit_id`` → (team, stop) for every stop of the plan."""
-    return {stop["visit_id"]: (team, stop) for team in plan["teams"] for stop in team["stops"]}
+    return {stop.visit_id: (team, stop) for team in plan.teams for stop in team.stops}
 
 
 # -- reading a spreadsheet ---------------------------------------------------------------------
@@ -232,7 +233,7 @@ def _visit_time(text: str, plan_date: str) -> pd.Timestamp | None:
     return parse_time(text)
 
 
-def check_results(plan: dict[str, Any], results: list[StopResult], *, team_id: str | None = None,
+def check_results(plan: Plan, results: list[StopResult], *, team_id: str | None = None,
                   settings: PatrolSettings | None = None) -> list[dict[str, Any]]:
     """Validate results against the plan and return the rows to store; :class:`InputError` lists every problem."""
     settings = settings or load_patrol_settings()
@@ -244,12 +245,12 @@ def check_results(plan: dict[str, Any], results: list[StopResult], *, team_id: s
         where = result.where()
         if result.visit_id not in stops:
             known = f"its stops are {', '.join(list(stops)[:6])}{'…' if len(stops) > 6 else ''}"
-            problems.append(f"{where}: stop {result.visit_id!r} is not in plan {plan['plan_id']} ({known}); "
+            problems.append(f"{where}: stop {result.visit_id!r} is not in plan {plan.plan_id} ({known}); "
                             "results can only be recorded for planned stops.")
             continue
         team, stop = stops[result.visit_id]
-        if team_id is not None and team["team_id"] != team_id:
-            problems.append(f"{where}: stop {result.visit_id} is on {team['name']} ({team['team_id']})'s route, "
+        if team_id is not None and team.team_id != team_id:
+            problems.append(f"{where}: stop {result.visit_id} is on {team.name} ({team.team_id})'s route, "
                             f"not {team_id}'s.")
             continue
         if result.visit_id in seen:
@@ -261,28 +262,28 @@ def check_results(plan: dict[str, Any], results: list[StopResult], *, team_id: s
         if row is not None:
             rows.append(row)
     if problems:
-        raise problems_error(f"results for plan {plan['plan_id']}", problems)
+        raise problems_error(f"results for plan {plan.plan_id}", problems)
     return rows
 
 
 def _result_row(plan, team, stop, result: StopResult, settings, problems: list[str], where: str
                 ) -> dict[str, Any] | None:
     before = len(problems)
-    kind = stop["kind"]
+    kind = stop.kind
     stamp = None
     if result.visited:
-        stamp = _visit_time(result.visited_at, plan["date"])
+        stamp = _visit_time(result.visited_at, plan.date)
         if stamp is None:
-            problems.append(f"{where}: {stop['name']} was visited but the time {result.visited_at!r} is not a time "
+            problems.append(f"{where}: {stop.name} was visited but the time {result.visited_at!r} is not a time "
                             "like 09:40 or 2026-11-23 09:40.")
-        elif stamp.normalize() != pd.Timestamp(plan["date"], tz=stamp.tz):
-            problems.append(f"{where}: time {result.visited_at} is not on the plan's date {plan['date']}.")
+        elif stamp.normalize() != pd.Timestamp(plan.date, tz=stamp.tz):
+            problems.append(f"{where}: time {result.visited_at} is not on the plan's date {plan.date}.")
         allowed = CLUE_FINDINGS if kind == "clue" else REVISIT_FINDINGS if kind == "revisit" else ("",)
         if result.finding not in allowed:
             wanted = {"clue": "属实 or 不属实 (was the clue true?)",
                       "revisit": "已整改 or 未整改 (was it fixed?)"}.get(kind, "nothing (only clue checks and "
                                                                          "revisits have a finding)")
-            problems.append(f"{where}: {stop['name']} is a {kind} visit; 结论 (finding) must be {wanted}, "
+            problems.append(f"{where}: {stop.name} is a {kind} visit; 结论 (finding) must be {wanted}, "
                             f"not {result.finding or 'empty'!r}.")
         if result.action not in {t.code for t in schema.ACTIONS}:
             problems.append(f"{where}: unknown action {result.action!r}.")
@@ -299,12 +300,12 @@ def _result_row(plan, team, stop, result: StopResult, settings, problems: list[s
             problems.append(f"{where}: unknown checklist entries {bad}.")
     else:
         if not result.not_visited_reason.strip():
-            problems.append(f"{where}: {stop['name']} was not visited; say why (未检查原因).")
+            problems.append(f"{where}: {stop.name} was not visited; say why (未检查原因).")
         filled = [name for name, value in (("finding", result.finding), ("problems", result.problems.strip()),
                                            ("action", "" if result.action == "none" else result.action))
                   if value] + [c for c, v in result.checklist.items() if v and v != "not_checked"]
         if filled:
-            problems.append(f"{where}: {stop['name']} is marked not visited but has {', '.join(filled)} filled in; "
+            problems.append(f"{where}: {stop.name} is marked not visited but has {', '.join(filled)} filled in; "
                             "mark it visited or clear them.")
     if len(problems) > before:
         return None
@@ -312,9 +313,9 @@ def _result_row(plan, team, stop, result: StopResult, settings, problems: list[s
     if result.visited and days is None and (result.action == "rectify" or result.finding == "not_fixed"):
         days = settings.cases.rectify_days if result.action == "rectify" else settings.cases.recheck_days
     return {
-        "plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "team_id": team["team_id"],
-        "visit_id": stop["visit_id"], "kind": kind, "name": stop["name"], "address": stop.get("address", ""),
-        "community_code": stop.get("community_code", ""), "lon": float(stop["lon"]), "lat": float(stop["lat"]),
+        "plan_id": plan.plan_id, "date": plan.date, "shift": plan.shift, "team_id": team.team_id,
+        "visit_id": stop.visit_id, "kind": kind, "name": stop.name, "address": stop.address,
+        "community_code": stop.community_code, "lon": float(stop.lon), "lat": float(stop.lat),
         "visited": bool(result.visited),
         "visited_at": stamp.isoformat() if stamp is not None else "",
         "not_visited_reason": "" if result.visited else result.not_visited_reason.strip(),
@@ -459,7 +460,7 @@ def _apply_to_clues(clues: gpd.GeoDataFrame, current: pd.DataFrame, team_names: 
     return clues, handled
 
 
-def record_results(ws: Store, plan: dict[str, Any], results: list[StopResult], *, actor: str,
+def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: str,
                    team_id: str | None = None, settings: PatrolSettings | None = None) -> RecordSummary:
     """Check ``results`` against the registered ``plan`` and save them with their effects, atomically.
 
@@ -470,14 +471,14 @@ def record_results(ws: Store, plan: dict[str, Any], results: list[StopResult], *
     Raises :class:`InputError` listing every problem (nothing is saved then). Results identical to
     what is already recorded are not stored again.
     """
-    registered = registered_plan(ws, plan["plan_id"])
-    if registered["commitment"] != plan["commitment"]:
-        raise InputError(f"plan {plan['plan_id']} differs from the one registered in {ws.label}.")
+    registered = registered_plan(ws, plan.plan_id)
+    if registered.commitment != plan.commitment:
+        raise InputError(f"plan {plan.plan_id} differs from the one registered in {ws.label}.")
     rows = check_results(registered, results, team_id=team_id, settings=settings)
     summary = RecordSummary()
     with ws.transaction(actor=actor, action="record-results") as tx:
         standing = current_results(results_from_layer(
-            tx.read("results", where={"plan_id": plan["plan_id"]}) if tx.has_layer("results") else None))
+            tx.read("results", where={"plan_id": plan.plan_id}) if tx.has_layer("results") else None))
         latest = {(r["plan_id"], r["visit_id"]): r for _, r in standing.iterrows()}
         now = now_local()
         new_rows = []
@@ -493,7 +494,7 @@ def record_results(ws: Store, plan: dict[str, Any], results: list[StopResult], *
             return summary
         tx.append("results", pd.DataFrame(new_rows, columns=RESULT_COLUMNS).astype({"rectify_days": "Int64"}))
         _write_derived_state(tx, summary)
-        tx.detail = f"{plan['plan_id']}: {summary.text()}"
+        tx.detail = f"{plan.plan_id}: {summary.text()}"
     return summary
 
 
@@ -543,8 +544,8 @@ def _refuse_undoing_revisited(cases: pd.DataFrame, old_cases: pd.DataFrame | Non
 def _team_names(register: pd.DataFrame, plan_ids: set[str]) -> dict[tuple[str, str], str]:
     names = {}
     for text in register.loc[register["plan_id"].isin(plan_ids), "plan_json"]:
-        plan = json.loads(text)
-        names.update({(plan["plan_id"], t["team_id"]): t["name"] for t in plan["teams"]})
+        plan = Plan.from_json(json.loads(text))
+        names.update({(plan.plan_id, t.team_id): t.name for t in plan.teams})
     return names
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from layers import schema
-from routing.plan import find_team
+from routing.model import Plan
 
 TEMPLATE_HEADERS = ["检查组", "序号", "任务编号", "名称", "地址", "计划到达", "是否检查", "检查时间", "未检查原因",
                     "核查结论", *[term.zh for term in schema.CHECKLIST_ITEMS], "发现问题", "处理措施", "抄告部门",
                     "整改期限（天）"]
 
 
-def results_template(plan: dict[str, Any], team_id: str) -> bytes:
+def results_template(plan: Plan, team_id: str) -> bytes:
     """An XLSX for recording one team's results: one row per stop, drop-down lists for the choices."""
     from io import BytesIO
 
@@ -20,15 +18,15 @@ def results_template(plan: dict[str, Any], team_id: str) -> bytes:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    team = find_team(plan, team_id)
+    team = plan.team(team_id)
     book = Workbook()
     sheet = book.active
     sheet.title = "检查结果"
-    sheet.append([f"{plan['plan_id']} {team['name']} 检查结果登记表（{plan['date']}）"])
+    sheet.append([f"{plan.plan_id} {team.name} 检查结果登记表（{plan.date}）"])
     sheet.append(TEMPLATE_HEADERS)
-    for stop in team["stops"]:
-        sheet.append([team["team_id"], stop["order"], stop["visit_id"], stop["name"], stop.get("address", ""),
-                      stop["arrival"]] + [""] * (len(TEMPLATE_HEADERS) - 6))
+    for stop in team.stops:
+        sheet.append([team.team_id, stop.order, stop.visit_id, stop.name, stop.address,
+                      stop.arrival] + [""] * (len(TEMPLATE_HEADERS) - 6))
     last = sheet.max_row
     column = {name: i + 1 for i, name in enumerate(TEMPLATE_HEADERS)}
 

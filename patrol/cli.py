@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from core.errors import InputError, StoreError
+
+if TYPE_CHECKING:
+    from routing.model import Plan
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -182,27 +186,27 @@ def _plan(args: argparse.Namespace) -> int:
     )
     written = write_plan_files(plan, seed, args.out)
     register_plan(ws, plan, actor=_actor(args))
-    summary = plan["summary"]
+    summary = plan.summary
     print(
-        f"plan {plan['plan_id']}: {summary['visits']} visits by {len(plan['teams'])} teams "
-        f"({summary['mandatory']} mandatory, {summary['drawn']} drawn)"
+        f"plan {plan.plan_id}: {summary.visits} visits by {len(plan.teams)} teams "
+        f"({summary.mandatory} mandatory, {summary.drawn} drawn)"
     )
-    for team in plan["teams"]:
+    for team in plan.teams:
         print(
-            f"  {team['team_id']} {team['name']} [{team['mode']}]: {len(team['stops'])} stops, "
-            f"back {team['back']}, members {', '.join(m['name'] + '/' + m['department'] for m in team['members'])}"
+            f"  {team.team_id} {team.name} [{team.mode}]: {len(team.stops)} stops, "
+            f"back {team.back}, members {', '.join(m.name + '/' + m.department for m in team.members)}"
         )
-    for item in plan["unplanned"]:
-        print(f"  not planned: {item['visit_id']} {item['name']} — {item['reason']}")
-    for warning in plan["warnings"]:
+    for item in plan.unplanned:
+        print(f"  not planned: {item.visit_id} {item.name} — {item.reason}")
+    for warning in plan.warnings:
         print(f"  warning: {warning}")
-    print(f"commitment (publish now): {plan['commitment']}")
+    print(f"commitment (publish now): {plan.commitment}")
     print(f"secret seed written to {written[-1]} — keep it until the inspections are done")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from routing.plan import read_plan, verify_plan
+    from routing.plan import read_plan_document, verify_plan
 
     seed = args.seed
     if seed is None and args.seed_file:
@@ -211,7 +215,7 @@ def _verify(args: argparse.Namespace) -> int:
         seed = next(iter(Path(args.seed_file).read_text(encoding="utf-8").split()), None)
     if seed is None:
         raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
-    plan = read_plan(args.plan)
+    plan = read_plan_document(args.plan)
     problems = verify_plan(plan, seed)
     if problems:
         print(f"NOT CONFIRMED: plan {plan.get('plan_id')} does not reproduce:")
@@ -301,7 +305,7 @@ def _demo_teams(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_arg(ref: str, workspace: str | None) -> dict:
+def _plan_arg(ref: str, workspace: str | None) -> Plan:
     """A plan from a plan.json path, or by id from the workspace's register."""
     from casework.results import resolve_plan
     from routing.plan import read_plan

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from core.visits import VisitKind, VisitRef, visit_ids
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
+from routing.model import Plan
 from routing.network import road_network, snap
 from routing.solve import Routes, Vehicle, Visit, solve_routes
 from routing.teams import avoided_communities, draw_teams, team_pairs, workspace_teams
@@ -188,15 +190,15 @@ PLAN_STOP_COLUMNS = ["plan_id", "date", "shift", "created_at", "created_by", "te
                      "visit_id", "kind", "target_id", "name", "community_code", "arrival", "mandatory", "lon", "lat"]
 
 
-def plan_stop_rows(plan: dict[str, Any], *, created_by: str) -> pd.DataFrame:
+def plan_stop_rows(plan: Plan, *, created_by: str) -> pd.DataFrame:
     """The register's ``plan_stops`` rows of a plan: one per stop, so readers query rows, not documents."""
     rows = [
-        {"plan_id": plan["plan_id"], "date": plan["date"], "shift": plan["shift"], "created_at": plan["created_at"],
-         "created_by": created_by, "team_id": team["team_id"], "team_name": team["name"], "order": int(stop["order"]),
-         "visit_id": stop["visit_id"], "kind": stop["kind"], "target_id": VisitRef.parse(stop["visit_id"]).target,
-         "name": stop["name"], "community_code": stop.get("community_code", ""), "arrival": stop["arrival"],
-         "mandatory": bool(stop["mandatory"]), "lon": float(stop["lon"]), "lat": float(stop["lat"])}
-        for team in plan["teams"] for stop in team["stops"]
+        {"plan_id": plan.plan_id, "date": plan.date, "shift": plan.shift, "created_at": plan.created_at,
+         "created_by": created_by, "team_id": team.team_id, "team_name": team.name, "order": stop.order,
+         "visit_id": stop.visit_id, "kind": stop.kind, "target_id": stop.visit.target, "name": stop.name,
+         "community_code": stop.community_code, "arrival": stop.arrival, "mandatory": stop.mandatory,
+         "lon": stop.lon, "lat": stop.lat}
+        for team, stop in plan.stops()
     ]
     return pd.DataFrame(rows, columns=PLAN_STOP_COLUMNS).astype({"order": "int64", "mandatory": "bool",
                                                                  "lon": "float64", "lat": "float64"})
@@ -209,7 +211,7 @@ def read_plan_stops(source: Store | Transaction, **query: Any) -> pd.DataFrame:
         return source.read("plan_stops", **query)
     if not source.has_layer("plans"):
         return pd.DataFrame(columns=PLAN_STOP_COLUMNS)
-    frames = [plan_stop_rows(json.loads(text), created_by=by) for text, by in
+    frames = [plan_stop_rows(Plan.from_json(json.loads(text)), created_by=by) for text, by in
               zip(*[source.read("plans", columns=["plan_json", "created_by"])[c] for c in ("plan_json", "created_by")],
                   strict=True)]
     stops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PLAN_STOP_COLUMNS)
@@ -286,7 +288,7 @@ def make_plan(
     iterations: int | None = None,
     previous: list[str] | None = None,
     required: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Plan, str]:
     """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
 
     ``required`` maps pool site ids to the rule that makes them mandatory today (the
@@ -420,7 +422,7 @@ def make_plan(
         {"visit_id": r.visit_id, "name": r.name, "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
         for r in at_office.itertuples()
     ]
-    return plan, seed
+    return Plan.from_json(json.loads(json.dumps(plan, ensure_ascii=False))), seed
 
 
 def _assemble(
@@ -561,8 +563,13 @@ def _leg(tt: TravelTimes, i: int, j: int, to_wgs84: Transformer) -> dict[str, An
     return {"minutes": round(float(tt.seconds[i, j]) / 60, 1), "coordinates": coords}
 
 
-def verify_plan(plan: dict[str, Any], seed: str) -> list[str]:
-    """Every way the plan differs from the draw its inputs and ``seed`` give; empty when confirmed."""
+def verify_plan(plan: Plan | Mapping[str, Any], seed: str) -> list[str]:
+    """Every way the plan differs from the draw its inputs and ``seed`` give; empty when confirmed.
+
+    Takes the plan document as it was handed over (it may have been altered) or a :class:`Plan`.
+    """
+    if isinstance(plan, Plan):
+        plan = plan.to_json()
     problems = []
     inputs = plan.get("inputs")
     if not isinstance(inputs, dict):
@@ -617,17 +624,17 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_plan_files(plan: dict[str, Any], seed: str, out_dir: str | Path) -> list[Path]:
+def write_plan_files(plan: Plan, seed: str, out_dir: str | Path) -> list[Path]:
     """Write plan.json, plan.geojson, a GPX and a KML per team, and the secret seed file; return the paths."""
     out = Path(out_dir)
     written = []
     files = {
-        "plan.json": json.dumps(plan, ensure_ascii=False, indent=1),
+        "plan.json": json.dumps(plan.to_json(), ensure_ascii=False, indent=1),
         "plan.geojson": json.dumps(plan_geojson(plan), ensure_ascii=False),
-        **{f"team_{t['team_id']}.gpx": team_gpx(plan, t) for t in plan["teams"]},
-        **{f"team_{t['team_id']}.kml": team_kml(plan, t) for t in plan["teams"]},
+        **{f"team_{t.team_id}.gpx": team_gpx(plan, t) for t in plan.teams},
+        **{f"team_{t.team_id}.kml": team_kml(plan, t) for t in plan.teams},
         "SECRET_seed.txt": (
-            f"{seed}\n# 本文件为计划 {plan['plan_id']} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
+            f"{seed}\n# 本文件为计划 {plan.plan_id} 的随机种子，须由计划编制人保管，出发前不得外传。\n"
             f"# Keep this seed secret until the inspections are done; then publish it so anyone can run\n"
             f"#   patrol verify plan.json --seed {seed}\n"
         ),
@@ -638,8 +645,17 @@ def write_plan_files(plan: dict[str, Any], seed: str, out_dir: str | Path) -> li
     return written
 
 
-def read_plan(path: str | Path) -> dict[str, Any]:
+def read_plan(path: str | Path) -> Plan:
     """Read a plan.json; :class:`InputError` if it is not one."""
+    document = read_plan_document(path)
+    try:
+        return Plan.from_json(document)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
+def read_plan_document(path: str | Path) -> dict[str, Any]:
+    """A plan.json as the document it is (for ``verify``, which must examine even an altered one)."""
     try:
         plan = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -651,7 +667,7 @@ def read_plan(path: str | Path) -> dict[str, Any]:
     return plan
 
 
-def register_plan(ws: Store, plan: dict[str, Any], *, actor: str) -> None:
+def register_plan(ws: Store, plan: Plan, *, actor: str) -> None:
     """Record the plan (its commitment, teams and pairs) in the workspace's plan register.
 
     The register is re-checked in the same transaction, so that two planners at once cannot put
@@ -662,36 +678,36 @@ def register_plan(ws: Store, plan: dict[str, Any], *, actor: str) -> None:
     InputError
         If another plan registered meanwhile clashes with this one (make the plan again).
     """
-    pairs = team_pairs(plan["draw"]["teams"])
+    pairs = team_pairs(plan.draw["teams"])
     row = pd.DataFrame(
         [
             {
-                "plan_id": plan["plan_id"],
-                "date": plan["date"],
-                "shift": plan["shift"],
-                "created_at": plan["created_at"],
+                "plan_id": plan.plan_id,
+                "date": plan.date,
+                "shift": plan.shift,
+                "created_at": plan.created_at,
                 "created_by": actor,
-                "commitment": plan["commitment"],
-                "inputs_digest": plan["inputs_digest"],
-                "visits": plan["summary"]["visits"],
+                "commitment": plan.commitment,
+                "inputs_digest": plan.inputs_digest,
+                "visits": plan.summary.visits,
                 "pairs": ";".join(sorted(pairs)),
-                "plan_json": json.dumps(plan, ensure_ascii=False),
+                "plan_json": json.dumps(plan.to_json(), ensure_ascii=False),
             }
         ]
     )
-    visits = {stop["visit_id"] for team in plan["teams"] for stop in team["stops"]}
-    day = pd.Timestamp(plan["date"])
+    visits = {stop.visit_id for _, stop in plan.stops()}
+    day = pd.Timestamp(plan.date)
     with ws.transaction(
         actor=actor,
         action="plan",
-        detail=f"{plan['plan_id']}: {plan['summary']['visits']} visits, commitment {plan['commitment']}",
+        detail=f"{plan.plan_id}: {plan.summary.visits} visits, commitment {plan.commitment}",
     ) as tx:
-        if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan["plan_id"]}, columns=["plan_id"])):
-            raise InputError(f"plan {plan['plan_id']} is registered already.")
-        twice = sorted(visits & _visits_on(tx, plan["date"], shift=plan["shift"]))
+        if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan.plan_id}, columns=["plan_id"])):
+            raise InputError(f"plan {plan.plan_id} is registered already.")
+        twice = sorted(visits & _visits_on(tx, plan.date, shift=plan.shift))
         if twice:
             raise InputError(
-                f"another plan registered for {plan['date']} ({plan['shift']}) already visits "
+                f"another plan registered for {plan.date} ({plan.shift}) already visits "
                 f"{', '.join(twice[:10])}; make this plan again."
             )
         neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
@@ -716,12 +732,3 @@ def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:
             columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"]
         )
     )
-
-
-def find_team(plan: dict[str, Any], team_id: str) -> dict[str, Any]:
-    """The team ``team_id`` of the plan; :class:`InputError` naming the plan's teams otherwise."""
-    for team in plan["teams"]:
-        if team["team_id"] == team_id:
-            return team
-    names = ", ".join(f"{t['team_id']} ({t['name']})" for t in plan["teams"])
-    raise InputError(f"team {team_id!r} is not in plan {plan['plan_id']}; its teams are {names}.")

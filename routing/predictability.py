@@ -55,20 +55,19 @@ def simulate_plans(ws: Store, start: str, days: int, *, teams: pd.DataFrame | No
         day_seed = hashlib.sha256(f"{seed}:{d}".encode()).hexdigest()[:32]
         plan, _ = make_plan(ws, day0 + pd.Timedelta(days=d), shift, teams=teams, inspectors=inspectors,
                             seed=day_seed, iterations=iterations, previous=previous, settings=settings)
-        previous = sorted(team_pairs(plan["draw"]["teams"]))
+        previous = sorted(team_pairs(plan.draw["teams"]))
         plans.append(plan)
-    sites = sorted({s for p in plans for s in p["probabilities"]})
+    sites = sorted({s for p in plans for s in p.probabilities})
     index = {s: i for i, s in enumerate(sites)}
     visited = np.zeros((days, len(sites)))
     probability = np.zeros((days, len(sites)))
     for d, plan in enumerate(plans):
-        for site, p in plan["probabilities"].items():
+        for site, p in plan.probabilities.items():
             probability[d, index[site]] = p
-        for team in plan["teams"]:
-            for stop in team["stops"]:
-                if stop["visit_id"] in index:
-                    visited[d, index[stop["visit_id"]]] = 1
+        for _, stop in plan.stops():
+            if stop.visit_id in index:
+                visited[d, index[stop.visit_id]] = 1
     # The probability of being *visited* is the draw's times the share of drawn sites routed.
-    routed = visited.sum(axis=1) / np.maximum(np.array([len(p["draw"]["sites"]) for p in plans]), 1)
+    routed = visited.sum(axis=1) / np.maximum(np.array([len(p.draw["sites"]) for p in plans]), 1)
     return {"lags": lag_lift(visited, probability * routed[:, None]), "days": days, "sites": len(sites),
             "visits_per_day": float(visited.sum(axis=1).mean())}

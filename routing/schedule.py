@@ -88,11 +88,11 @@ def schedule(
             previous=previous,
             required=required,
         )
-        visited = {stop["visit_id"] for team in plan["teams"] for stop in team["stops"]}
+        visited = {stop.visit_id for _, stop in plan.stops()}
         for s in visited & set(done):
             done[s] += 1
         carry = [s for s in today if s not in visited]
-        previous = sorted(team_pairs(plan["draw"]["teams"]))
+        previous = sorted(team_pairs(plan.draw["teams"]))
         out_days.append(
             {
                 "date": day.strftime("%Y-%m-%d"),
@@ -103,7 +103,7 @@ def schedule(
                 "carried": len(carry),
             }
         )
-    team_days = days * len(out_days[0]["plan"]["teams"]) if out_days else 0
+    team_days = days * len(out_days[0]["plan"].teams) if out_days else 0
     per_team_day = sum(d["visits"] for d in out_days) / max(team_days, 1)
     missing = {s: needed[s] - done[s] for s in needed if done[s] < needed[s]}
     short_visits = sum(missing.values())

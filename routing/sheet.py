@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +21,7 @@ from pyproj import Transformer
 from core.errors import InputError
 from layers import schema
 from layers.render import TEAM_COLORS
-from routing.plan import find_team
+from routing.model import Plan, Stop, TeamRoute
 from store import Store
 
 FONT_FAMILY = (
@@ -150,16 +151,16 @@ TEXT: dict[str, dict[str, Any]] = {
 }
 
 
-def team_color(plan: dict[str, Any], team_id: str) -> str:
+def team_color(plan: Plan, team_id: str) -> str:
     """The team's colour, the same as on the planning page's map."""
-    ids = [t["team_id"] for t in plan["teams"]]
+    ids = [t.team_id for t in plan.teams]
     return TEAM_COLORS[ids.index(team_id) % len(TEAM_COLORS)] if team_id in ids else TEAM_COLORS[0]
 
 
-def stop_status(stop: dict[str, Any], lang: str = "zh") -> str:
+def stop_status(stop: Stop, lang: str = "zh") -> str:
     """The stop's status in words (registry status, clue status or case status)."""
-    vocabulary = {"institution": "status", "clue": "clue_status", "revisit": "case_status"}.get(stop["kind"])
-    return schema.label(vocabulary, stop["status"], lang) if vocabulary and stop.get("status") else ""
+    vocabulary = {"institution": "status", "clue": "clue_status", "revisit": "case_status"}.get(stop.kind)
+    return schema.label(vocabulary, stop.status, lang) if vocabulary and stop.status else ""
 
 
 def _nice_length(metres: float) -> float:
@@ -167,12 +168,12 @@ def _nice_length(metres: float) -> float:
     return max(step * power for step in (1, 2, 5) if step * power <= metres)
 
 
-def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoDataFrame | None = None) -> str:
+def route_map_svg(plan: Plan, team: TeamRoute, roads: gpd.GeoDataFrame | None = None) -> str:
     """The team's route as an SVG: roads, legs, base, numbered stops, scale bar, north arrow, attribution."""
     to_mercator = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
-    color = team_color(plan, team["team_id"])
-    points = [(team["base"]["lon"], team["base"]["lat"])] + [(s["lon"], s["lat"]) for s in team["stops"]]
-    points += [tuple(c) for leg in team["legs"] for c in leg["coordinates"]]
+    color = team_color(plan, team.team_id)
+    points: list[tuple[float, float]] = [(team.base.lon, team.base.lat)] + [(s.lon, s.lat) for s in team.stops]
+    points += [c for leg in team.legs for c in leg.coordinates]
     xs, ys = to_mercator.transform([p[0] for p in points], [p[1] for p in points])
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     span = max(x1 - x0, (y1 - y0) * MAP_WIDTH / MAP_HEIGHT, 400.0) * 1.12
@@ -184,7 +185,7 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
         x, y = to_mercator.transform(lon, lat)
         return (x - cx + half_w) * scale, (cy + half_h - y) * scale
 
-    def path(coords: list) -> str:
+    def path(coords: Sequence[tuple[float, float]]) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (px(lon, lat) for lon, lat in coords))
 
     parts = [
@@ -212,20 +213,20 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
                     f'<polyline points="{path(list(line.coords))}" fill="none" stroke="#ffffff" '
                     f'stroke-width="{width}" stroke-linecap="round"/>'
                 )
-    for leg in team["legs"]:
-        if len(leg["coordinates"]) >= 2:
+    for leg in team.legs:
+        if len(leg.coordinates) >= 2:
             parts.append(
-                f'<polyline points="{path(leg["coordinates"])}" fill="none" stroke="{color}" '
+                f'<polyline points="{path(leg.coordinates)}" fill="none" stroke="{color}" '
                 'stroke-width="3.2" stroke-opacity="0.85" stroke-linejoin="round" stroke-linecap="round"/>'
             )
-    bx, by = px(team["base"]["lon"], team["base"]["lat"])
+    bx, by = px(team.base.lon, team.base.lat)
     parts.append(
         f'<rect x="{bx - 9:.1f}" y="{by - 9:.1f}" width="18" height="18" fill="{color}"/>'
         f'<text x="{bx:.1f}" y="{by + 4.5:.1f}" font-size="12" fill="#fff" text-anchor="middle">起</text>'
     )
     placed: list[tuple[float, float]] = []
-    for stop in team["stops"]:
-        x, y = px(stop["lon"], stop["lat"])
+    for stop in team.stops:
+        x, y = px(stop.lon, stop.lat)
         lx, ly = x, y
         while any(abs(lx - a) < 18 and abs(ly - b) < 18 for a, b in placed):  # fan out stops at one address
             lx += 20
@@ -235,10 +236,10 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
         parts.append(
             f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="9" fill="#fff" stroke="{color}" stroke-width="2.4"/>'
             f'<text x="{lx:.1f}" y="{ly + 4:.1f}" font-size="11" font-weight="bold" fill="{color}" '
-            f'text-anchor="middle">{stop["order"]}</text>'
+            f'text-anchor="middle">{stop.order}</text>'
         )
     parts.append("</g>")
-    metres_per_px = 1 / scale * math.cos(math.radians(team["base"]["lat"]))
+    metres_per_px = 1 / scale * math.cos(math.radians(team.base.lat))
     bar = _nice_length(metres_per_px * MAP_WIDTH / 5)
     bar_px = bar / metres_per_px
     label = f"{bar / 1000:g} km" if bar >= 1000 else f"{bar:g} m"
@@ -252,7 +253,7 @@ def route_map_svg(plan: dict[str, Any], team: dict[str, Any], roads: gpd.GeoData
         f'<g transform="translate({MAP_WIDTH - 22},26)"><path d="M0,-16 L7,4 L0,-1 L-7,4 Z" fill="#222"/>'
         '<text y="16" font-size="11" text-anchor="middle">N</text></g>'
     )
-    attribution = html.escape(plan.get("attribution") or "© OpenStreetMap contributors (ODbL 1.0)")
+    attribution = html.escape(plan.attribution or "© OpenStreetMap contributors (ODbL 1.0)")
     parts.append(
         f'<rect x="{MAP_WIDTH - 250}" y="{MAP_HEIGHT - 16}" width="250" height="16" fill="#fff" '
         f'fill-opacity="0.85"/><text x="{MAP_WIDTH - 5}" y="{MAP_HEIGHT - 4}" font-size="10" '
@@ -298,78 +299,78 @@ def _box(label: str) -> str:
 
 
 def route_sheet_html(
-    plan: dict[str, Any], team_id: str, *, roads: gpd.GeoDataFrame | None = None, lang: str = "zh"
+    plan: Plan, team_id: str, *, roads: gpd.GeoDataFrame | None = None, lang: str = "zh"
 ) -> str:
     """The route sheet of team ``team_id`` as a self-contained HTML document (print CSS)."""
     t = TEXT["en" if lang == "en" else "zh"]
-    team = find_team(plan, team_id)
+    team = plan.team(team_id)
     e = html.escape
-    shift = t[plan["shift"]] if plan["shift"] in ("day", "night") else plan["shift"]
-    window = "–".join(plan.get("window", []))
+    shift = t[plan.shift] if plan.shift in ("day", "night") else plan.shift
+    window = "–".join(plan.window)
     out = [
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(plan['plan_id'])} "
-        f"{e(team['name'])}</title><style>"
-        + CSS % {"confidential": t["confidential"], "plan_id": plan["plan_id"], "font": FONT_FAMILY}
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{e(plan.plan_id)} "
+        f"{e(team.name)}</title><style>"
+        + CSS % {"confidential": t["confidential"], "plan_id": plan.plan_id, "font": FONT_FAMILY}
         + "</style></head><body>"
     ]
     out.append(f"<h1>{e(t['title'])}</h1>")
     out.append(f"<div class='banner'><b>{e(t['confidential'])}</b><br>{e(t['notice'])}</div>")
     out.append(
         "<table class='meta'>"
-        f"<tr><td><b>{t['team']}</b> {e(team['name'])}（{e(team['team_id'])}）</td>"
-        f"<td><b>{t['shift']}</b> {e(plan.get('county_name', ''))} {e(plan['date'])} {e(shift)} {e(window)}</td>"
-        f"<td><b>{t['mode']}</b> {e(t['modes'].get(team['mode'], team['mode']))}</td></tr>"
-        f"<tr><td><b>{t['depart']}</b> {e(team.get('depart', ''))}　<b>{t['back']}</b> {e(team.get('back', ''))}</td>"
-        f"<td><b>{t['travel']}</b> {team.get('travel_min', 0)} {t['minutes']}　<b>{t['inspect']}</b> "
-        f"{team.get('service_min', 0)} {t['minutes']}</td>"
-        f"<td><b>{t['stops']}</b> {len(team['stops'])}</td></tr>"
-        f"<tr><td colspan='2'><b>{t['plan']}</b> {e(plan['plan_id'])}</td>"
-        f"<td><b>{t['made']}</b> {e(str(plan.get('created_at', ''))[:16].replace('T', ' '))}</td></tr>"
-        f"<tr><td colspan='3'><b>{t['commitment']}</b> <span class='hash'>{e(plan['commitment'])}</span></td></tr>"
+        f"<tr><td><b>{t['team']}</b> {e(team.name)}（{e(team.team_id)}）</td>"
+        f"<td><b>{t['shift']}</b> {e(plan.county_name)} {e(plan.date)} {e(shift)} {e(window)}</td>"
+        f"<td><b>{t['mode']}</b> {e(t['modes'].get(team.mode, team.mode))}</td></tr>"
+        f"<tr><td><b>{t['depart']}</b> {e(team.depart)}　<b>{t['back']}</b> {e(team.back)}</td>"
+        f"<td><b>{t['travel']}</b> {team.travel_min} {t['minutes']}　<b>{t['inspect']}</b> "
+        f"{team.service_min} {t['minutes']}</td>"
+        f"<td><b>{t['stops']}</b> {len(team.stops)}</td></tr>"
+        f"<tr><td colspan='2'><b>{t['plan']}</b> {e(plan.plan_id)}</td>"
+        f"<td><b>{t['made']}</b> {e(str(plan.created_at)[:16].replace('T', ' '))}</td></tr>"
+        f"<tr><td colspan='3'><b>{t['commitment']}</b> <span class='hash'>{e(plan.commitment)}</span></td></tr>"
         "</table>"
     )
     out.append(
         f"<h2>{t['members']}</h2><table><tr><th>{t['name']}</th><th>{t['department']}</th>"
         f"<th>{t['law_cert']}</th><th style='width:45mm'>{t['sign']}</th></tr>"
     )
-    for member in team.get("members", []):
+    for member in team.members:
         out.append(
-            f"<tr><td>{e(member['name'])}</td><td>{e(member.get('department', ''))}</td>"
-            f"<td>{t['yes'] if member.get('law_cert') else '—'}</td><td></td></tr>"
+            f"<tr><td>{e(member.name)}</td><td>{e(member.department)}</td>"
+            f"<td>{t['yes'] if member.law_cert else '—'}</td><td></td></tr>"
         )
     out.append("</table>")
     out.append(f"<h2>{t['map']}</h2><div class='map'>{route_map_svg(plan, team, roads)}</div>")
     out.append(f"<h2>{t['stops']}</h2>")
-    if not team["stops"]:
+    if not team.stops:
         out.append(f"<p>{t['none_stops']}</p>")
     else:
         out.append(
             f"<table><tr><th>{t['order']}</th><th>{t['arrival']}</th><th>{t['kind']}</th><th>{t['stop']}</th>"
             f"<th>{t['address']}</th><th>{t['status']}</th><th>{t['why']}</th></tr>"
         )
-        for stop in team["stops"]:
-            chosen = t["mandatory"] if stop.get("mandatory") else f"{t['probability']} {stop.get('probability', 0):.0%}"
+        for stop in team.stops:
+            chosen = t["mandatory"] if stop.mandatory else f"{t['probability']} {stop.probability:.0%}"
             out.append(
-                f"<tr><td>{stop['order']}</td><td class='nowrap'>{e(stop['arrival'])}</td>"
-                f"<td class='nowrap'>{e(t['kinds'].get(stop['kind'], stop['kind']))}</td>"
-                f"<td>{e(stop['name'])}<br><span class='small'>{e(stop['visit_id'])}</span></td>"
-                f"<td>{e(stop.get('address', ''))}</td><td>{e(stop_status(stop, lang))}</td>"
-                f"<td><b>{e(chosen)}</b> <span class='small'>{e(stop.get('reason', ''))}</span></td></tr>"
+                f"<tr><td>{stop.order}</td><td class='nowrap'>{e(stop.arrival)}</td>"
+                f"<td class='nowrap'>{e(t['kinds'].get(stop.kind, stop.kind))}</td>"
+                f"<td>{e(stop.name)}<br><span class='small'>{e(stop.visit_id)}</span></td>"
+                f"<td>{e(stop.address)}</td><td>{e(stop_status(stop, lang))}</td>"
+                f"<td><b>{e(chosen)}</b> <span class='small'>{e(stop.reason)}</span></td></tr>"
             )
         out.append("</table>")
     out.append(f"<h2 style='page-break-before: always'>{t['checklist']}</h2>")
-    for stop in team["stops"]:
+    for stop in team.stops:
         out.append(_stop_block(stop, t, lang))
     out.append(
         f"<h2>{t['closing']}</h2><table class='sign'><tr><th style='width:30%'>{t['leader_sign']}</th><td></td>"
         f"<th style='width:15%'>{t['date']}</th><td></td></tr>"
         f"<tr><th>{t['member_sign']}</th><td colspan='3'></td></tr></table>"
     )
-    out.append(f"<p class='small'>{e(t['map_note'])}：{e(plan.get('attribution', ''))}</p></body></html>")
+    out.append(f"<p class='small'>{e(t['map_note'])}：{e(plan.attribution)}</p></body></html>")
     return "".join(out)
 
 
-def _stop_block(stop: dict[str, Any], t: dict[str, Any], lang: str) -> str:
+def _stop_block(stop: Stop, t: dict[str, Any], lang: str) -> str:
     e = html.escape
     cells = []
     for term in schema.CHECKLIST_ITEMS:
@@ -382,12 +383,12 @@ def _stop_block(stop: dict[str, Any], t: dict[str, Any], lang: str) -> str:
     cells += ["<td></td><td></td>"] * (len(cells) % 2)
     rows = [f"<tr>{cells[i]}{cells[i + 1]}</tr>" for i in range(0, len(cells), 2)]
     finding = ""
-    if stop["kind"] == "clue":
+    if stop.kind == "clue":
         finding = (
             f"<p><b>{t['finding']}</b> {_box(schema.label('finding', 'confirmed', lang))}"
             f"{_box(schema.label('finding', 'not_confirmed', lang))}</p>"
         )
-    elif stop["kind"] == "revisit":
+    elif stop.kind == "revisit":
         finding = (
             f"<p><b>{t['revisit']}</b> {_box(schema.label('finding', 'fixed', lang))}"
             f"{_box(schema.label('finding', 'not_fixed', lang))}</p>"
@@ -397,9 +398,9 @@ def _stop_block(stop: dict[str, Any], t: dict[str, Any], lang: str) -> str:
         for term in schema.ACTIONS
     )
     return (
-        f"<div class='stopblock'><h3>{stop['order']}. {e(stop['name'])} "
-        f"<span class='small'>{e(stop['visit_id'])}｜{e(stop.get('address', ''))}｜{t['arrival']} "
-        f"{e(stop['arrival'])}</span></h3>"
+        f"<div class='stopblock'><h3>{stop.order}. {e(stop.name)} "
+        f"<span class='small'>{e(stop.visit_id)}｜{e(stop.address)}｜{t['arrival']} "
+        f"{e(stop.arrival)}</span></h3>"
         f"<p>{t['arrived']} <span class='line'></span>　{t['left']} <span class='line'></span>　"
         f"{_box(t['not_visited'])}<span class='line' style='min-width:55mm'></span></p>{finding}"
         f"<table class='checks'>{''.join(rows)}</table>"
@@ -418,7 +419,7 @@ def workspace_roads(ws: Store | None) -> gpd.GeoDataFrame | None:
 
 
 def route_sheet_pdf(
-    plan: dict[str, Any],
+    plan: Plan,
     team_id: str,
     *,
     workspace: Store | None = None,

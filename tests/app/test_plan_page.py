@@ -44,14 +44,14 @@ def test_generate_a_plan_and_see_routes_timeline_and_probabilities(county: Store
     result = app.session_state["plan_result"]
     plan, seed = result["plan"], result["seed"]
     assert verify_plan(plan, seed) == []
-    assert plan["shift"] == shift and plan["summary"]["visits"] > 0
+    assert plan.shift == shift and plan.summary.visits > 0
     assert "计划" in app.success[0].value
-    assert app.text_input(key="plan_commitment_text").value == plan["commitment"]
+    assert app.text_input(key="plan_commitment_text").value == plan.commitment
     timelines = [d.value for d in app.dataframe]
-    assert len(timelines) >= len([tm for tm in plan["teams"] if tm["stops"]])
+    assert len(timelines) >= len([tm for tm in plan.teams if tm.stops])
     assert {"序号", "到达", "抽中概率"} <= set(timelines[0].columns)
     register = county.read("plans")
-    assert list(register["plan_id"]) == [plan["plan_id"]]
+    assert list(register["plan_id"]) == [plan.plan_id]
 
 
 def test_no_teams_selected_is_an_error_not_a_crash(county: Store) -> None:

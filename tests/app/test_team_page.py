@@ -40,27 +40,27 @@ def _open(team_id: str | None = None) -> AppTest:
 
 def test_shows_only_the_chosen_teams_route_for_today(county) -> None:
     _, plan = county
-    team, other = plan["teams"][1], plan["teams"][0]
-    app = _open(team["team_id"])
+    team, other = plan.teams[1], plan.teams[0]
+    app = _open(team.team_id)
     assert "机密" in app.warning[0].value
     shown = app.dataframe[0].value
-    assert list(shown["名称"]) == [s["name"] for s in team["stops"]]
+    assert list(shown["名称"]) == [s.name for s in team.stops]
     page_text = " ".join(str(e.value) for e in app.markdown) + " ".join(str(e.value) for e in app.caption)
-    assert team["members"][0]["name"] in page_text
-    for member in other["members"]:
-        assert member["name"] not in page_text
+    assert team.members[0].name in page_text
+    for member in other.members:
+        assert member.name not in page_text
     options = app.selectbox(key="rec_stop").options
-    assert len(options) == len(team["stops"])
-    own = {f"{s['order']}. {s['arrival']} {s['name']}" for s in team["stops"]}
+    assert len(options) == len(team.stops)
+    own = {f"{s.order}. {s.arrival} {s.name}" for s in team.stops}
     assert all(option.split(" ", 1)[1] in own for option in options)
 
 
 def test_record_a_result_on_the_page_opens_a_case(county) -> None:
     ws, plan = county
-    team = plan["teams"][0]
-    stop = team["stops"][0]
-    app = _open(team["team_id"])
-    app.selectbox(key="rec_stop").set_value(stop["visit_id"]).run()
+    team = plan.teams[0]
+    stop = team.stops[0]
+    app = _open(team.team_id)
+    app.selectbox(key="rec_stop").set_value(stop.visit_id).run()
     app.radio(key="rec_check_fees").set_value("problem")
     app.text_area(key="rec_problems").set_value("预收费超过 3 个月")
     app.radio(key="rec_action").set_value("rectify")
@@ -69,14 +69,14 @@ def test_record_a_result_on_the_page_opens_a_case(county) -> None:
     assert not app.error, [e.value for e in app.error]
     assert "已保存 1 条结果" in app.success[0].value and "整改" in app.success[0].value
     table = results_table(ws)
-    assert list(table["visit_id"]) == [stop["visit_id"]] and table["checklist"][0].count("problem") == 1
+    assert list(table["visit_id"]) == [stop.visit_id] and table["checklist"][0].count("problem") == 1
     assert list(cases_table(ws)["status"]) == ["rectifying"]
     assert app.dataframe[0].value["登记"].iloc[0] == "已检查"
 
 
 def test_not_visited_without_a_reason_is_refused_and_nothing_saved(county) -> None:
     ws, plan = county
-    app = _open(plan["teams"][0]["team_id"])
+    app = _open(plan.teams[0].team_id)
     app.radio(key="rec_visited").set_value("no")
     app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
     assert not app.exception
@@ -95,10 +95,10 @@ def test_a_team_without_a_plan_today_is_told_so(county) -> None:
 
 def test_clues_and_cases_page_shows_each_history(county) -> None:
     ws, plan = county
-    team = plan["teams"][0]
-    app = _open(team["team_id"])
-    stop = team["stops"][0]
-    app.selectbox(key="rec_stop").set_value(stop["visit_id"]).run()
+    team = plan.teams[0]
+    app = _open(team.team_id)
+    stop = team.stops[0]
+    app.selectbox(key="rec_stop").set_value(stop.visit_id).run()
     app.text_area(key="rec_problems").set_value("无证办学")
     app.radio(key="rec_action").set_value("rectify")
     app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
@@ -109,7 +109,7 @@ def test_clues_and_cases_page_shows_each_history(county) -> None:
     app.selectbox(key="case_pick_case").set_value(case_id).run()
     events = list(app.dataframe[-1].value["事项"])
     assert "下达整改通知" in events and events[-1] == "待回头看"
-    if stop["kind"] == "clue":
+    if stop.kind == "clue":
         app.multiselect(key="case_clue_status").set_value(["handled"]).run()
-        app.selectbox(key="case_pick_clue").set_value(stop["visit_id"][2:]).run()
+        app.selectbox(key="case_pick_clue").set_value(stop.visit_id[2:]).run()
         assert "状态：已处置" in list(app.dataframe[1].value["事项"])

@@ -28,33 +28,33 @@ def day_plan(guixi_ws, settings):
 
 def test_day_plan_routes_every_team_within_the_shift(day_plan):
     plan, _ = day_plan
-    assert plan["summary"]["visits"] >= 40
-    for team in plan["teams"]:
-        assert team["stops"], team["team_id"]
-        times = [s["arrival"] for s in team["stops"]]
-        assert times == sorted(times) and times[0] >= "08:30" and team["back"] <= "17:30"
-        assert len(team["legs"]) == len(team["stops"]) + 1
-        assert team["legs"][0]["coordinates"], "a leg follows the roads"
+    assert plan.summary.visits >= 40
+    for team in plan.teams:
+        assert team.stops, team.team_id
+        times = [s.arrival for s in team.stops]
+        assert times == sorted(times) and times[0] >= "08:30" and team.back <= "17:30"
+        assert len(team.legs) == len(team.stops) + 1
+        assert team.legs[0].coordinates, "a leg follows the roads"
     # mandatory visits (clues past their verification deadline) are planned first
-    assert plan["summary"]["unplanned_mandatory"] == 0
-    assert plan["summary"]["mandatory"] > 0
+    assert plan.summary.unplanned_mandatory == 0
+    assert plan.summary.mandatory > 0
 
 
 def test_verify_confirms_and_rejects_tampering(day_plan):
     plan, seed = day_plan
     assert verify_plan(plan, seed) == []
     assert any("commitment" in p for p in verify_plan(plan, "wrong-seed"))
-    swapped = json.loads(json.dumps(plan))
+    swapped = plan.to_json()
     a, b = swapped["teams"][0], swapped["teams"][1]
     a["members"], b["members"] = b["members"], a["members"]
     swapped["draw"]["teams"][a["team_id"]], swapped["draw"]["teams"][b["team_id"]] = (
-        plan["draw"]["teams"][b["team_id"]], plan["draw"]["teams"][a["team_id"]])
+        plan.draw["teams"][b["team_id"]], plan.draw["teams"][a["team_id"]])
     assert any(f"team {a['team_id']}" in p for p in verify_plan(swapped, seed))
-    weights = json.loads(json.dumps(plan))
+    weights = json.loads(json.dumps(plan.to_json()))
     weights["inputs"]["sites"][0][1] = 0.99  # someone raising a site's weight after the fact
     assert any("recorded inputs were changed" in p for p in verify_plan(weights, seed))
-    extra = json.loads(json.dumps(plan))
-    undrawn = next(s[0] for s in plan["inputs"]["sites"] if s[0] not in plan["draw"]["sites"])
+    extra = json.loads(json.dumps(plan.to_json()))
+    undrawn = next(s[0] for s in plan.inputs["sites"] if s[0] not in plan.draw["sites"])
     extra["teams"][0]["stops"].append({**extra["teams"][0]["stops"][0], "visit_id": undrawn, "order": 99})
     assert any("neither drawn nor mandatory" in p for p in verify_plan(extra, seed))
 
@@ -62,12 +62,12 @@ def test_verify_confirms_and_rejects_tampering(day_plan):
 def test_draw_reports_probabilities_and_changes_between_days(guixi_ws, settings):
     a, _ = make_plan(guixi_ws, DAY, "day", seed="s-monday", settings=settings, iterations=50)
     b, _ = make_plan(guixi_ws, DAY, "day", seed="s-tuesday", settings=settings, iterations=50)
-    assert a["inputs"]["sites"] == b["inputs"]["sites"]  # same inputs…
-    assert set(a["draw"]["sites"]) != set(b["draw"]["sites"])  # …other plan
-    probs = pd.Series(a["probabilities"])
+    assert a.inputs["sites"] == b.inputs["sites"]  # same inputs…
+    assert set(a.draw["sites"]) != set(b.draw["sites"])  # …other plan
+    probs = pd.Series(a.probabilities)
     low, high = settings.draw.min_probability, settings.draw.max_probability
     assert probs.between(low - 1e-9, high + 1e-9).all()
-    weights = pd.Series({s[0]: s[1] for s in a["inputs"]["sites"]})
+    weights = pd.Series({s[0]: s[1] for s in a.inputs["sites"]})
     assert probs[weights.idxmax()] >= probs[weights.idxmin()]
 
 
@@ -78,39 +78,39 @@ def test_no_team_visits_its_members_communities_or_an_office(guixi_ws, settings)
     people["home_community"] = [communities[i % len(communities)] for i in range(len(people))]
     plan, _ = make_plan(guixi_ws, DAY, "day", seed="avoid", teams=teams, inspectors=people, settings=settings,
                         iterations=200)
-    for team in plan["teams"]:
-        homes = set(people.set_index("inspector_id").loc[[m["inspector_id"] for m in team["members"]],
+    for team in plan.teams:
+        homes = set(people.set_index("inspector_id").loc[[m.inspector_id for m in team.members],
                                                          "home_community"])
-        assert set(team["avoid_communities"]) >= homes
-        assert not {s["community_code"] for s in team["stops"]} & homes
+        assert set(team.avoid_communities) >= homes
+        assert not {s.community_code for s in team.stops} & homes
     # put a township office on a drawn site: it must drop out and be reported
-    site = plan["teams"][0]["stops"][-1]
+    site = plan.teams[0].stops[-1]
     pois = guixi_ws.read("pois")
     office = gpd.GeoDataFrame({"osm_type": ["node"], "osm_id": [1], "name": ["某街道办事处"], "kind": ["townhall"]},
-                              geometry=[shapely.Point(site["lon"], site["lat"])], crs=pois.crs)
+                              geometry=[shapely.Point(site.lon, site.lat)], crs=pois.crs)
     replace_layers(guixi_ws, {"pois": pd.concat([pois, office], ignore_index=True)})
     again, _ = make_plan(guixi_ws, DAY, "day", seed="avoid", teams=teams, inspectors=people, settings=settings,
                          iterations=200)
-    stops = {s["visit_id"] for t in again["teams"] for s in t["stops"]}
-    if site["mandatory"]:
+    stops = {s.visit_id for t in again.teams for s in t.stops}
+    if site.mandatory:
         pytest.skip("the stop chosen was a mandatory clue")
-    assert site["visit_id"] not in stops
-    assert site["visit_id"] in {o["visit_id"] for o in again["not_visited_offices"]}
+    assert site.visit_id not in stops
+    assert site.visit_id in {o.visit_id for o in again.not_visited_offices}
 
 
 def test_night_plan_skips_what_the_day_plan_already_visits(guixi_ws, settings, day_plan):
     plan, _ = day_plan
     register_plan(guixi_ws, plan, actor="tester")
     night, _ = make_plan(guixi_ws, DAY, "night", seed="night", settings=settings, iterations=200)
-    day_visits = {s["visit_id"] for t in plan["teams"] for s in t["stops"]}
-    night_visits = {s["visit_id"] for t in night["teams"] for s in t["stops"]}
+    day_visits = {s.visit_id for t in plan.teams for s in t.stops}
+    night_visits = {s.visit_id for t in night.teams for s in t.stops}
     assert night_visits and not day_visits & night_visits
-    assert all(t["back"] <= "21:30" and t["stops"][0]["arrival"] >= "18:00" for t in night["teams"] if t["stops"])
+    assert all(t.back <= "21:30" and t.stops[0].arrival >= "18:00" for t in night.teams if t.stops)
     audit = guixi_ws.audit_log()
     assert (audit["action"] == "plan").any() and "tester" in set(audit["actor"])
     # the next day's draw keeps yesterday's pairs apart
     tomorrow, _ = make_plan(guixi_ws, "2026-11-24", "day", seed="tue", settings=settings, iterations=50)
-    assert set(tomorrow["inputs"]["previous_pairs"]) == set(guixi_ws.read("plans")["pairs"][0].split(";"))
+    assert set(tomorrow.inputs["previous_pairs"]) == set(guixi_ws.read("plans")["pairs"][0].split(";"))
 
 
 def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
     seed = (out / "SECRET_seed.txt").read_text(encoding="utf-8").split()[0]
     assert seed not in (out / "plan.json").read_text(encoding="utf-8")
     assert main(["verify", str(out / "plan.json"), "--seed", seed]) == 0
-    plan = read_plan(out / "plan.json")
+    plan = read_plan(out / "plan.json").to_json()
     plan["draw"]["sites"].append(next(s[0] for s in plan["inputs"]["sites"] if s[0] not in plan["draw"]["sites"]))
     (tmp_path / "tampered.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
     assert main(["verify", str(tmp_path / "tampered.json"), "--seed", seed]) == 1
@@ -137,7 +137,7 @@ def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
 def test_double_ten_is_met_or_the_shortfall_stated(guixi_ws, settings):
     met = schedule(guixi_ws, DAY, days=10, seed="round", settings=settings, iterations=100)
     assert met["met"] and met["shortfall_team_days"] == 0
-    covered = {s["visit_id"] for d in met["plans"] for t in d["plan"]["teams"] for s in t["stops"]}
+    covered = {s.visit_id for d in met["plans"] for t in d["plan"].teams for s in t.stops}
     institutions = guixi_ws.read("risk_sites")
     active = institutions[(institutions["site_type"] == "institution") & (institutions["status"] != "deregistered")]
     assert set("" + active["site_id"]) <= covered

@@ -44,45 +44,45 @@ def _font_of_first_char(page: pdfium.PdfPage) -> str:
 
 def test_route_sheet_renders_chinese_text_and_the_map(county):
     ws, plan = county
-    team = max(plan["teams"], key=lambda t: len(t["stops"]))
-    pdf = pdfium.PdfDocument(route_sheet_pdf(plan, team["team_id"], workspace=ws))
+    team = max(plan.teams, key=lambda t: len(t.stops))
+    pdf = pdfium.PdfDocument(route_sheet_pdf(plan, team.team_id, workspace=ws))
     first = pdf[0]
     width, height = first.get_size()
     assert (round(width), round(height)) == (595, 842)  # A4 in points
 
     text = first.get_textpage().get_text_range()
-    for expected in ("校外培训监管巡查路线单", "机密", "出发前不得外传", team["name"], plan["plan_id"],
-                     plan["commitment"], "© OpenStreetMap contributors", team["members"][0]["name"],
-                     team["members"][0]["department"]):
+    for expected in ("校外培训监管巡查路线单", "机密", "出发前不得外传", team.name, plan.plan_id,
+                     plan.commitment, "© OpenStreetMap contributors", team.members[0].name,
+                     team.members[0].department):
         assert expected in text, expected
     assert "CJK" in _font_of_first_char(first)  # a real CJK font, not boxes
 
     image = np.asarray(first.render(scale=1).to_pil().convert("RGB")).astype(int)
     ink = (image.sum(axis=2) < 600).mean()
     assert 0.02 < ink < 0.6, f"page looks blank or black: ink {ink:.3f}"
-    rgb = [int(team_color(plan, team["team_id"])[i:i + 2], 16) for i in (1, 3, 5)]
+    rgb = [int(team_color(plan, team.team_id)[i:i + 2], 16) for i in (1, 3, 5)]
     route_pixels = (np.abs(image - rgb).sum(axis=2) < 60).sum()
     assert route_pixels > 400, "the route is not drawn on the map"
 
     everything = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     for item in CHECKLIST_ITEMS:
-        assert everything.count(item.zh) >= len(team["stops"]), item.zh
+        assert everything.count(item.zh) >= len(team.stops), item.zh
     for word in ("预计到达", "抽取原因", "整改通知", "停办通知", "抄告单", "组长签字", "被检查单位负责人签字"):
         assert word in everything
-    for stop in team["stops"]:
-        assert stop["visit_id"] in everything
+    for stop in team.stops:
+        assert stop.visit_id in everything
 
 
 def test_english_sheet_and_cli(county, tmp_path, capsys):
     ws, plan = county
-    team_id = plan["teams"][0]["team_id"]
+    team_id = plan.teams[0].team_id
     english = pdfium.PdfDocument(route_sheet_pdf(plan, team_id, lang="en"))
     assert "CONFIDENTIAL until departure" in english[0].get_textpage().get_text_range()
 
     out = tmp_path / "sheet.pdf"
-    assert main(["sheet", plan["plan_id"], "--workspace", ws.location, "--team", team_id, "--out", str(out)]) == 0
+    assert main(["sheet", plan.plan_id, "--workspace", ws.location, "--team", team_id, "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"%PDF")
-    assert main(["sheet", plan["plan_id"], "--workspace", ws.location, "--team", "T9", "--out", str(out)]) == 2
+    assert main(["sheet", plan.plan_id, "--workspace", ws.location, "--team", "T9", "--out", str(out)]) == 2
     assert "team 'T9' is not in plan" in capsys.readouterr().err
     assert main(["sheet", str(tmp_path / "missing.json"), "--team", team_id, "--out", str(out)]) == 2
 
@@ -90,16 +90,16 @@ def test_english_sheet_and_cli(county, tmp_path, capsys):
 def test_exports_for_the_phone(county, tmp_path):
     _, plan = county
     files = {p.name for p in write_plan_files(plan, "seed", tmp_path)}
-    for team in plan["teams"]:
-        assert {f"team_{team['team_id']}.gpx", f"team_{team['team_id']}.kml"} <= files
+    for team in plan.teams:
+        assert {f"team_{team.team_id}.gpx", f"team_{team.team_id}.kml"} <= files
         gpx = gpxpy.parse(team_gpx(plan, team))
-        assert [w.name[:2] for w in gpx.waypoints] == [f"{s['order']:02d}" for s in team["stops"]]
+        assert [w.name[:2] for w in gpx.waypoints] == [f"{s.order:02d}" for s in team.stops]
         kml = team_kml(plan, team)
         root = ET.fromstring(kml.encode())
         names = [n.text for n in root.iter("{http://www.opengis.net/kml/2.2}name")]
-        assert all(any(n and n.startswith(f"{s['order']:02d} ") for n in names) for s in team["stops"])
+        assert all(any(n and n.startswith(f"{s.order:02d} ") for n in names) for s in team.stops)
         assert "maps.google.com" not in kml  # nothing fetched from outside hosts on an intranet
     collection = json.loads((tmp_path / "plan.geojson").read_text(encoding="utf-8"))
     assert collection == json.loads(json.dumps(plan_geojson(plan)))
     stops = [f for f in collection["features"] if f["properties"]["role"] == "stop"]
-    assert len(stops) == plan["summary"]["visits"]
+    assert len(stops) == plan.summary.visits
