@@ -84,3 +84,16 @@ def test_unvendored_plugin_asset_raises() -> None:
     folium.plugins.MeasureControl().add_to(m)
     with pytest.raises(AssetError, match="not vendored"):
         localize_assets(m)
+
+
+def test_the_app_works_on_copies_in_the_data_home_never_on_data(app: AppTest, private_data_home: Path) -> None:
+    chosen = Path(app.session_state["workspace"])
+    assert chosen.parent == private_data_home and chosen.name == "guixi_360681.gpkg"
+    assert {p.name for p in private_data_home.glob("*.gpkg")} == {p.name for p in (ROOT / "data").glob("*.gpkg")}
+    from store import open_store
+
+    before = (ROOT / "data" / "guixi_360681.gpkg").read_bytes()
+    with open_store(chosen).transaction(actor="tester", action="edit") as tx:  # a user's write lands in the copy
+        tx.replace("townships", open_store(chosen).read("townships").assign(responsible_name="改"))
+    assert (ROOT / "data" / "guixi_360681.gpkg").read_bytes() == before
+    assert set(open_store(chosen).read("townships")["responsible_name"]) == {"改"}

@@ -177,6 +177,64 @@ def test_eight_processes_writing_at_once_lose_nothing(backend: str, tmp_path: Pa
     assert (ws.audit_log()["action"] == "append").sum() == 48
 
 
+_MIXED_WORKER = """
+import sys
+from pathlib import Path
+from store import open_store
+location, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+ws = open_store(location)
+if mode == "import":
+    from layers.importer import import_file
+    import_file(ws, "institutions", Path(arg), actor="importer")
+elif mode == "record":
+    from casework.results import StopResult, record_results, registered_plan
+    plan_id, team_id = arg.split("|")
+    plan = registered_plan(ws, plan_id)
+    results = [StopResult(s.visit_id, False, not_visited_reason="门店关闭") for s in plan.team(team_id).stops]
+    record_results(ws, plan, results, team_id=team_id, actor=f"leader-{team_id}")
+else:
+    from core.settings import load_patrol_settings
+    from routing.plan import make_plan, register_plan
+    plan, _ = make_plan(ws, arg, "day", seed=f"mixed-{arg}", settings=load_patrol_settings(), iterations=20)
+    register_plan(ws, plan, actor="planner")
+"""
+
+
+def _registry(path: Path, start: int, rows: int) -> Path:
+    lines = ["机构名称,地址,经度,纬度,坐标系,状态,类别"]
+    lines += [f"并发测试机构{i:04d},贵溪市测试路{i}号,{117.21 + i * 1e-5:.6f},28.29,WGS84,白名单,学科类"
+              for i in range(start, start + rows)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
+def test_imports_results_and_plans_from_eight_processes_at_once_lose_nothing(backend: str, tmp_path: Path) -> None:
+    from casework.results import results_table
+    from core.settings import load_patrol_settings
+    from routing.plan import make_plan, register_plan
+
+    ws = on_backend(Path(shutil.copy2(SHIPPED, tmp_path / "m.gpkg")), backend)
+    plan, _ = make_plan(ws, "2026-11-23", "day", seed="mixed", settings=load_patrol_settings(), iterations=20)
+    register_plan(ws, plan, actor="planner")
+    teams = [t.team_id for t in plan.teams if t.stops][:3]
+    jobs = ([("import", str(_registry(tmp_path / f"r{k}.csv", 100 * k, 40))) for k in range(3)]
+            + [("record", f"{plan.plan_id}|{team}") for team in teams]
+            + [("plan", day) for day in ("2026-11-25", "2026-11-27")])
+    workers = [subprocess.Popen([sys.executable, "-c", _MIXED_WORKER, ws.location, mode, arg], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True) for mode, arg in jobs]
+    errors = [w.communicate(timeout=300)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0] * len(jobs), errors
+    names = set(ws.read("institutions")["name"])
+    assert {f"并发测试机构{i:04d}" for k in range(3) for i in range(100 * k, 100 * k + 40)} <= names
+    recorded = results_table(ws)
+    assert set(recorded["team_id"]) == set(teams)
+    assert len(recorded) == sum(len(plan.team(t).stops) for t in teams)
+    assert set(ws.read("plans")["date"]) == {"2026-11-23", "2026-11-25", "2026-11-27"}
+    audit = ws.audit_log()
+    assert (audit["action"] == "import-institutions").sum() == 3 and (audit["action"] == "record-results").sum() == 3
+
+
 _SLOW_WRITER = """
 import sys, pandas as pd
 from store import open_store
