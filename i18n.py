@@ -256,3 +256,9 @@ def t(key: str) -> str:
     """Return the UI string ``key`` in the current language."""
     entry = TEXT[key]
     return entry.get(lang(), entry["zh"])
+
+
+def plan_labels() -> dict[str, str]:
+    """Labels of a plan's stops on a map (planning page and team page alike)."""
+    return {"name": t("name"), "arrival": t("col_arrival"), "address": t("address"), "reason": t("col_why_chosen"),
+            "probability": t("col_probability"), "_base": t("plan_base")}

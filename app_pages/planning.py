@@ -13,7 +13,7 @@ from app_cache import current_actor, load_grid, load_optional, load_teams
 from core.clock import TIMEZONE
 from core.errors import InputError
 from core.settings import load_patrol_settings
-from i18n import t
+from i18n import plan_labels, t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
@@ -194,14 +194,7 @@ def render() -> None:
     add_plan(
         m,
         plan.to_json(),
-        labels={
-            "name": t("name"),
-            "arrival": t("col_arrival"),
-            "address": t("address"),
-            "reason": t("col_why_chosen"),
-            "probability": t("col_probability"),
-            "_base": t("plan_base"),
-        },
+        labels=plan_labels(),
         team_names={tm.team_id: tm.name for tm in plan.teams},
     )
     left, right = st.columns([4, 1])

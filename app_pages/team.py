@@ -23,7 +23,7 @@ from casework.results import (
 from casework.template import results_template
 from core.clock import local_day
 from core.errors import InputError
-from i18n import lang, t
+from i18n import lang, plan_labels, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
 from routing.exports import team_gpx, team_kml
@@ -301,14 +301,7 @@ def render() -> None:
         add_plan(
             m,
             plan.to_json(),
-            labels={
-                "name": t("name"),
-                "arrival": t("col_arrival"),
-                "address": t("address"),
-                "reason": t("col_why_chosen"),
-                "probability": t("col_probability"),
-                "_base": t("plan_base"),
-            },
+            labels=plan_labels(),
             team_names={team_id: team.name},
             colors={team_id: color},
         )

@@ -213,10 +213,13 @@ def patrol_settings_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 def load_patrol_settings(path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> PatrolSettings:
     """Read and check the patrol settings, with the county's own values from ``store`` laid over them."""
-    file = patrol_settings_path(path)
-    data = read_toml(file)
-    override, origin = county_override(store, "patrol")
-    return PatrolSettings.from_mapping(_merge(data, override), f"{file}" + (f" + {origin}" if origin else ""))
+    return PatrolSettings.from_mapping(*_layered(patrol_settings_path(path), "patrol", store))
+
+
+def _layered(file: Path, kind: str, store: Store | None) -> tuple[dict[str, Any], str]:
+    """The file's settings with the county's own laid over them, and where they came from."""
+    override, origin = county_override(store, kind)
+    return _merge(read_toml(file), override), f"{file}" + (f" + {origin}" if origin else "")
 
 
 # -- risk ----------------------------------------------------------------------------------
@@ -286,10 +289,7 @@ def risk_settings_path(path: str | os.PathLike[str] | None = None) -> Path:
 
 def load_risk_settings(path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> RiskSettings:
     """Read and check the risk settings, with the county's own values from ``store`` laid over them."""
-    file = risk_settings_path(path)
-    data = read_toml(file)
-    override, origin = county_override(store, "risk")
-    return RiskSettings.from_mapping(_merge(data, override), f"{file}" + (f" + {origin}" if origin else ""))
+    return RiskSettings.from_mapping(*_layered(risk_settings_path(path), "risk", store))
 
 
 # -- a county's own values -----------------------------------------------------------------
