@@ -66,10 +66,22 @@ def inclusion_probabilities(weights: np.ndarray, n: float, low: float, high: flo
     if count == 0:
         return weights
     n = float(min(max(n, low * count), high * count))
-    if np.all(weights <= 0):
+    # at either bound every site has the same probability; summing count equal floats may fall a
+    # hair short of n (0.95 × 13 > sum of thirteen 0.95s), so decide these cases without searching
+    if n >= high * count * (1 - 1e-12):
+        return np.full(count, float(high))
+    if n <= low * count * (1 + 1e-12):
+        return np.full(count, float(low))
+    weights = np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0)
+    positive = weights[weights > 0]
+    if positive.size == 0:
         weights = np.ones(count)
+    else:  # a site without weight still ranks below every other, but can be lifted towards ``high``
+        weights = np.where(weights > 0, weights, max(float(positive.min()) * 1e-3, np.finfo(float).tiny))
     lo_c, hi_c = 0.0, 1.0
-    while np.clip(hi_c * weights, low, high).sum() < n:
+    for _ in range(1100):  # every weight is positive, so c·w reaches ``high`` for all well before 2**1100
+        if np.clip(hi_c * weights, low, high).sum() >= n:
+            break
         hi_c *= 2.0
     for _ in range(200):
         mid = (lo_c + hi_c) / 2

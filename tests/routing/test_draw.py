@@ -69,3 +69,18 @@ def test_earlier_plans_do_not_predict_tomorrow():
     rota, _ = _month("rota")
     lifts = {row["lag"]: row["lift"] for row in lag_lift(rota, np.full_like(p, 0.25), max_lag=4)}
     assert lifts[1] < 0.2 and lifts[4] > 3  # a rota is guessable, and the measure sees it
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.05, 0.95), (0.01, 0.99), (0.2, 0.8), (0.05, 0.5)])
+def test_probabilities_return_for_every_pool_size_and_cap(low: float, high: float) -> None:
+    rng = np.random.default_rng(7)
+    for size in range(1, 201):
+        weights = rng.random(size)
+        for n in (0, 1, size // 3, size - 1, size, size * 2):  # the sample may ask for more than the cap allows
+            p = inclusion_probabilities(weights, n, low, high)
+            assert len(p) == size and p.min() >= low - 1e-12 and p.max() <= high + 1e-12
+            wanted = min(max(n, low * size), high * size)
+            assert p.sum() == pytest.approx(wanted, rel=1e-9, abs=1e-9)
+    # all-equal, zero and non-finite weights return too
+    assert inclusion_probabilities(np.zeros(13), 13, 0.05, 0.95).tolist() == [0.95] * 13
+    assert np.isfinite(inclusion_probabilities(np.array([np.nan, np.inf, 1.0, 0.0]), 2, 0.05, 0.95)).all()
