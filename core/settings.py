@@ -16,6 +16,7 @@ entry is an :class:`InputError` naming the file (or the workspace), the section 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 SETTINGS_DIR = Path(__file__).resolve().parents[1] / "settings"
 DEFAULT_PATROL_SETTINGS = SETTINGS_DIR / "patrol.toml"
 DEFAULT_RISK_SETTINGS = SETTINGS_DIR / "risk.toml"
+DEFAULT_VOCABULARY = SETTINGS_DIR / "vocabulary.toml"
 SETTINGS_LAYER = "settings"
 MODES: tuple[str, ...] = ("walk", "ebike", "car")
 SHIFTS: tuple[str, ...] = ("day", "night")
@@ -290,6 +292,29 @@ def risk_settings_path(path: str | os.PathLike[str] | None = None) -> Path:
 def load_risk_settings(path: str | os.PathLike[str] | None = None, *, store: Store | None = None) -> RiskSettings:
     """Read and check the risk settings, with the county's own values from ``store`` laid over them."""
     return RiskSettings.from_mapping(*_layered(risk_settings_path(path), "risk", store))
+
+
+# -- other names of vocabulary values ------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _aliases_from(file: Path, stamp: float) -> dict[str, dict[str, tuple[str, ...]]]:
+    data = read_toml(file).get("aliases", {})
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for vocabulary, table in data.items():
+        if not isinstance(table, Mapping):
+            raise InputError(f"{file}: [aliases.{vocabulary}] must be a table of code = [names].")
+        for code, names in table.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise InputError(f"{file}: [aliases.{vocabulary}] {code} must be a list of names in quotes.")
+            out.setdefault(str(vocabulary), {})[str(code)] = tuple(names)
+    return out
+
+
+def vocabulary_aliases(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Other names users type for vocabulary values: vocabulary → code → names (``settings/vocabulary.toml``)."""
+    file = Path(path or os.environ.get("PATROL_VOCABULARY") or DEFAULT_VOCABULARY)
+    if not file.is_file():
+        return {}
+    return _aliases_from(file, file.stat().st_mtime)
 
 
 # -- a county's own values -----------------------------------------------------------------

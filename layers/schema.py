@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.settings import vocabulary_aliases
+
 
 @dataclass(frozen=True)
 class Term:
@@ -21,7 +23,7 @@ class Term:
 
 
 INSTITUTION_STATUSES: tuple[Term, ...] = (
-    Term("white_list", "白名单", "white list", ("有证有照", "证照齐全", "正常", "已审批", "白名单机构", "white")),
+    Term("white_list", "白名单", "white list", ("有证有照", "证照齐全", "已审批", "白名单机构", "white")),
     Term("black_list", "黑名单", "black list", ("黑名单机构", "black")),
     Term("licensed_no_permit", "有照无证", "business licence, no school permit", ("有照无证机构",)),
     Term("unlicensed", "无证无照", "no licence, no permit", ("无证无照机构", "非法办学")),
@@ -132,20 +134,28 @@ def _normal(text: str) -> str:
     return "".join(str(text).split()).lower()
 
 
+#: Vocabularies whose values must match a name exactly: a registry status decides a site's risk,
+#: so "正常营业" or "暂停营业" is rejected with the allowed values, never guessed from a word in it.
+EXACT_VOCABULARIES = frozenset({"status"})
+
+
 def parse_term(vocabulary: str, value: str) -> str | None:
     """Return the code for ``value`` in ``vocabulary``, or ``None``.
 
-    ``value`` may be a code, a label or an alias, or contain exactly one of them ("12345热线").
+    ``value`` may be a code, a label or an alias (the built-in ones and those in
+    ``settings/vocabulary.toml``), or — except in :data:`EXACT_VOCABULARIES` — contain exactly
+    one of them ("12345热线").
     """
     wanted = _normal(value)
     if not wanted:
         return None
+    extra = vocabulary_aliases().get(vocabulary, {})
     containing = set()
     for term in VOCABULARIES[vocabulary]:
-        names = {_normal(v) for v in (term.code, term.zh, term.en, *term.aliases)}
+        names = {_normal(v) for v in (term.code, term.zh, term.en, *term.aliases, *extra.get(term.code, ()))}
         if wanted in names:
             return term.code
-        if any(len(name) >= 2 and name in wanted for name in names):
+        if vocabulary not in EXACT_VOCABULARIES and any(len(name) >= 2 and name in wanted for name in names):
             containing.add(term.code)
     return containing.pop() if len(containing) == 1 else None
 

@@ -135,3 +135,28 @@ def test_credit_code_and_time_parsing() -> None:
     assert str(parse_time("2026年11月3日 20时05分")) == "2026-11-03 20:05:00+08:00"
     assert str(parse_time("2026/11/5 14:30")) == "2026-11-05 14:30:00+08:00"
     assert parse_time("昨天下午") is None
+
+
+def test_a_status_outside_the_six_is_rejected_never_guessed(tmp_path: Path, guixi_copy: Store) -> None:
+    registry = tmp_path / "状态.csv"
+    registry.write_text("机构名称,状态,类别,经度,纬度\n"
+                        "甲培训中心,正常营业,学科类,117.2200,28.2950\n"
+                        "乙培训中心,暂停营业,学科类,117.2210,28.2950\n"
+                        "丙培训中心,待核查,学科类,117.2220,28.2950\n"
+                        "丁培训中心,有证有照,学科类,117.2230,28.2950\n"
+                        "戊培训中心,白名单,学科类,117.2240,28.2950\n", encoding="utf-8")
+    result = import_file(guixi_copy, "institutions", registry, crs="wgs84", actor="tester")
+    rejected = {r.values.get("机构名称", ""): r for r in result.rejects}
+    assert set(rejected) == {"甲培训中心", "乙培训中心", "丙培训中心"}
+    for reject in rejected.values():
+        assert reject.columns == "状态" and "白名单、黑名单、有照无证、无证无照、营转非、已注销" in reject.reason
+    stored = guixi_copy.read("institutions").set_index("name")
+    assert stored.loc["丁培训中心", "status"] == "white_list"  # an exact alias is still understood
+
+
+def test_categories_under_their_common_names_come_from_the_settings_alias_table() -> None:
+    from layers import schema
+
+    assert schema.parse_term("category", "假借素质培训") == "non_subject_front"
+    assert schema.parse_term("channel", "12345热线") == "hotline"
+    assert schema.parse_term("status", "正常营业") is None
