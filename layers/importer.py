@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +124,10 @@ class _Rows:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.problems: dict[int, list[tuple[str, str]]] = {}
+        self.aliases: dict[str, str] = {}  # a derived field → the column it came from
 
     def fail(self, row: int, field_name: str, reason: str) -> None:
+        field_name = self.aliases.get(field_name, field_name)
         header = self.table.columns.get(field_name, schema.HEADER_LABELS_ZH.get(field_name, field_name))
         self.problems.setdefault(row, []).append((header, reason))
 
@@ -135,14 +138,83 @@ class _Rows:
                 row,
                 ",".join(dict.fromkeys(c for c, _ in items)),
                 "；".join(f"{c}: {r}" for c, r in items),
-                {self.table.columns[f]: str(v) for f, v in frame.loc[row].items()},
+                {self.table.columns[f]: str(v) for f, v in frame.loc[row].items() if f in self.table.columns},
             )
             for row, items in sorted(self.problems.items())
         ]
 
 
+_HEMISPHERES = {"E": 1, "N": 1, "W": -1, "S": -1}
+_HEMISPHERE_WORDS = {"东经": 1, "北纬": 1, "西经": -1, "南纬": -1}
+_DMS = re.compile(r"^(\d+(?:\.\d+)?)[°度](?:(\d+(?:\.\d+)?)['′分])?(?:(\d+(?:\.\d+)?)(?:\"|″|′′|''|秒))?$")
+
+
+def parse_coordinate(text: str) -> float | None:
+    """A longitude or latitude as people type it, or ``None`` if it is not one.
+
+    Full-width digits and signs (an IME's １１７．２２), degree signs, degrees-minutes-seconds
+    (117°13′36.9″), hemisphere letters (117.226916°E, N28.29) and words (东经117.22) are read.
+    """
+    value = "".join(unicodedata.normalize("NFKC", str(text)).split())
+    if not value:
+        return None
+    sign = 1
+    for word, factor in _HEMISPHERE_WORDS.items():
+        if word in value:
+            sign, value = factor, value.replace(word, "")
+    if value[:1].upper() in _HEMISPHERES:
+        sign, value = _HEMISPHERES[value[0].upper()], value[1:]
+    elif value[-1:].upper() in _HEMISPHERES:
+        sign, value = _HEMISPHERES[value[-1].upper()], value[:-1]
+    try:
+        return sign * float(value.rstrip("°度"))
+    except ValueError:
+        pass
+    match = _DMS.match(value)
+    if match is None:
+        return None
+    degrees, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return sign * (degrees + minutes / 60 + seconds / 3600)
+
+
+def split_pair(text: str) -> tuple[str, str] | None:
+    """A combined ``坐标`` cell ("117.22,28.29", "28.29N 117.22E") as (longitude, latitude) texts.
+
+    In China longitudes (73–136) and latitudes (3–54) never overlap, so the order is read from the
+    values; ``None`` if the cell is not two coordinates.
+    """
+    parts = [p for p in re.split(r"[,;/\s]+", unicodedata.normalize("NFKC", str(text)).strip()) if p]
+    if len(parts) != 2:
+        return None
+    first, second = (parse_coordinate(p) for p in parts)
+    if first is None or second is None:
+        return None
+    return (parts[0], parts[1]) if abs(first) >= abs(second) else (parts[1], parts[0])
+
+
+def _coordinate_columns(table: Table, rows: _Rows) -> None:
+    """Split a combined 坐标 column into 经度 and 纬度 (a bad cell is rejected against that column)."""
+    frame = table.frame
+    if "lonlat" not in frame or ("lon" in frame and "lat" in frame):
+        return
+    lon, lat = pd.Series("", index=frame.index, dtype=object), pd.Series("", index=frame.index, dtype=object)
+    for row, text in frame["lonlat"].items():
+        if not str(text).strip():
+            continue
+        pair = split_pair(text)
+        if pair is None:
+            rows.fail(row, "lonlat", f"无法识别坐标“{text}”；请写成“经度,纬度”，如 117.2269,28.2951")
+            continue
+        lon[row], lat[row] = pair
+    frame["lon"], frame["lat"] = lon, lat  # derived: problems with them are reported against 坐标
+    rows.aliases.update({"lon": "lonlat", "lat": "lonlat"})
+
+
 def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) -> pd.DataFrame:
     """Return lon/lat in WGS84 (NaN where a row has none) for rows with valid coordinates."""
+    _coordinate_columns(table, rows)
     frame = table.frame
     out = pd.DataFrame({"lon": np.nan, "lat": np.nan}, index=frame.index)
     if "lon" not in frame or "lat" not in frame:
@@ -160,13 +232,14 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
     groups: dict[str, list[int]] = {}
     values: dict[int, tuple[float, float]] = {}
     for row in frame.index[has_any]:
-        lon_text, lat_text = frame.at[row, "lon"], frame.at[row, "lat"]
-        try:
-            lon, lat = float(lon_text), float(lat_text)
-        except ValueError:
-            bad = "lon" if not _is_number(lon_text) else "lat"
-            rows.fail(row, bad, f"不是数字：{frame.at[row, bad]!r}")
+        if row in rows.problems:
             continue
+        lon_value, lat_value = parse_coordinate(frame.at[row, "lon"]), parse_coordinate(frame.at[row, "lat"])
+        if lon_value is None or lat_value is None:
+            bad = "lon" if lon_value is None else "lat"
+            rows.fail(row, bad, f"不是经纬度：“{frame.at[row, bad]}”；请填小数，如 117.2269（可带°E）")
+            continue
+        lon, lat = lon_value, lat_value
         if 3 < lon < 54 and 73 < lat < 136:
             rows.fail(row, "lon", f"经纬度似乎填反了（经度{lon}，纬度{lat}）；中国经度在73–136之间")
             continue
@@ -205,13 +278,6 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column of the table, or empty texts if the file does not have it."""
     return frame[name] if name in frame else pd.Series("", index=frame.index, dtype=object)
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _vocabulary(table: Table, rows: _Rows, name: str, vocabulary: str, *, default: str | None) -> pd.Series:
@@ -465,6 +531,7 @@ def import_file(
     aliases, required, key, prepare = _KIND_SPEC[kind]
     path = Path(path)
     table = read_table(path, aliases, required=required)
+    _refuse_unread_coordinates(table, path)
     stamp = now or now_local()
     valid, rejects = prepare(table, ws, default_crs=crs, source=path.name, now=stamp)
     result = ImportResult(
@@ -499,6 +566,21 @@ def import_file(
             f"{len(rejects)} rejected"
         )
     return result
+
+
+def _refuse_unread_coordinates(table: Table, path: Path) -> None:
+    """A file whose coordinates cannot be read is refused whole: a user's coordinates are never ignored."""
+    fields = set(table.frame.columns)
+    has_pair = {"lon", "lat"} <= fields or "lonlat" in fields
+    unread = [c for c in table.unknown_columns if any(h in c.lower() for h in schema.COORDINATE_HINTS)]
+    half = ("lon" in fields) != ("lat" in fields) and "lonlat" not in fields
+    if (unread and not has_pair) or half:
+        named = "、".join(unread or [table.columns.get("lon") or table.columns.get("lat") or ""])
+        msg = (f"{path.name}: 列“{named}”像是坐标，但无法识别，整个文件未导入。请把经度、纬度分两列写成“经度”“纬度”，"
+               "或一列“坐标”写“经度,纬度”，并加一列“坐标系”（WGS84、GCJ-02 高德、BD-09 百度）。"
+               f" / Columns {named!r} look like coordinates but are not understood; nothing was imported. Name them "
+               "经度 and 纬度 (or one column 坐标 holding 'lon,lat') and add 坐标系.")
+        raise SchemaError(msg)
 
 
 def write_rejects(result: ImportResult, path: str | Path) -> Path | None:

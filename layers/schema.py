@@ -173,7 +173,18 @@ def choices(vocabulary: str, lang: str = "zh") -> str:
     return "、".join(term.zh if lang == "zh" else term.en for term in VOCABULARIES[vocabulary])
 
 
-# Column headers as bureaus write them, mapped to schema fields. Matching ignores spaces and case.
+# Column headers as bureaus write them, mapped to schema fields. Matching ignores spaces and case
+# (and full-width forms: the header is NFKC-normalised first).
+COORDINATE_HEADERS: dict[str, tuple[str, ...]] = {
+    "lon": ("经度", "东经", "经度(E)", "经度（东经）", "经度坐标", "x坐标", "lon", "lng", "long", "longitude", "x"),
+    "lat": ("纬度", "北纬", "纬度(N)", "纬度（北纬）", "纬度坐标", "y坐标", "lat", "latitude", "y"),
+    "lonlat": ("坐标", "经纬度", "经纬度坐标", "坐标(经度,纬度)", "位置坐标", "lnglat", "lonlat", "coordinates",
+               "location"),
+    "crs": ("坐标系", "坐标类型", "坐标系统", "crs", "coordinate system"),
+}
+#: Headers that look like coordinates; a file with such a column the importer does not understand
+#: is refused (a user's coordinates are never ignored silently).
+COORDINATE_HINTS = ("经", "纬", "坐标", "lon", "lat", "lng", "coord")
 INSTITUTION_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("机构名称", "名称", "单位名称", "培训机构名称", "name", "institution"),
     "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code", "uscc", "credit code"),
@@ -181,9 +192,7 @@ INSTITUTION_HEADERS: dict[str, tuple[str, ...]] = {
     "status": ("状态", "机构状态", "监管状态", "status"),
     "kind": ("类别", "类型", "机构类别", "培训类别", "kind", "type", "category"),
     "address": ("地址", "办学地址", "详细地址", "经营地址", "address"),
-    "lon": ("经度", "lon", "lng", "longitude", "x"),
-    "lat": ("纬度", "lat", "latitude", "y"),
-    "crs": ("坐标系", "坐标类型", "crs", "coordinate system"),
+    **COORDINATE_HEADERS,
     "last_inspected": ("最近检查日期", "上次检查日期", "检查日期", "last_inspected", "last inspection"),
 }
 CLUE_HEADERS: dict[str, tuple[str, ...]] = {
@@ -193,9 +202,7 @@ CLUE_HEADERS: dict[str, tuple[str, ...]] = {
     "address": ("地址", "举报地址", "事发地址", "address"),
     "category": ("类别", "问题类别", "线索类别", "category", "type"),
     "content": ("内容", "举报内容", "线索内容", "content", "text"),
-    "lon": ("经度", "lon", "lng", "longitude", "x"),
-    "lat": ("纬度", "lat", "latitude", "y"),
-    "crs": ("坐标系", "坐标类型", "crs", "coordinate system"),
+    **COORDINATE_HEADERS,
     "status": ("状态", "办理状态", "status"),
 }
 HEADER_LABELS_ZH = {field: names[0] for field, names in {**CLUE_HEADERS, **INSTITUTION_HEADERS}.items()}

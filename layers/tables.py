@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
 
 
 def _key(text: str) -> str:
-    return "".join(str(text).split()).lower().lstrip("\ufeff").strip("*")
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).lower().lstrip("\ufeff").strip("*")
 
 
 def map_headers(headers: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], list[str]]:

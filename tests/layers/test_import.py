@@ -160,3 +160,50 @@ def test_categories_under_their_common_names_come_from_the_settings_alias_table(
     assert schema.parse_term("category", "假借素质培训") == "non_subject_front"
     assert schema.parse_term("channel", "12345热线") == "hotline"
     assert schema.parse_term("status", "正常营业") is None
+
+
+def _placed(ws: Store, names: list[str]) -> dict[str, tuple[float, float]]:
+    stored = ws.read("institutions").set_index("name")
+    return {n: (round(stored.loc[n].geometry.x, 5), round(stored.loc[n].geometry.y, 5)) for n in names}
+
+
+def test_coordinates_as_people_type_them_are_read_row_by_row(tmp_path: Path, guixi_copy: Store) -> None:
+    registry = tmp_path / "手填.csv"
+    registry.write_text(
+        "机构名称,状态,类别,东经,北纬,坐标系\n"
+        "全角机构,白名单,学科类,１１７．２２００,２８．２９５０,WGS84\n"
+        "度数机构,白名单,学科类,117.2210°E,28.2950°N,WGS84\n"
+        "度分秒机构,白名单,学科类,117°13′19.2″,N28°17′42″,WGS84\n"
+        "坏纬度机构,白名单,学科类,117.2230,北纬二十八度,WGS84\n", encoding="utf-8")
+    result = import_file(guixi_copy, "institutions", registry, actor="tester")
+    assert _placed(guixi_copy, ["全角机构", "度数机构", "度分秒机构"]) == {
+        "全角机构": (117.22, 28.295), "度数机构": (117.221, 28.295), "度分秒机构": (117.222, 28.295)}
+    [bad] = result.rejects
+    assert bad.row == 5 and bad.columns == "北纬" and "北纬二十八度" in bad.reason  # the latitude's own column
+
+
+def test_a_combined_coordinate_column_in_either_order(tmp_path: Path, guixi_copy: Store) -> None:
+    registry = tmp_path / "坐标.csv"
+    registry.write_text(
+        "机构名称,状态,类别,坐标,坐标系\n"
+        "经纬机构,白名单,学科类,\"117.2200,28.2950\",WGS84\n"
+        "纬经机构,白名单,学科类,28.2950N 117.2210E,WGS84\n"
+        "全角坐标机构,白名单,学科类,１１７．２２２０，２８．２９５０,WGS84\n"
+        "坏坐标机构,白名单,学科类,在菜市场旁边,WGS84\n", encoding="utf-8")
+    result = import_file(guixi_copy, "institutions", registry, actor="tester")
+    assert _placed(guixi_copy, ["经纬机构", "纬经机构", "全角坐标机构"]) == {
+        "经纬机构": (117.22, 28.295), "纬经机构": (117.221, 28.295), "全角坐标机构": (117.222, 28.295)}
+    [bad] = result.rejects
+    assert bad.columns == "坐标" and bad.values["坐标"] == "在菜市场旁边"  # the cell as typed, kept
+
+
+def test_coordinate_columns_the_importer_cannot_read_are_refused_not_ignored(tmp_path: Path, guixi_copy: Store) -> None:
+    registry = tmp_path / "gps.csv"
+    registry.write_text("机构名称,状态,类别,GPS经纬,地址\n某机构,白名单,学科类,117.22/28.29,贵溪市\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"GPS经纬.*经度.*纬度"):
+        import_file(guixi_copy, "institutions", registry, actor="tester")
+    assert not guixi_copy.has_layer("institutions") or "某机构" not in set(guixi_copy.read("institutions")["name"])
+    only_lon = tmp_path / "lon.csv"
+    only_lon.write_text("机构名称,状态,类别,经度\n某机构,白名单,学科类,117.22\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="经度"):
+        import_file(guixi_copy, "institutions", only_lon, actor="tester")
