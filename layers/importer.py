@@ -98,9 +98,22 @@ def with_check_digit(first17: str) -> str:
     return first17 + _CREDIT_CHARS[(31 - total % 31) % 31]
 
 
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900) date system
+_EXCEL_SERIAL_DAYS = (20000, 80000)  # 1954–2119: a bare number outside this is not read as a date
+
+
 def parse_time(text: str) -> pd.Timestamp | None:
-    """Parse a date or date-time as written in Chinese spreadsheets, in Asia/Shanghai; None if not."""
-    cleaned = re.sub(r"[年月/.]", "-", text.strip())
+    """Parse a date or date-time as written in Chinese spreadsheets, in Asia/Shanghai; None if not.
+
+    Reads 2026-11-05 19:30, 2026/11/5, 2026.11.5, 2026年11月5日 19时30分, Excel date cells and bare
+    Excel serial numbers (46331.8125 = 2026-11-05 19:30); impossible dates and times (2026-02-30,
+    25:61) and words (昨天晚上) give ``None``.
+    """
+    text = unicodedata.normalize("NFKC", str(text)).strip()
+    if re.fullmatch(r"\d{5}(\.\d+)?", text) and _EXCEL_SERIAL_DAYS[0] <= float(text) <= _EXCEL_SERIAL_DAYS[1]:
+        stamp = _EXCEL_EPOCH + pd.Timedelta(days=float(text))
+        return as_local(stamp.round("s"))
+    cleaned = re.sub(r"[年月/.]", "-", text)
     cleaned = re.sub(r"日\s*", " ", cleaned).replace("时", ":").replace("分", "").replace("秒", "").strip()
     cleaned = re.sub(r"\s+", " ", cleaned)
     if not cleaned:

@@ -9,6 +9,7 @@ ones a person sees in the spreadsheet program (header row included).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import unicodedata
 from dataclasses import dataclass
@@ -32,20 +33,69 @@ class Table:
     encoding: str
 
 
-def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            sheet = pd.read_excel(path, header=None, dtype=str, engine="openpyxl", na_filter=False)
-        except Exception as exc:  # openpyxl raises many kinds for damaged files
-            msg = f"{path}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
-            raise SchemaError(msg) from exc
-        return sheet.astype(str).values.tolist(), "XLSX"
-    if suffix == ".xls":
-        msg = f"{path}: old .xls files are not supported; save it as .xlsx or .csv in Excel/WPS."
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an XLSX whose parts unpack to more is refused before it is read
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a person sees (dates as ISO, whole numbers without .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else format(value, ".15g")
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    """The first sheet's rows as text; a merged cell's value applies to every cell it covers."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
+        raise SchemaError(msg) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        msg = (f"{path.name}: the workbook unpacks to {unpacked / 2**20:.0f} MB, more than "
+               f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB; save only the sheet with the list, or as CSV.")
         raise SchemaError(msg)
-    if suffix not in (".csv", ".txt"):
-        msg = f"{path}: unknown file type {suffix!r}; give an .xlsx or .csv file."
+    try:
+        with path.open("rb") as handle:  # by content: openpyxl refuses a workbook named .csv
+            book = openpyxl.load_workbook(handle, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for damaged files
+        msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
+        raise SchemaError(msg) from exc
+    sheet = book.worksheets[0]
+    for merged in list(sheet.merged_cells.ranges):
+        value = sheet.cell(merged.min_row, merged.min_col).value
+        sheet.unmerge_cells(str(merged))
+        for row in range(merged.min_row, merged.max_row + 1):
+            for column in range(merged.min_col, merged.max_col + 1):
+                sheet.cell(row, column).value = value
+    return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
+    """The rows of a spreadsheet file as text, whatever its name says: the content decides."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return _xlsx_rows(path), "XLSX"
+    if head.startswith(_OLE_MAGIC):
+        msg = f"{path.name}: old .xls files are not supported; save it as .xlsx or .csv in Excel/WPS."
+        raise SchemaError(msg)
+    if path.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm", ""):
+        msg = f"{path.name}: unknown file type {path.suffix!r}; give an .xlsx or .csv file."
         raise SchemaError(msg)
     text, encoding = decode_text(path)
     return list(csv.reader(io.StringIO(text))), "GB18030" if encoding == "gb18030" else "UTF-8"

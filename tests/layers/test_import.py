@@ -207,3 +207,53 @@ def test_coordinate_columns_the_importer_cannot_read_are_refused_not_ignored(tmp
     only_lon.write_text("机构名称,状态,类别,经度\n某机构,白名单,学科类,117.22\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="经度"):
         import_file(guixi_copy, "institutions", only_lon, actor="tester")
+
+
+def _workbook(path: Path, rows: list[list[object]], merges: tuple[str, ...] = ()) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for cells in merges:
+        sheet.merge_cells(cells)
+    book.save(path)
+    return path
+
+
+def test_merged_cells_title_rows_and_a_workbook_named_csv(tmp_path: Path, guixi_copy: Store) -> None:
+    import datetime as dt
+
+    rows = [["贵溪市12345热线工单导出（2026年11月）"], [],
+            ["编号", "受理时间", "渠道", "类别", "内容", "经度", "纬度", "坐标系"],
+            ["M-001", dt.datetime(2026, 11, 5, 19, 30), "12345", "一对一", "小区内有人补课", 117.22, 28.295, "WGS84"],
+            ["M-002", "46331.8125", None, "假借素质培训", "以美术名义上数学课", 117.221, 28.295, None],
+            ["M-003", "2026年11月5日", None, "众筹私教", "家长群众筹", 117.222, 28.295, None],
+            ["M-004", "2026-02-30", "微信", "其他", "日期不存在", 117.223, 28.295, "WGS84"],
+            ["M-005", "昨天晚上", "微信", "其他", "说不清时间", 117.224, 28.295, "WGS84"]]
+    # 渠道 and 坐标系 merged down over rows 4–6: the value applies to each of them
+    saved_as_csv = _workbook(tmp_path / "工单.csv", rows, merges=("C4:C6", "H4:H6"))
+    result = import_file(guixi_copy, "clues", saved_as_csv, actor="tester")
+    assert result.encoding == "XLSX" and result.added == 3
+    clues = guixi_copy.read("clues").set_index("clue_id")
+    assert clues.loc["M-001", "received_at"] == "2026-11-05T19:30+08:00"
+    assert clues.loc["M-002", "received_at"] == "2026-11-05T19:30+08:00"  # a bare Excel serial number
+    assert clues.loc["M-003", "received_at"] == "2026-11-05T00:00+08:00"
+    assert set(clues.loc[["M-001", "M-002", "M-003"], "channel"]) == {"hotline"}  # merged down
+    assert clues.loc["M-002", "category"] == "non_subject_front"
+    assert {r.row: r.columns for r in result.rejects} == {7: "受理时间", 8: "受理时间"}
+
+
+def test_a_csv_named_xlsx_is_read_as_csv_and_a_zip_bomb_is_refused(tmp_path: Path, guixi_copy: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from layers import tables
+
+    fake = tmp_path / "名单.xlsx"
+    fake.write_text("机构名称,状态,类别,经度,纬度,坐标系\n改名机构,白名单,学科类,117.2200,28.2950,WGS84\n",
+                    encoding="utf-8")
+    assert import_file(guixi_copy, "institutions", fake, actor="tester").added == 1
+    big = _workbook(tmp_path / "big.xlsx", [["机构名称"], ["x" * 5000]] * 200)
+    monkeypatch.setattr(tables, "MAX_UNPACKED_BYTES", 100_000)
+    with pytest.raises(SchemaError, match="unpacks to"):
+        import_file(guixi_copy, "institutions", big, actor="tester")
