@@ -74,7 +74,7 @@ class BuildSummary:
         return out
 
 
-def read_boundary(path: Path, crs: str | None) -> BaseGeometry:
+def read_boundary(path: Path, crs: str | None, warnings: list[str] | None = None) -> BaseGeometry:
     """Read a county boundary file and return its outline in WGS84 (one geometry)."""
     try:
         frame = gpd.read_file(path)
@@ -85,6 +85,9 @@ def read_boundary(path: Path, crs: str | None) -> BaseGeometry:
         msg = f"boundary {path} holds no features."
         raise InputError(msg)
     frame = to_wgs84(frame, crs)
+    broken = [shapely.is_valid_reason(g) for g in frame.geometry if g is not None and not g.is_valid]
+    if broken and warnings is not None:
+        warnings.append(f"boundary {Path(path).name} was not a valid outline ({broken[0]}); repaired with make_valid")
     outline = shapely.make_valid(frame.union_all())
     polygons = [g for g in shapely.get_parts(outline) if g.geom_type == "Polygon"]
     if not polygons:
@@ -199,7 +202,11 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
         gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs)
         if rows
         else gpd.GeoDataFrame(
-            {"code": [], "level": [], "name": [], "note": [], "match_confidence": []}, geometry=[], crs=ctx.metric_crs
+            {c: pd.Series([], dtype=object) for c in ("osm_type", "osm_id", "name", "kind", "level", "code",
+                                                       "official_name", "match_method", "note")}
+            | {"match_confidence": pd.Series([], dtype=float)},
+            geometry=[],
+            crs=ctx.metric_crs,
         )
     )
     return _resolve_anchors(places, real_by_code, ctx)
@@ -269,11 +276,14 @@ def _partition_communities(
     rows = []
     for township in townships.itertuples():
         mine = used[(used["code"].str[:9] == township.code) & used.within(township.geometry)]
-        if mine.empty:
+        if mine.empty:  # kept whole, so that every point still has one answer (docs/grid-cells.md)
             ctx.summary.warnings.append(
                 f"township {township.code}: none of its communities could be located; its "
-                f"{township.geometry.area / 1e6:.2f} km² have no community cells"
+                f"{township.geometry.area / 1e6:.2f} km² are one cell {township.code}{WHOLE_TOWNSHIP_SUFFIX} "
+                "(未分社区) until they can be"
             )
+            rows.append({"code": f"{township.code}{WHOLE_TOWNSHIP_SUFFIX}", "geometry_source": "township-whole",
+                         "geometry": township.geometry})
             continue
         parts = cells.voronoi_partition(township.geometry, mine, label="code")
         parts = cells.snap_to_buildings(parts, buildings)
@@ -338,6 +348,11 @@ def _number_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
     return out.drop(columns="seq")
 
 
+#: A township whose communities OSM does not locate is one community-level cell, code township + "000"
+#: (no official community code ends in 000), named "…（未分社区）".
+WHOLE_TOWNSHIP_SUFFIX = "000"
+
+
 def _finish_level(frame: gpd.GeoDataFrame, level: str, ctx: _Context) -> gpd.GeoDataFrame:
     """Add names, parents, areas and (demonstration) responsible persons; return in WGS84."""
     official = ctx.divisions.set_index("code")
@@ -345,6 +360,9 @@ def _finish_level(frame: gpd.GeoDataFrame, level: str, ctx: _Context) -> gpd.Geo
     if level in ("township", "community"):
         out["name"] = out["code"].map(official["name"])
         out["parent_code"] = out["code"].map(official["parent_code"])
+        whole = out["code"].str.endswith(WHOLE_TOWNSHIP_SUFFIX) & (out["code"].str.len() == 12)
+        out.loc[whole, "parent_code"] = out.loc[whole, "code"].str[:9]
+        out.loc[whole, "name"] = out.loc[whole, "parent_code"].map(official["name"]).fillna("") + "（未分社区）"
     out["level"] = level
     out["area_m2"] = out.geometry.area.round(1)
     people = demo.demo_people(out["code"].tolist(), level=level, seed=int(ctx.county_code))
@@ -424,8 +442,9 @@ def build_workspace(
     county_code = str(divisions.loc[divisions["level"] == "township", "parent_code"].iloc[0])
     step("reading the county boundary")
     osm.osm_format(Path(osm_path))
+    boundary_warnings: list[str] = []
     if boundary_path is not None:
-        outline, source = read_boundary(Path(boundary_path), boundary_crs), "boundary-file"
+        outline, source = read_boundary(Path(boundary_path), boundary_crs, boundary_warnings), "boundary-file"
     else:
         outline, source = osm.osm_extent(Path(osm_path)), "osm-extent"
     centre = outline.centroid
@@ -433,6 +452,7 @@ def build_workspace(
     name = county_name or admin.county_name_for(county_code, [Path(streets_path).parent]) or f"县区{county_code}"
     county_m = gpd.GeoSeries([outline], crs=DISPLAY_CRS).to_crs(metric_crs).iloc[0]
     summary = BuildSummary(county_code, name, metric_crs)
+    summary.warnings.extend(boundary_warnings)
     if source == "osm-extent":
         summary.warnings.append("no --boundary given: the county cell is the OSM data's bounding box")
     ctx = _Context(divisions, county_code, name, county_m, metric_crs, summary)
@@ -474,6 +494,15 @@ def _assemble(
     real = _real_townships(features, ctx)
     anchors = _anchors(features, real, ctx)
     townships = _partition_townships(real, anchors, buildings.geometry, ctx)
+    if townships.empty:
+        official = int((ctx.divisions["level"] == "township").sum())
+        msg = (
+            f"none of the {official} official townships of {ctx.county_name} ({ctx.county_code}) could be located: "
+            f"the OSM file has no township boundary (admin_level 8) and no place name, office or residents' "
+            f"committee that matches the official list ({len(anchors)} named places were tried). Use an extract "
+            "that has place names (place=town/village/suburb…), or one with township boundaries."
+        )
+        raise InputError(msg)
     communities = _partition_communities(townships, anchors, buildings.geometry, ctx)
     buildings = _number_buildings(buildings, communities)
     unassigned = buildings[buildings["parent_code"] == ""]

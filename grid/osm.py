@@ -55,11 +55,15 @@ def osm_format(path: Path) -> str:
 def osm_extent(path: Path) -> BaseGeometry:
     """Return the bounding box of all nodes of an OSM file (WGS84)."""
     xs, ys = [], []
-    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-        assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
-        if node.location.valid():
-            xs.append(node.location.lon)
-            ys.append(node.location.lat)
+    try:
+        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+            assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
+            if node.location.valid():
+                xs.append(node.location.lon)
+                ys.append(node.location.lat)
+    except RuntimeError as exc:  # libosmium's parse errors: an empty, truncated or non-OSM file
+        msg = f"OSM file {path} cannot be read ({exc}); it may be cut off or not an OSM export — download it again."
+        raise InputError(msg) from exc
     if not xs:
         msg = f"{path} holds no nodes with coordinates; is it an OSM export?"
         raise InputError(msg)
@@ -75,22 +79,49 @@ def clip_osm(src: Path, region: BaseGeometry, out_xml: Path, *, on_nodes: Counte
     if not src.is_file():
         msg = f"OSM file {src} does not exist."
         raise InputError(msg)
+    if src.stat().st_size == 0:
+        msg = f"OSM file {src} is empty; download the extract again."
+        raise InputError(msg)
     minx, miny, maxx, maxy = region.bounds
     shapely.prepare(region)
-    seen = 0
-    with osmium.ForwardReferenceWriter(str(out_xml), str(src), overwrite=True) as writer:
-        for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
-            assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
-            seen += 1
-            if on_nodes is not None and seen % 100_000 == 0:
-                on_nodes(seen)
-            loc = node.location
-            if not loc.valid() or not (minx <= loc.lon <= maxx and miny <= loc.lat <= maxy):
-                continue
-            if shapely.contains_xy(region, loc.lon, loc.lat):
-                writer.add_node(node)
+    seen = kept = 0
+    extent = [180.0, 90.0, -180.0, -90.0]
+    writer = osmium.ForwardReferenceWriter(str(out_xml), str(src), overwrite=True)
+    try:
+        with writer:
+            for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
+                assert isinstance(node, osmium.osm.Node)  # the NODE filter lets only nodes through
+                seen += 1
+                if on_nodes is not None and seen % 100_000 == 0:
+                    on_nodes(seen)
+                loc = node.location
+                if not loc.valid():
+                    continue
+                extent = [min(extent[0], loc.lon), min(extent[1], loc.lat), max(extent[2], loc.lon),
+                          max(extent[3], loc.lat)]
+                inside = minx <= loc.lon <= maxx and miny <= loc.lat <= maxy
+                if inside and shapely.contains_xy(region, loc.lon, loc.lat):
+                    writer.add_node(node)
+                    kept += 1
+    except RuntimeError as exc:  # libosmium's parse errors: an empty, truncated or non-OSM file
+        msg = f"OSM file {src} cannot be read ({exc}); it may be cut off or not an OSM export — download it again."
+        raise InputError(msg) from exc
+    finally:
+        scratch = getattr(writer, "tmpdir", None)  # pyosmium keeps its scratch folder when the block fails
+        if scratch is not None:
+            scratch.cleanup()
     if on_nodes is not None:
         on_nodes(seen)
+    if seen == 0:
+        msg = f"OSM file {src} holds no nodes; is it an OSM export of the county?"
+        raise InputError(msg)
+    if kept == 0:
+        box = shapely.box(*extent)
+        away = shapely.distance(box.centroid, region.centroid) * 111
+        msg = (f"the county boundary does not overlap the OSM file {src} (its data lie about {away:,.0f} km away, "
+               f"within {extent[0]:.3f}–{extent[2]:.3f}°E, {extent[1]:.3f}–{extent[3]:.3f}°N); give the extract "
+               "and the boundary of the same county.")
+        raise InputError(msg)
     return out_xml
 
 

@@ -167,3 +167,67 @@ def test_unknown_osm_file_type_is_rejected(tmp_path: Path) -> None:
             osm_path=tmp_path / "roads.shp", streets_path=SOURCES / "admin" / "streets_360681.csv",
             villages_path=SOURCES / "admin" / "villages_360681.csv", out_path=tmp_path / "ws.gpkg", actor="tester",
         )
+
+
+def _stripped(tmp_path: Path, name: str, pattern: str) -> Path:
+    """The 贵溪 extract with the tags matching ``pattern`` removed, as extracts without names come."""
+    import re
+
+    text = re.sub(pattern, "", GUIXI_OSM.read_text(encoding="utf-8"))
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _build(tmp_path: Path, osm: Path, boundary: Path | None = None, crs: str | None = "gcj02") -> BuildSummary:
+    return build_workspace(
+        osm_path=osm, streets_path=SOURCES / "admin" / "streets_360681.csv",
+        villages_path=SOURCES / "admin" / "villages_360681.csv",
+        boundary_path=boundary or SOURCES / "boundaries" / "county_360681_cnmaps_amap_gcj02.geojson",
+        boundary_crs=crs if boundary is None else None, out_path=tmp_path / "ws.gpkg", actor="tester",
+    )
+
+
+def test_an_extract_with_only_roads_and_buildings_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    osm = _stripped(tmp_path, "bare.osm", r'\s*<tag k="(place|boundary|admin_level|name[^"]*|office|amenity|landuse)"'
+                                          r' v="[^"]*"\s*/>')
+    with pytest.raises(InputError, match=r"none of the 33 official townships of 贵溪市 .* could be located"):
+        _build(tmp_path, osm)
+    assert not (tmp_path / "ws.gpkg").exists()
+
+
+def test_townships_without_located_communities_are_kept_whole_and_pass_check(tmp_path: Path) -> None:
+    osm = _stripped(tmp_path, "towns.osm", r'\s*<tag k="(place" v="(quarter|village|neighbourhood|hamlet|locality)'
+                                           r'|landuse" v="residential)"\s*/>')
+    summary = _build(tmp_path, osm)
+    ws = open_store(tmp_path / "ws.gpkg")
+    assert check_workspace(ws) == []
+    communities = ws.read("communities")
+    assert summary.counts["community"] == len(communities) >= 1
+    assert communities["code"].str.endswith("000").all() and communities["name"].str.endswith("（未分社区）").all()
+    assert any("are one cell" in w for w in summary.warnings)
+    assert (ws.read("buildings")["parent_code"] != "").all()  # every building has one answer
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("empty", "is empty"),
+    ("truncated", "cannot be read .*cut off"),
+])
+def test_broken_osm_files_are_named_with_the_problem(tmp_path: Path, case: str, message: str) -> None:
+    osm = tmp_path / f"{case}.osm"
+    osm.write_bytes(b"" if case == "empty" else GUIXI_OSM.read_bytes()[:300_000])
+    with pytest.raises(InputError, match=f"{case}.osm {message}"):
+        _build(tmp_path, osm)
+    assert not list(tmp_path.glob("*.gpkg")) and not list(tmp_path.glob(".*"))
+
+
+def test_a_boundary_of_another_county_is_refused_and_a_broken_one_repaired(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not overlap the OSM file"):
+        _build(tmp_path, GUIXI_OSM, SOURCES / "boundaries" / "county_110108_fastgeocn_wgs84.geojson")
+    assert not (tmp_path / "ws.gpkg").exists()
+    bowtie = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_wkt(
+        ["POLYGON ((117.1 28.2, 117.3 28.4, 117.3 28.2, 117.1 28.4, 117.1 28.2))"]), crs=4326)
+    bowtie.to_file(tmp_path / "bowtie.geojson")
+    summary = _build(tmp_path, GUIXI_OSM, tmp_path / "bowtie.geojson")
+    assert any("repaired with make_valid" in w for w in summary.warnings)
+    assert check_workspace(open_store(tmp_path / "ws.gpkg")) == []
