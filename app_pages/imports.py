@@ -33,7 +33,7 @@ def _run_import(path: str, kind: str, upload: object, crs: str) -> None:
         except InputError as exc:
             st.session_state["import_result"] = {"error": str(exc)}
             return
-        except Exception as exc:  # a damaged file must not end in a traceback; the workspace is unchanged
+        except Exception as exc:  # a damaged file must not end in a traceback
             logging.getLogger(__name__).exception("import of %s failed", safe)
             st.session_state["import_result"] = {"error": f"{type(exc).__name__}: {exc}"}
             return

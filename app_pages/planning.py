@@ -54,6 +54,7 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
             inspectors=inspectors,
             settings=load_patrol_settings(store=ws),
             time_limit=seconds,
+            actor=current_actor(),
         )
         register_plan(ws, plan, actor=current_actor())
     except InputError as exc:

@@ -474,7 +474,7 @@ def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: s
     registered = registered_plan(ws, plan.plan_id)
     if registered.commitment != plan.commitment:
         raise InputError(f"plan {plan.plan_id} differs from the one registered in {ws.label}.")
-    rows = check_results(registered, results, team_id=team_id, settings=settings)
+    rows = check_results(registered, results, team_id=team_id, settings=settings or load_patrol_settings(store=ws))
     summary = RecordSummary()
     with ws.transaction(actor=actor, action="record-results") as tx:
         standing = current_results(results_from_layer(
@@ -523,8 +523,8 @@ def _write_derived_state(tx: Transaction, summary: RecordSummary) -> None:
     if tx.has_layer("institutions"):
         old_institutions = tx.read("institutions")
         institutions, moved = _last_inspected(old_institutions, current)
-        if "registry_inspected" not in old_institutions.columns:  # the column is new: write every row once
-            tx.upsert("institutions", institutions, key="institution_id")
+        if "registry_inspected" not in old_institutions.columns or old_institutions["registry_inspected"].isna().any():
+            tx.upsert("institutions", institutions, key="institution_id")  # the column is new: write every row once
         elif moved:
             changed = changed_rows(old_institutions, institutions, "institution_id")
             tx.upsert("institutions", institutions[changed.to_numpy()], key="institution_id")
@@ -555,6 +555,8 @@ def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tu
     institutions = institutions.copy()
     if "registry_inspected" not in institutions.columns:  # a workspace from before the column existed
         institutions["registry_inspected"] = institutions["last_inspected"]
+    unknown = institutions["registry_inspected"].isna()  # rows written before it: their date is all we know
+    institutions.loc[unknown, "registry_inspected"] = institutions.loc[unknown, "last_inspected"]
     visits = current[(current["kind"] == "institution") & current["visited"]]
     latest = visits.assign(day=[_day(v).strftime("%Y-%m-%d") for v in visits["visited_at"]]).groupby(
         "visit_id")["day"].max() if len(visits) else pd.Series(dtype=object)

@@ -498,10 +498,13 @@ def merge_rows(
             new_rank = merged.loc[rows, "status"].astype(str).map(flow).fillna(-1).to_numpy()
             further = rows[old_rank > new_rank]
             merged.loc[further, "status"] = old.iloc[position[further]]["status"].to_numpy()
-        if "last_inspected" in merged.columns and "last_inspected" in old.columns:
-            stored = before["last_inspected"].fillna("").astype(str).to_numpy()
-            given = merged.loc[rows, "last_inspected"].fillna("").astype(str).to_numpy()
-            merged.loc[rows, "last_inspected"] = np.where(stored > given, stored, given)
+        for column in ("last_inspected", "registry_inspected"):  # a registry without the date keeps the stored one
+            if column in merged.columns and "last_inspected" in old.columns:
+                # a row stored before registry_inspected existed: its last_inspected is all that is known
+                source = column if column in old.columns else "last_inspected"
+                stored = before[source].fillna(before["last_inspected"]).fillna("").astype(str).to_numpy()
+                given = merged.loc[rows, column].fillna("").astype(str).to_numpy()
+                merged.loc[rows, column] = np.where(stored > given, stored, given)
     changed = changed_rows(
         pd.DataFrame(existing), merged, key, ignore=[c for c in merged.columns if c in _VOLATILE]
     ).to_numpy()

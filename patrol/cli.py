@@ -181,11 +181,17 @@ def _plan(args: argparse.Namespace) -> int:
         args.shift,
         teams=teams,
         inspectors=inspectors,
-        settings=load_patrol_settings(args.settings),
+        settings=load_patrol_settings(args.settings, store=ws),
         time_limit=args.seconds,
+        actor=_actor(args),
     )
     written = write_plan_files(plan, seed, args.out)
-    register_plan(ws, plan, actor=_actor(args))
+    try:
+        register_plan(ws, plan, actor=_actor(args))
+    except InputError:
+        for path in written:  # a plan that was not registered leaves no files (nor its seed) behind
+            path.unlink(missing_ok=True)
+        raise
     summary = plan.summary
     print(
         f"plan {plan.plan_id}: {summary.visits} visits by {len(plan.teams)} teams "
@@ -246,7 +252,7 @@ def _schedule(args: argparse.Namespace) -> int:
         shift=args.shift,
         teams=teams,
         inspectors=inspectors,
-        settings=load_patrol_settings(args.settings),
+        settings=load_patrol_settings(args.settings, store=ws),
         time_limit=args.seconds,
     )
     for day in result["plans"]:

@@ -704,10 +704,10 @@ def register_plan(ws: Store, plan: Plan, *, actor: str) -> None:
     ) as tx:
         if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan.plan_id}, columns=["plan_id"])):
             raise InputError(f"plan {plan.plan_id} is registered already.")
-        twice = sorted(visits & _visits_on(tx, plan.date, shift=plan.shift))
+        twice = sorted(visits & _visits_on(tx, plan.date))  # as planning does: no site twice in a day
         if twice:
             raise InputError(
-                f"another plan registered for {plan.date} ({plan.shift}) already visits "
+                f"another plan registered for {plan.date} already visits "
                 f"{', '.join(twice[:10])}; make this plan again."
             )
         neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
@@ -719,6 +719,8 @@ def register_plan(ws: Store, plan: Plan, *, actor: str) -> None:
                 f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
                 "plan registered meanwhile; make this plan again."
             )
+        if tx.has_layer("plans") and not tx.has_layer("plan_stops"):  # a register older than the table
+            tx.append("plan_stops", read_plan_stops(tx))
         tx.append("plans", row)
         tx.append("plan_stops", plan_stop_rows(plan, created_by=actor))
 

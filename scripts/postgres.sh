@@ -30,7 +30,7 @@ case "$action" in
     if ! "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='patrol_test'" | grep -q 1; then
       "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -c "CREATE DATABASE patrol_test" >/dev/null
     fi
-    "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d patrol_test -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+    PGOPTIONS="--client-min-messages=warning" "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d patrol_test -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
     echo "postgresql://postgres@127.0.0.1:$port/patrol_test"
     ;;
   stop)

@@ -13,6 +13,7 @@ primitives; everything else — value conversion, schemas, queries, audit rows �
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -122,7 +123,27 @@ def _kind_of(series: pd.Series) -> str:
 
 
 def _text(value: object) -> str:
-    return value.isoformat() if isinstance(value, pd.Timestamp) else str(value)
+    text = value.isoformat() if isinstance(value, pd.Timestamp | dt.datetime | dt.date) else str(value)
+    if "\x00" in text:
+        msg = f"text {text[:40]!r} holds a NUL character, which cannot be stored; remove it from the file."
+        raise ValueError(msg)
+    return text
+
+
+_TRUE = {"1", "true", "yes", "y", "是", "t"}
+_FALSE = {"0", "false", "no", "n", "否", "f", ""}
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool | np.bool_ | int | np.integer | float | np.floating):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    msg = f"{value!r} is not yes/no"
+    raise ValueError(msg)
 
 
 def column_values(series: pd.Series, kind: str, *, layer: str) -> list[Any]:
@@ -131,19 +152,24 @@ def column_values(series: pd.Series, kind: str, *, layer: str) -> list[Any]:
     missing = pd.isna(objects).to_numpy()
     values = objects.to_numpy()
     out: list[Any] = [None] * len(values)
-    converters: dict[str, Callable[[Any], Any]] = {"text": _text, "real": float, "boolean": bool, "integer": _integer}
+    converters: dict[str, Callable[[Any], Any]] = {"text": _text, "real": float, "boolean": _boolean,
+                                                   "integer": _integer}
     convert = converters[kind]
     for i in np.flatnonzero(~missing):
         try:
             out[i] = convert(values[i])
         except (TypeError, ValueError) as exc:
             msg = (f"layer {layer!r}, column {series.name!r}, row {i + 1}: {values[i]!r} is not a valid "
-                   f"{kind} value for the stored column.")
+                   f"{kind} value for the stored column ({exc}).")
             raise InputError(msg) from exc
     return out
 
 
 def _integer(value: object) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)  # exactly, however large (no detour through float)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
     number = float(value)  # type: ignore[arg-type]
     if not number.is_integer():
         msg = f"{value!r} is not a whole number"
@@ -269,9 +295,15 @@ def _values(value: object) -> list[Any]:
     return [v.item() if isinstance(v, np.generic) else v for v in list(value)]  # type: ignore[call-overload]
 
 
+def _scalar(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _normalised(query: Filter) -> Filter:
-    where = {c: (_values(v) if _is_collection(v) else v) for c, v in query.where.items()}
-    return replace(query, where=where)
+    """Plain Python values in a filter (a numpy integer would be bound as a BLOB by SQLite)."""
+    where = {c: (_values(v) if _is_collection(v) else _scalar(v)) for c, v in query.where.items()}
+    between = {c: (_scalar(lo), _scalar(hi)) for c, (lo, hi) in query.between.items()}
+    return replace(query, where=where, between=between)
 
 
 class Transaction:
@@ -353,7 +385,14 @@ class Transaction:
         if not where:
             msg = "delete needs a condition; use replace() to empty a layer."
             raise InputError(msg)
-        count = self._session.delete(info, _normalised(Filter(where)))
+        query = _normalised(Filter(where))
+        big = [(c, v) for c, v in query.where.items() if isinstance(v, list) and len(v) > _CHUNK]
+        if big:
+            column, values = big[0]
+            count = sum(self._session.delete(info, replace(query, where={**query.where, column: values[i:i + _CHUNK]}))
+                        for i in range(0, len(values), _CHUNK))
+        else:
+            count = self._session.delete(info, query)
         self._session.touched(info)
         return self._count(name, count)
 

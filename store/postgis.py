@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -36,6 +37,11 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"``: every table is named with its schema, so none is found in another one."""
+    return f"{_quote(schema)}.{_quote(name)}"
 
 
 def parse_url(location: str) -> tuple[URL, str | None, str | None]:
@@ -65,9 +71,8 @@ def _engine(url: URL, schema: str | None) -> Engine:
     with _ENGINES_LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            options = {"options": f"-csearch_path={schema},public"} if schema else {}
             engine = sa.create_engine(
-                url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10, **options}
+                url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10}
             )
             _ENGINES[key] = engine
     return engine
@@ -84,10 +89,19 @@ def dispose_engines() -> None:
 class PostGISSession(Session):
     """A connection to the database, scoped to one county."""
 
-    def __init__(self, connection: Connection, county: str) -> None:
+    def __init__(self, connection: Connection, county: str, schema: str) -> None:
         self.connection = connection
         self.county = county
+        self.schema = schema
         self._layers: dict[str, LayerInfo] | None = None
+
+    def _t(self, name: str) -> str:
+        """A table of this workspace's schema, always qualified (never found on the search path)."""
+        return qualified(self.schema, name)
+
+    def _ddl_lock(self) -> None:
+        """Schema changes of any county wait for each other (tables are shared between counties)."""
+        self._execute("SELECT pg_advisory_xact_lock(hashtext('patrol:ddl'))")
 
     def _execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.connection.execute(sa.text(sql), params or {})
@@ -97,7 +111,8 @@ class PostGISSession(Session):
             self._layers = {}
             if self._has_catalogue():
                 rows = self._execute(
-                    f"SELECT name, geometry_type, columns FROM {CATALOGUE} WHERE county_code = :county ORDER BY name",
+                    f"SELECT name, geometry_type, columns FROM {self._t(CATALOGUE)} "
+                    "WHERE county_code = :county ORDER BY name",
                     {"county": self.county},
                 )
                 for name, geometry_type, columns in rows:
@@ -105,7 +120,7 @@ class PostGISSession(Session):
         return self._layers
 
     def _has_catalogue(self) -> bool:
-        return bool(self._execute("SELECT to_regclass(:name) IS NOT NULL", {"name": CATALOGUE}).scalar())
+        return bool(self._execute("SELECT to_regclass(:name) IS NOT NULL", {"name": self._t(CATALOGUE)}).scalar())
 
     def _where(self, query: Filter) -> tuple[str, dict[str, Any]]:
         clauses = ["county_code = :_county"]
@@ -138,7 +153,7 @@ class PostGISSession(Session):
             selected.append("ST_AsBinary(geom)")
         where, params = self._where(query)
         rows = self._execute(
-            f"SELECT {', '.join(selected) or 'NULL'} FROM {_quote(info.name)}{where} ORDER BY fid", params
+            f"SELECT {', '.join(selected) or 'NULL'} FROM {self._t(info.name)}{where} ORDER BY fid", params
         ).all()
         if not spatial:
             return [tuple(r[: len(columns)]) for r in rows], None
@@ -158,7 +173,7 @@ class PostGISSession(Session):
         with (
             raw.cursor() as cursor,
             cursor.copy(  # type: ignore[union-attr]
-                f"COPY {_quote(info.name)} ({', '.join(names)}) FROM STDIN"
+                f"COPY {self._t(info.name)} ({', '.join(names)}) FROM STDIN"
             ) as copy,
         ):
             for row in rows:
@@ -166,13 +181,13 @@ class PostGISSession(Session):
 
     def delete(self, info: LayerInfo, query: Filter) -> int:
         where, params = self._where(query)
-        return int(self._execute(f"DELETE FROM {_quote(info.name)}{where}", params).rowcount)
+        return int(self._execute(f"DELETE FROM {self._t(info.name)}{where}", params).rowcount)
 
     def _physical_columns(self, table: str) -> dict[str, str] | None:
         rows = self._execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = :t AND table_schema = current_schema()",
-            {"t": table},
+            "WHERE table_name = :t AND table_schema = :s",
+            {"t": table, "s": self.schema},
         ).all()
         if not rows:
             return None
@@ -186,14 +201,17 @@ class PostGISSession(Session):
         return {str(r[0]): kinds.get(str(r[1]), "text") for r in rows}
 
     def _ensure_catalogue(self) -> None:
+        if self._has_catalogue():
+            return
+        self._ddl_lock()
         self._execute(
-            f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self._t(CATALOGUE)} (county_code TEXT NOT NULL, name TEXT NOT NULL, "
             "geometry_type TEXT, columns TEXT NOT NULL, changed TEXT, PRIMARY KEY (county_code, name))"
         )
 
     def _save_catalogue(self, info: LayerInfo) -> None:
         self._execute(
-            f"INSERT INTO {CATALOGUE} (county_code, name, geometry_type, columns) "
+            f"INSERT INTO {self._t(CATALOGUE)} (county_code, name, geometry_type, columns) "
             "VALUES (:county, :name, :geometry_type, :columns) "
             "ON CONFLICT (county_code, name) DO UPDATE SET geometry_type = EXCLUDED.geometry_type, "
             "columns = EXCLUDED.columns",
@@ -208,6 +226,7 @@ class PostGISSession(Session):
 
     def create(self, info: LayerInfo) -> None:
         self._ensure_catalogue()
+        self._ddl_lock()
         physical = self._physical_columns(info.name)
         if physical is None:
             columns = [
@@ -217,10 +236,10 @@ class PostGISSession(Session):
             ]
             if info.geometry_type is not None:
                 columns.append("geom geometry(Geometry, 4326)")
-            self._execute(f"CREATE TABLE {_quote(info.name)} ({', '.join(columns)})")
-            self._execute(f"CREATE INDEX {_quote(f'{info.name}_county')} ON {_quote(info.name)} (county_code)")
+            self._execute(f"CREATE TABLE {self._t(info.name)} ({', '.join(columns)})")
+            self._execute(f"CREATE INDEX {_quote(f'{info.name}_county')} ON {self._t(info.name)} (county_code)")
             if info.geometry_type is not None:
-                self._execute(f"CREATE INDEX {_quote(f'{info.name}_geom')} ON {_quote(info.name)} USING GIST (geom)")
+                self._execute(f"CREATE INDEX {_quote(f'{info.name}_geom')} ON {self._t(info.name)} USING GIST (geom)")
         else:
             if info.geometry_type is not None and "geom" not in physical:
                 msg = f"table {info.name!r} exists without geometry in the database; another county's layer clashes."
@@ -231,9 +250,11 @@ class PostGISSession(Session):
     def _align(self, info: LayerInfo, physical: dict[str, str]) -> LayerInfo:
         """Add the columns the table lacks; a column another county made keeps its stored kind."""
         missing = [(c, k) for c, k in info.columns if c not in physical]
+        if missing:
+            self._ddl_lock()
         for column, kind in missing:
             self._execute(
-                f"ALTER TABLE {_quote(info.name)} ADD COLUMN IF NOT EXISTS {_quote(column)} {_PG_TYPES[kind]}"
+                f"ALTER TABLE {self._t(info.name)} ADD COLUMN IF NOT EXISTS {_quote(column)} {_PG_TYPES[kind]}"
             )
         columns = tuple((c, physical.get(c, k)) for c, k in info.columns)
         return LayerInfo(info.name, columns, info.geometry_type)
@@ -246,34 +267,48 @@ class PostGISSession(Session):
     def drop(self, info: LayerInfo) -> None:
         self.delete(info, Filter())
         self._execute(
-            f"DELETE FROM {CATALOGUE} WHERE county_code = :county AND name = :name",
+            f"DELETE FROM {self._t(CATALOGUE)} WHERE county_code = :county AND name = :name",
             {"county": self.county, "name": info.name},
         )
         self.layers().pop(info.name, None)
 
     def touched(self, info: LayerInfo) -> None:
         self._execute(
-            f"UPDATE {CATALOGUE} SET changed = clock_timestamp()::text WHERE county_code = :county AND name = :name",
+            f"UPDATE {self._t(CATALOGUE)} SET changed = clock_timestamp()::text "
+            "WHERE county_code = :county AND name = :name",
             {"county": self.county, "name": info.name},
         )
 
     def index(self, info: LayerInfo, columns: Sequence[str]) -> None:
         name = f"{info.name}_{'_'.join(columns)}_key"[:63]
+        exists = self._execute("SELECT 1 FROM pg_indexes WHERE schemaname = :s AND indexname = :i",
+                               {"s": self.schema, "i": name}).scalar()
+        if exists:  # the common case takes no lock on the shared table
+            return
+        self._ddl_lock()
         self._execute(
-            f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {_quote(info.name)} "
+            f"CREATE INDEX IF NOT EXISTS {_quote(name)} ON {self._t(info.name)} "
             f"(county_code, {', '.join(_quote(c) for c in columns)})"
         )
+
+
+def _sqlstate(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", exc)
+    return str(getattr(orig, "sqlstate", "") or "")
 
 
 class PostGISStore(Store):
     """One county's workspace in a PostgreSQL + PostGIS database."""
 
     def __init__(self, location: str) -> None:
-        self.url, county, self.schema = parse_url(location)
+        self.url, county, schema = parse_url(location)
+        self.schema = schema or "public"
         self._county = county
         self.label = self.url.render_as_string(hide_password=True).replace("postgresql+psycopg", "postgresql")
-        if county:
-            self.label += f"?county={county}"
+        query = [f"county={county}"] if county else []
+        query += [f"schema={schema}"] if schema else []
+        if query:
+            self.label += "?" + "&".join(query)
         self.location = location
 
     @property
@@ -290,31 +325,35 @@ class PostGISStore(Store):
 
     def for_county(self, county: str) -> PostGISStore:
         """The same database, bound to ``county``."""
-        url = self.url.set(
-            drivername="postgresql",
-            query={**dict(self.url.query), "county": county, **({"schema": self.schema} if self.schema else {})},
-        )
-        return PostGISStore(url.render_as_string(hide_password=False))
+        query = {**dict(self.url.query), "county": county}
+        if self.schema != "public":
+            query["schema"] = self.schema
+        return PostGISStore(self.url.set(drivername="postgresql", query=query).render_as_string(hide_password=False))
 
     def _engine(self) -> Engine:
-        return _engine(self.url, self.schema)
+        return _engine(self.url, None)
 
     def counties(self) -> list[str]:
-        """The counties the database holds."""
+        """The counties the database holds (in this schema)."""
+        catalogue = qualified(self.schema, CATALOGUE)
         try:
             with self._engine().connect() as connection:
-                if not connection.execute(sa.text("SELECT to_regclass(:n) IS NOT NULL"), {"n": CATALOGUE}).scalar():
+                if not connection.execute(sa.text("SELECT to_regclass(:n) IS NOT NULL"), {"n": catalogue}).scalar():
                     return []
-                rows = connection.execute(sa.text(f"SELECT DISTINCT county_code FROM {CATALOGUE} ORDER BY 1"))
+                rows = connection.execute(sa.text(f"SELECT DISTINCT county_code FROM {catalogue} ORDER BY 1"))
                 return [r[0] for r in rows]
-        except sa.exc.OperationalError as exc:
-            raise self._unreachable(exc) from exc
+        except sa.exc.DBAPIError as exc:
+            raise self._failure(exc) from exc
 
-    def _unreachable(self, exc: Exception) -> StoreError:
-        return StoreError(
-            f"cannot reach the workspace database {self.label}: {getattr(exc, 'orig', exc)}. "
-            "Check that the server runs and the URL is right."
-        )
+    def _failure(self, exc: BaseException) -> StoreError:
+        """A store error that says whether the server could not be reached or a statement failed."""
+        state = _sqlstate(exc)
+        if isinstance(exc, sa.exc.OperationalError) and (not state or state.startswith("08")):
+            return StoreError(
+                f"cannot reach the workspace database {self.label}: {getattr(exc, 'orig', exc)}. "
+                "Check that the server runs and the URL is right."
+            )
+        return database_failure(self.label, exc)  # type: ignore[arg-type]
 
     def exists(self) -> bool:
         try:
@@ -333,30 +372,35 @@ class PostGISStore(Store):
                         self._prepare_database(connection)
                         connection.execute(
                             sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                            {"key": f"patrol:{self.schema or ''}:{county}"},
+                            {"key": f"patrol:{self.schema}:{county}"},
                         )
-                        yield PostGISSession(connection, county)
+                        yield PostGISSession(connection, county, self.schema)
                 else:
                     with connection.begin():
                         connection.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-                        yield PostGISSession(connection, county)
-        except sa.exc.OperationalError as exc:
-            raise self._unreachable(exc) from exc
-        except sa.exc.DBAPIError as exc:
-            raise database_failure(self.label, exc) from exc
+                        yield PostGISSession(connection, county, self.schema)
+        except (sa.exc.DBAPIError, psycopg.Error) as exc:
+            raise self._failure(exc) from exc
 
     def _prepare_database(self, connection: Connection) -> None:
-        if self.schema:
-            connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}"))
-        if not connection.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).scalar():
-            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        """The schema and PostGIS (always in ``public``, so no workspace's schema owns it), made once."""
+        has_schema = connection.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
+                                        {"s": self.schema}).scalar()
+        has_postgis = connection.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).scalar()
+        if has_schema and has_postgis:
+            return
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('patrol:ddl'))"))
+        connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}"))
+        if not has_postgis:
+            connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public"))
 
     def version(self) -> str:
         with self._session(write=False) as session:
             if AUDIT_LAYER not in session.layers():
                 return "0"
             last = session.connection.execute(
-                sa.text(f"SELECT coalesce(max(fid), 0) FROM {AUDIT_LAYER} WHERE county_code = :c"),
+                sa.text(f"SELECT coalesce(max(fid), 0) FROM {qualified(self.schema, AUDIT_LAYER)} "
+                        "WHERE county_code = :c"),
                 {"c": session.county},
             ).scalar()
         return str(last)
@@ -366,7 +410,8 @@ class PostGISStore(Store):
             if not session._has_catalogue():
                 return ""
             changed = session.connection.execute(
-                sa.text(f"SELECT changed FROM {CATALOGUE} WHERE county_code = :c AND name = :n"),
+                sa.text(f"SELECT changed FROM {qualified(self.schema, CATALOGUE)} "
+                        "WHERE county_code = :c AND name = :n"),
                 {"c": session.county, "n": name},
             ).scalar()
         return "" if changed is None else str(changed)

@@ -277,3 +277,20 @@ def test_a_correction_moves_last_inspected_back(guixi_ws, settings):
     assert corrected["last_inspected"] == registry  # back to the registry's own date
     others = guixi_ws.read("institutions")
     assert others["registry_inspected"].notna().all()  # the new column was filled for every row
+
+
+def test_a_registry_without_dates_then_a_result_keeps_every_last_inspection(guixi_ws, settings, tmp_path):
+    from layers.importer import import_file
+
+    before = guixi_ws.read("institutions").set_index("institution_id")["last_inspected"]
+    row = guixi_ws.read("institutions").iloc[0]
+    update = tmp_path / "更新.csv"
+    update.write_text(f"机构名称,统一社会信用代码,状态,类别,经度,纬度,坐标系\n{row['name']},{row['credit_code']},"
+                      f"白名单,学科类,{row.geometry.x:.6f},{row.geometry.y:.6f},WGS84\n", encoding="utf-8")
+    import_file(guixi_ws, "institutions", update, actor="tester")
+    plan = _plan(guixi_ws, DAY, settings, "keep-dates")
+    team, stop = _stops(plan, "institution")[0]
+    record_results(guixi_ws, plan, [StopResult(stop.visit_id, False, not_visited_reason="门店关闭")],
+                   team_id=team.team_id, actor="组长")
+    after = guixi_ws.read("institutions").set_index("institution_id")["last_inspected"]
+    assert after.reindex(before.index).fillna("").tolist() == before.fillna("").tolist()

@@ -263,3 +263,53 @@ def test_kill_9_in_the_middle_of_a_write_leaves_the_last_good_state(backend: str
     assert_same_snapshot(before, snapshot(ws))
     leftovers = {p.name for p in tmp_path.iterdir()} - set(files_before)
     assert leftovers <= {"k.gpkg-wal", "k.gpkg-shm"}, leftovers  # SQLite's own journal, nothing else
+
+
+def test_a_schema_is_a_workspace_of_its_own_and_never_falls_back_to_another(tmp_path: Path) -> None:
+    base = os.environ["PATROL_TEST_POSTGRES_URL"]
+    first, second = (f"t{os.urandom(5).hex()}" for _ in range(2))
+    migrate(GeoPackageStore(shutil.copy2(SHIPPED, tmp_path / "a.gpkg")), open_store(f"{base}?schema={first}"),
+            actor="t")
+    empty = open_store(f"{base}?schema={second}&county=360681")
+    assert not empty.exists()
+    with pytest.raises(WorkspaceError):
+        empty.read("institutions")
+    small = GeoPackageStore(shutil.copy2(SHIPPED, tmp_path / "b.gpkg"))
+    with small.transaction(actor="t", action="trim") as tx:
+        tx.replace("institutions", small.read("institutions").head(5))
+    migrate(small, open_store(f"{base}?schema={second}"), actor="t")
+    assert len(open_store(f"{base}?schema={first}&county=360681").read("institutions")) == 40  # untouched
+    assert len(open_store(f"{base}?schema={second}&county=360681").read("institutions")) == 5
+
+
+def test_writers_of_two_counties_in_one_database_do_not_wait_for_each_other(tmp_path: Path) -> None:
+    url = postgres_url()
+    migrate(GeoPackageStore(shutil.copy2(SHIPPED, tmp_path / "g.gpkg")), open_store(url), actor="t")
+    migrate(GeoPackageStore(shutil.copy2(ROOT / "data" / "haidian_110108.gpkg", tmp_path / "h.gpkg")),
+            open_store(url), actor="t")
+    guixi, haidian = open_store(url + "&county=360681"), open_store(url + "&county=110108")
+    for ws in (guixi, haidian):  # the first upsert of a layer makes its key index (schema changes wait in turn)
+        with ws.transaction(actor="a", action="warm") as tx:
+            tx.upsert("meta", pd.DataFrame({"key": ["note"], "value": ["-"]}), key="key")
+    with guixi.transaction(actor="a", action="slow") as tx:  # an open write of one county…
+        tx.upsert("meta", pd.DataFrame({"key": ["note"], "value": ["a"]}), key="key")
+        started = time.perf_counter()
+        with haidian.transaction(actor="b", action="other") as other:  # …does not hold up another's
+            other.upsert("meta", pd.DataFrame({"key": ["note"], "value": ["b"]}), key="key")
+        assert time.perf_counter() - started < 2
+    assert guixi.meta()["note"] == "a" and haidian.meta()["note"] == "b"
+
+
+def test_values_keep_their_meaning_through_the_store(ws: Store) -> None:
+    import numpy as np
+
+    with ws.transaction(actor="t", action="x") as tx:
+        tx.append("checks", pd.DataFrame({"name": ["a", "b", "c"], "big": [2**60 + 1, 9007199254740993, 7],
+                                          "flag": [True, False, True]}))
+        tx.append("checks", pd.DataFrame({"name": ["d"], "big": ["12"], "flag": ["False"]}))  # text from a file
+    checks = ws.read("checks").set_index("name")
+    assert checks.loc["a", "big"] == 2**60 + 1 and checks.loc["b", "big"] == 9007199254740993  # no float detour
+    assert checks["flag"].tolist() == [True, False, True, False]
+    assert len(ws.read("checks", where={"big": np.int64(7)})) == 1  # a numpy scalar is a value, not bytes
+    with pytest.raises(InputError, match="NUL"), ws.transaction(actor="t", action="x") as tx:
+        tx.append("checks", pd.DataFrame({"name": ["bad\x00name"], "big": [1], "flag": [True]}))
