@@ -423,6 +423,7 @@ def build_workspace(
     villages_path: Path,
     out_path: str | Path,
     actor: str,
+    replace: bool = False,
     boundary_path: Path | None = None,
     boundary_crs: str | None = None,
     county_name: str | None = None,
@@ -473,6 +474,7 @@ def build_workspace(
         out_path,
         step,
         actor=actor,
+        replace=replace,
         inputs=[osm_path, streets_path, villages_path, boundary_path],
     )
 
@@ -487,6 +489,7 @@ def _assemble(
     step: Progress,
     *,
     actor: str,
+    replace: bool,
     inputs: list[object],
 ) -> BuildSummary:
     step("matching names and deriving cells")
@@ -534,7 +537,8 @@ def _assemble(
     layers["meta"] = _meta(ctx, source, inputs)
     step("writing the workspace")
     detail = "; ".join(ctx.summary.lines()[:6])
-    create_workspace(out_path, layers, county=ctx.county_code, actor=actor, action="build-workspace", detail=detail)
+    create_workspace(out_path, layers, county=ctx.county_code, actor=actor, action="build-workspace", detail=detail,
+                     replace=replace)
     return ctx.summary
 
 

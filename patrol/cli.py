@@ -45,6 +45,7 @@ def _build(args: argparse.Namespace) -> int:
             boundary_crs=args.boundary_crs,
             county_name=args.county_name,
             out_path=args.out,
+            replace=args.replace,
             actor=_actor(args),
             progress=on_step,
             on_nodes=on_nodes,
@@ -446,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--boundary-crs", help="what the boundary's coordinates are: wgs84, cgcs2000, gcj02, bd09, EPSG:n"
     )
     build.add_argument("--county-name", help="county name, if no areas.csv lies beside the streets file")
+    build.add_argument("--replace", action="store_true",
+                       help="overwrite a workspace that already holds plans, results or cases")
     build.add_argument("--out", required=True, help="workspace to write: a .gpkg file or a postgresql://…?county= URL")
     build.set_defaults(func=_build)
     check = sub.add_parser("check", help="validate a workspace's grid")

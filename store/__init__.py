@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.errors import WorkspaceError
+from core.errors import StoreError, WorkspaceError
 from store.base import (
     AUDIT_LAYER,
     GRID_LAYERS,
@@ -69,7 +69,7 @@ def open_store(location: str | os.PathLike[str] | Store) -> Store:
 
 
 def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.DataFrame], *, county: str,
-                     actor: str, action: str, detail: str = "") -> Store:
+                     actor: str, action: str, detail: str = "", replace: bool = False) -> Store:
     """Write a new county workspace holding ``layers``, all at once or not at all.
 
     A ``.gpkg`` is built beside the target and replaces it only when complete. In a database the
@@ -86,6 +86,14 @@ def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.D
             msg = (f"{store.label} already holds county {county}; a build never overwrites a county's data. "
                    "Use another database or schema, or copy the new build in with `patrol migrate`.")
             raise WorkspaceError(msg)
+    try:
+        casework = [n for n in ("results", "plans", "cases") if store.exists() and store.has_layer(n)]
+    except StoreError:  # a damaged file is what a rebuild is for
+        casework = []
+    if casework and not replace:
+        msg = (f"{store.label} already holds {', '.join(casework)}; a rebuild would lose them. Build into a new "
+               "file, or say --replace to overwrite it anyway.")
+        raise WorkspaceError(msg)
     with store.creating() as target, target.transaction(actor=actor, action=action, detail=detail) as tx:  # type: ignore[attr-defined]
         for name, frame in layers.items():
             tx.replace(name, frame)

@@ -45,6 +45,9 @@ def _wkb_part(blob: bytes) -> bytes:
     if blob[:2] != b"GP":
         msg = "not a GeoPackage geometry blob (no 'GP' magic)"
         raise ValueError(msg)
+    if blob[3] & 0b0010_0000:
+        msg = "an extended GeoPackage geometry (a vendor's own type) cannot be read"
+        raise ValueError(msg)
     envelope = _ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111)
     if envelope is None:
         msg = "GeoPackage geometry blob with an invalid envelope code"
@@ -64,7 +67,9 @@ def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
         return None
     blob = bytes(blob)
     if (blob[3] >> 1) & 0b111:
-        return _XY_ENVELOPE.unpack_from(blob, 8)
+        order = "<" if blob[3] & 0b1 else ">"  # the flags' byte-order bit covers the header and envelope
+        minx, maxx, miny, maxy = struct.unpack_from(f"{order}4d", blob, 8)
+        return minx, maxx, miny, maxy
     geometry = shapely.from_wkb(_wkb_part(blob))
     if geometry.is_empty:
         return None

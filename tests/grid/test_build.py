@@ -7,7 +7,7 @@ import osmium
 import pytest
 from geopandas.testing import assert_geodataframe_equal
 
-from core.errors import InputError, SchemaError
+from core.errors import InputError, SchemaError, WorkspaceError
 from grid.build import BuildSummary, build_workspace
 from grid.check import check_workspace
 from grid.demo import DEMO_LABEL
@@ -231,3 +231,21 @@ def test_a_boundary_of_another_county_is_refused_and_a_broken_one_repaired(tmp_p
     summary = _build(tmp_path, GUIXI_OSM, tmp_path / "bowtie.geojson")
     assert any("repaired with make_valid" in w for w in summary.warnings)
     assert check_workspace(open_store(tmp_path / "ws.gpkg")) == []
+
+
+def test_a_rebuild_never_overwrites_casework_unless_told(tmp_path: Path) -> None:
+    import shutil
+
+    import pandas as pd
+
+    from tests.helpers import replace_layers
+
+    target = Path(shutil.copy2(SOURCES.parents[0] / "guixi_360681.gpkg", tmp_path / "ws.gpkg"))
+    replace_layers(open_store(target), {"plans": pd.DataFrame({"plan_id": ["P1"], "date": ["2026-11-23"]})})
+    with pytest.raises(WorkspaceError, match="already holds plans"):
+        _build(tmp_path, GUIXI_OSM)
+    assert open_store(target).has_layer("plans")
+    build_workspace(osm_path=GUIXI_OSM, streets_path=SOURCES / "admin" / "streets_360681.csv",
+                    villages_path=SOURCES / "admin" / "villages_360681.csv", out_path=target, actor="tester",
+                    replace=True)
+    assert not open_store(target).has_layer("plans")
