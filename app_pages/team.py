@@ -294,7 +294,7 @@ def render() -> None:
             hide_index=True,
             width="stretch",
         )
-    with st.expander(t("team_map"), expanded=False):
+    with st.expander(t("team_map"), expanded=True):  # a map drawn hidden opens at world zoom
         lons = [s.lon for s in team.stops] + [team.base.lon]
         lats = [s.lat for s in team.stops] + [team.base.lat]
         m = base_map((min(lons), min(lats), max(lons), max(lats)))

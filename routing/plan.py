@@ -150,27 +150,41 @@ OFFICE_RADIUS_M = 30.0
 OFFICE_BUILDINGS = ("government", "civic", "public", "townhall")
 
 
+#: Names that say a place is a township or community office, whatever its OSM tag (四不两直: never a stop).
+OFFICE_NAME_ENDINGS = ("人民政府", "办事处", "街道办", "居委会", "居民委员会", "村委会", "村民委员会", "社会服务中心",
+                       "党群服务中心", "便民服务中心", "社区服务中心", "综合服务中心", "党群服务站", "社区服务站")
+
+
+def is_office_name(names: pd.Series) -> pd.Series:
+    """Which names say the place is a township or community office."""
+    return names.fillna("").astype(str).str.strip().str.endswith(OFFICE_NAME_ENDINGS)
+
+
 def office_points(ws: Store) -> gpd.GeoSeries:
     """Township and community offices (townhall POIs and places, government buildings), WGS84."""
     parts = []
     for layer in ("pois", "places"):
         if ws.has_layer(layer):
             frame = ws.read(layer)
-            parts.append(frame.geometry[frame["kind"] == "townhall"])
+            parts.append(frame.geometry[(frame["kind"] == "townhall") | is_office_name(frame["name"])])
     buildings = ws.read("buildings")
-    parts.append(buildings.geometry[buildings["building_type"].isin(OFFICE_BUILDINGS)].representative_point())
+    office = buildings["building_type"].isin(OFFICE_BUILDINGS) | is_office_name(buildings["osm_name"])
+    parts.append(buildings.geometry[office].representative_point())
     return gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
 def at_offices(ws: Store, visits: pd.DataFrame) -> np.ndarray:
     """Which visits lie at a township or community office (四不两直: never a stop)."""
+    if visits.empty:
+        return np.zeros(0, dtype=bool)
+    named = is_office_name(visits["name"]).to_numpy()  # "…党群服务中心" is an office, whatever its OSM tag
     offices = office_points(ws)
-    if offices.empty or visits.empty:
-        return np.zeros(len(visits), dtype=bool)
+    if offices.empty:
+        return named
     metric = ws.meta()["metric_crs"]
     points = gpd.GeoSeries(gpd.points_from_xy(visits["lon"], visits["lat"]), crs="EPSG:4326").to_crs(metric)
     office_union = offices.to_crs(metric).buffer(OFFICE_RADIUS_M).union_all()
-    return points.intersects(office_union).to_numpy()
+    return named | points.intersects(office_union).to_numpy()
 
 
 def _pairs_on(source: Store | Transaction, day: str) -> set[str]:

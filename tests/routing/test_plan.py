@@ -169,3 +169,10 @@ def test_a_county_keeps_its_own_settings_in_its_workspace(guixi_ws, capsys) -> N
     assert load_patrol_settings(store=guixi_ws).shifts["day"].start == "09:00"  # the refused one changed nothing
     assert main(["settings", guixi_ws.location]) == 0
     assert "rectify_days': 20" in capsys.readouterr().out
+
+
+def test_a_place_whose_name_says_office_is_never_a_stop() -> None:
+    from routing.plan import is_office_name
+
+    names = pd.Series(["北街社区党群服务中心", "雄石街道社会服务中心", "东门居委会", "星火培训学校", None, "花园村村民委员会"])
+    assert is_office_name(names).tolist() == [True, True, True, False, False, True]
