@@ -141,6 +141,7 @@ class CaseSettings:
 
     rectify_days: int
     recheck_days: int
+    revisit_window_days: int = 5
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,9 @@ class PatrolSettings:
             verify_clues_within_days=int(_number(source, "[clues] verify_within_days",
                                                  _section(data, "clues").get("verify_within_days"))),
             solver_seconds=_number(source, "[solver] seconds", _section(data, "solver").get("seconds"), positive=True),
-            cases=CaseSettings(*(int(_number(source, f"[cases] {k}", cases.get(k), positive=True))
-                                 for k in ("rectify_days", "recheck_days"))),
+            cases=CaseSettings(*(int(_number(source, f"[cases] {k}", cases.get(k, default), positive=True))
+                                 for k, default in (("rectify_days", None), ("recheck_days", None),
+                                                    ("revisit_window_days", 5)))),
             source=source,
         )
 

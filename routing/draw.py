@@ -92,6 +92,14 @@ def inclusion_probabilities(weights: np.ndarray, n: float, low: float, high: flo
     return np.clip(hi_c * weights, low, high)
 
 
+def revisits_due(seed: str, hazards: Sequence[Sequence[object]]) -> list[str]:
+    """The revisits drawn for today: visit ``v`` with hazard ``h`` is due if ``uniform(seed, "revisit", v) < h``.
+
+    A hazard of ``1 / days left in the window`` on each day makes every day of the window equally likely.
+    """
+    return sorted(str(v) for v, h in hazards if uniform(seed, "revisit", v) < float(h))  # type: ignore[arg-type]
+
+
 def systematic_sample(seed: str, label: str, ids: Sequence[str], probabilities: np.ndarray) -> list[str]:
     """Draw ids with systematic PPS sampling; id ``i`` is drawn with probability ``probabilities[i]``.
 

@@ -35,7 +35,7 @@ from core.clock import local_day, now_local
 from core.errors import InputError
 from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
-from routing.draw import commitment, digest, inclusion_probabilities, new_seed, systematic_sample
+from routing.draw import commitment, digest, inclusion_probabilities, new_seed, revisits_due, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
 from routing.model import Plan
@@ -125,9 +125,10 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: PatrolSettings) -> 
         pool = pd.concat([pool, frame[~is_due]], ignore_index=True)
     if ws.has_layer("cases"):
         cases = ws.read("cases")
-        due_cases = cases[
-            (cases["status"] == "rectifying") & (pd.to_datetime(cases["revisit_due"]).dt.tz_localize(day.tz) <= day)
-        ]
+        due_day = pd.to_datetime(cases["revisit_due"]).dt.tz_localize(day.tz)
+        due_cases = cases[(cases["status"] == "rectifying") & (due_day <= day)]
+        last_day = due_day[due_cases.index] + pd.Timedelta(days=settings.cases.revisit_window_days - 1)
+        days_left = ((last_day - day).dt.days).clip(lower=0)
         revisits = pd.DataFrame(
             {
                 "visit_id": visit_ids(VisitKind.REVISIT, due_cases["case_id"]),
@@ -135,7 +136,9 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: PatrolSettings) -> 
                 "name": due_cases["name"].fillna(""),
                 "address": due_cases.get("address", "").fillna(""),
                 "status": due_cases["status"],
-                "reason": "回头看：整改期满复查 " + due_cases["revisit_due"].astype(str),
+                "reason": "回头看：整改期满复查（期满 " + due_cases["revisit_due"].astype(str) + "，最迟 "
+                + last_day.dt.strftime("%Y-%m-%d") + "）",
+                "hazard": (1.0 / (days_left + 1)).round(6).to_numpy(),
                 "weight": 1.0,
                 "community_code": due_cases["community_code"].fillna(""),
                 "lon": due_cases.geometry.x.to_numpy(),
@@ -143,7 +146,8 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: PatrolSettings) -> 
             }
         )
         mandatory = pd.concat([mandatory, revisits], ignore_index=True)
-    return pool[columns].reset_index(drop=True), mandatory[columns].reset_index(drop=True)
+    mandatory = mandatory.assign(hazard=mandatory["hazard"].fillna(1.0) if "hazard" in mandatory else 1.0)
+    return pool[columns].reset_index(drop=True), mandatory[[*columns, "hazard"]].reset_index(drop=True)
 
 
 OFFICE_RADIUS_M = 30.0
@@ -319,6 +323,12 @@ def make_plan(
         inspectors = own_people if inspectors is None else inspectors
     seed = seed or new_seed()
     pool, mandatory = candidate_visits(ws, day, settings)
+    # 回头看 within its window: drawn today with hazard 1/(days left), recorded for verify (四不两直)
+    windowed = mandatory["hazard"] < 1
+    hazards = [[v, float(h)] for v, h in zip(mandatory.loc[windowed, "visit_id"], mandatory.loc[windowed, "hazard"],
+                                            strict=True)]
+    due_revisits = set(revisits_due(seed, hazards))
+    mandatory = mandatory[~windowed | mandatory["visit_id"].isin(due_revisits)].drop(columns="hazard")
     already = planned_visits(ws, day)
     pool, mandatory = pool[~pool["visit_id"].isin(already)], mandatory[~mandatory["visit_id"].isin(already)]
     if required:
@@ -377,6 +387,7 @@ def make_plan(
         "teams": _record(teams[["team_id", "name", "base_lon", "base_lat", "mode"]]),
         "inspectors": _record(inspectors),
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
+        **({"revisit_hazards": hazards} if hazards else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
@@ -616,6 +627,11 @@ def verify_plan(plan: Plan | Mapping[str, Any], seed: str) -> list[str]:
                 f"team {team}: the draw gives {', '.join(members)}, the plan has "
                 f"{', '.join(recorded.get('teams', {}).get(team, [])) or 'nobody'}"
             )
+    due = set(revisits_due(seed, inputs.get("revisit_hazards", [])))
+    for visit_id, _ in inputs.get("revisit_hazards", []):
+        if (visit_id in due) != (visit_id in set(inputs.get("mandatory", []))):
+            problems.append(f"revisit {visit_id}: the draw makes it {'due' if visit_id in due else 'not due'} today, "
+                            "the plan does not")
     allowed = set(redo["sites"]) | set(inputs.get("mandatory", []))
     for team in plan.get("teams", []):
         for stop in team.get("stops", []):

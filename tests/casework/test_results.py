@@ -17,7 +17,7 @@ from casework.results import (
 from casework.template import results_template
 from core.errors import InputError
 from patrol.cli import main
-from routing.plan import make_plan, register_plan, write_plan_files
+from routing.plan import make_plan, register_plan, verify_plan, write_plan_files
 from store import Store
 
 DAY = "2026-11-23"
@@ -82,10 +82,16 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
     case = cases_table(guixi_ws).set_index("case_id").loc[case_id]
     assert (case["status"], case["due"], case["revisit_due"]) == ("rectifying", "2026-11-26", "2026-11-26")
 
-    # not due yet the day before; mandatory on the due day
+    # not due yet the day before; drawn within the window (四不两直); mandatory on the window's last day
     early, _ = make_plan(guixi_ws, "2026-11-25", "day", seed="early", settings=settings, iterations=30)
     assert f"R:{case_id}" not in {s.visit_id for t in early.teams for s in t.stops}
-    revisit_plan = _plan(guixi_ws, "2026-11-26", settings, "revisit-1")
+    window = settings.cases.revisit_window_days
+    on_due_day, _ = make_plan(guixi_ws, "2026-11-26", "day", seed="due-day", settings=settings, iterations=30)
+    assert [v for v, _ in on_due_day.inputs["revisit_hazards"]] == [f"R:{case_id}"]
+    assert on_due_day.inputs["revisit_hazards"][0][1] == pytest.approx(1 / window)
+    assert verify_plan(on_due_day, "due-day") == []
+    last_day = (pd.Timestamp("2026-11-26") + pd.Timedelta(days=window - 1)).strftime("%Y-%m-%d")
+    revisit_plan = _plan(guixi_ws, last_day, settings, "revisit-1")
     [(r_team, r_stop)] = [(t, s) for t, s in _stops(revisit_plan, "revisit") if s.visit_id == f"R:{case_id}"]
     assert r_stop.mandatory
 
@@ -94,7 +100,8 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
     not_fixed = StopResult(f"R:{case_id}", True, "14:00", finding="not_fixed", problems="安全出口仍堵塞")
     record_results(guixi_ws, revisit_plan, [not_fixed], team_id=r_team.team_id, actor="tester")
     case = cases_table(guixi_ws).set_index("case_id").loc[case_id]
-    assert case["status"] == "rectifying" and case["revisit_due"] == "2026-12-03" and case["revisits"] == 1
+    recheck = (pd.Timestamp(last_day) + pd.Timedelta(days=7)).strftime("%Y-%m-%d")
+    assert case["status"] == "rectifying" and case["revisit_due"] == recheck and case["revisits"] == 1
     if same_site:
         t, s = same_site[0]
         record_results(
@@ -102,12 +109,13 @@ def test_a_rectification_case_is_revisited_and_closed_only_when_fixed(guixi_ws, 
         )
         assert cases_table(guixi_ws).set_index("case_id").at[case_id, "status"] == "rectifying"
 
-    second = _plan(guixi_ws, "2026-12-03", settings, "revisit-2")
+    second = _plan(guixi_ws, (pd.Timestamp(recheck) + pd.Timedelta(days=window - 1)).strftime("%Y-%m-%d"),
+                   settings, "revisit-2")
     [(r_team, _)] = [(t, s) for t, s in _stops(second, "revisit") if s.visit_id == f"R:{case_id}"]
     fixed = StopResult(f"R:{case_id}", True, "09:15", finding="fixed", checklist={"fire": "ok", "video": "ok"})
     closed = record_results(guixi_ws, second, [fixed], team_id=r_team.team_id, actor="tester")
     assert closed.cases_closed == [case_id]
-    after, _ = make_plan(guixi_ws, "2026-12-10", "day", seed="after", settings=settings, iterations=30)
+    after, _ = make_plan(guixi_ws, "2026-12-20", "day", seed="after", settings=settings, iterations=30)
     assert f"R:{case_id}" not in {s.visit_id for t in after.teams for s in t.stops}
 
     events = list(case_history(guixi_ws, case_id)["event"])

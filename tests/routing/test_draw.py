@@ -84,3 +84,18 @@ def test_probabilities_return_for_every_pool_size_and_cap(low: float, high: floa
     # all-equal, zero and non-finite weights return too
     assert inclusion_probabilities(np.zeros(13), 13, 0.05, 0.95).tolist() == [0.95] * 13
     assert np.isfinite(inclusion_probabilities(np.array([np.nan, np.inf, 1.0, 0.0]), 2, 0.05, 0.95)).all()
+
+
+def test_a_revisit_day_is_spread_evenly_over_its_window() -> None:
+    from routing.draw import revisits_due
+
+    window, runs = 5, 4000
+    first = np.zeros(window)
+    for r in range(runs):
+        for k in range(window):  # on day k of the window the hazard is 1 / (days left)
+            if revisits_due(f"day{k}-seed{r}", [["R:ZG1", 1 / (window - k)]]):
+                first[k] += 1
+                break
+    share = first / runs
+    assert first.sum() == runs  # due by the window's last day at the latest
+    assert np.all(np.abs(share - 1 / window) < 0.03), share  # each day equally likely (20 % ± 3)

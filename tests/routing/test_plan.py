@@ -174,5 +174,6 @@ def test_a_county_keeps_its_own_settings_in_its_workspace(guixi_ws, capsys) -> N
 def test_a_place_whose_name_says_office_is_never_a_stop() -> None:
     from routing.plan import is_office_name
 
-    names = pd.Series(["北街社区党群服务中心", "雄石街道社会服务中心", "东门居委会", "星火培训学校", None, "花园村村民委员会"])
+    names = pd.Series(["北街社区党群服务中心", "雄石街道社会服务中心", "东门居委会", "星火培训学校", None,
+                       "花园村村民委员会"])
     assert is_office_name(names).tolist() == [True, True, True, False, False, True]
