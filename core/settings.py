@@ -21,7 +21,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,7 @@ class DrawSettings:
     min_probability: float
     max_probability: float
     min_weight: float
+    same_day_factor: float = 1.0  # a site visited in the other shift of the day keeps this share of its weight
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,8 @@ class PatrolSettings:
                                 for k in ("min_probability", "max_probability", "min_weight")))
         if not 0 < bounds.min_probability < bounds.max_probability < 1:
             raise InputError(f"{source}: [draw] needs 0 < min_probability < max_probability < 1.")
+        factor = _number(source, "[draw] same_day_factor", draw.get("same_day_factor", 1.0), positive=True, at_most=1)
+        bounds = replace(bounds, same_day_factor=factor)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,
             far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),

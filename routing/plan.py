@@ -244,11 +244,6 @@ def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = Non
     return set(read_plan_stops(source, where=where)["visit_id"])
 
 
-def planned_visits(ws: Store, day: pd.Timestamp) -> set[str]:
-    """Visits already in a registered plan of the same day (a night plan skips the day plan's)."""
-    return _visits_on(ws, day.strftime("%Y-%m-%d"))
-
-
 def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float, shift_s: float) -> int:
     """How many visits the teams can make, from typical hops between drawn sites on the network."""
     if len(pool) == 0:
@@ -329,8 +324,13 @@ def make_plan(
                                             strict=True)]
     due_revisits = set(revisits_due(seed, hazards))
     mandatory = mandatory[~windowed | mandatory["visit_id"].isin(due_revisits)].drop(columns="hazard")
-    already = planned_visits(ws, day)
-    pool, mandatory = pool[~pool["visit_id"].isin(already)], mandatory[~mandatory["visit_id"].isin(already)]
+    # the other shift of the day: its sites stay in this draw (四不两直), its mandatory tasks are done
+    same_day = read_plan_stops(ws, where={"date": day.strftime("%Y-%m-%d")})
+    this_shift = set(same_day.loc[same_day["shift"] == shift, "visit_id"])
+    pool = pool[~pool["visit_id"].isin(this_shift)]
+    mandatory = mandatory[~mandatory["visit_id"].isin(same_day["visit_id"])]
+    seen_today = pool["visit_id"].isin(set(same_day["visit_id"]))
+    pool = pool.assign(weight=np.where(seen_today, pool["weight"] * settings.draw.same_day_factor, pool["weight"]))
     if required:
         moved = pool["visit_id"].isin(list(required))
         extra = pool[moved].assign(
@@ -734,10 +734,10 @@ def register_plan(ws: Store, plan: Plan, *, actor: str) -> None:
     ) as tx:
         if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan.plan_id}, columns=["plan_id"])):
             raise InputError(f"plan {plan.plan_id} is registered already.")
-        twice = sorted(visits & _visits_on(tx, plan.date))  # as planning does: no site twice in a day
+        twice = sorted(visits & _visits_on(tx, plan.date, shift=plan.shift))  # no site twice in one shift
         if twice:
             raise InputError(
-                f"another plan registered for {plan.date} already visits "
+                f"another plan registered for {plan.date} ({plan.shift}) already visits "
                 f"{', '.join(twice[:10])}; make this plan again."
             )
         neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(

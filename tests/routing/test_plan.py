@@ -98,13 +98,31 @@ def test_no_team_visits_its_members_communities_or_an_office(guixi_ws, settings)
     assert site.visit_id in {o.visit_id for o in again.not_visited_offices}
 
 
-def test_night_plan_skips_what_the_day_plan_already_visits(guixi_ws, settings, day_plan):
+def test_the_night_draw_keeps_the_days_sites_and_skips_its_done_tasks(guixi_ws, settings, day_plan):
     plan, _ = day_plan
     register_plan(guixi_ws, plan, actor="tester")
     night, _ = make_plan(guixi_ws, DAY, "night", seed="night", settings=settings, iterations=200)
     day_visits = {s.visit_id for t in plan.teams for s in t.stops}
     night_visits = {s.visit_id for t in night.teams for s in t.stops}
-    assert night_visits and not day_visits & night_visits
+    assert night_visits
+    # 四不两直: a site visited by day is still drawn at night at its ordinary probability…
+    drawn_by_day = {s.visit_id for _, s in plan.stops() if not s.mandatory}
+    night_pool = {v for v, _, _ in night.inputs["sites"]}
+    assert drawn_by_day <= night_pool
+    assert all(night.probabilities[v] > 0 for v in drawn_by_day)
+    # …but a mandatory task the day shift does is not set again
+    done_by_day = {s.visit_id for _, s in plan.stops() if s.mandatory}
+    assert not done_by_day & set(night.inputs["mandatory"])
+    assert not (day_visits & night_visits) - drawn_by_day
+    # a county may lower their weight at night, never to zero
+    from dataclasses import replace
+
+    halved = replace(settings, draw=replace(settings.draw, same_day_factor=0.5))
+    lowered, _ = make_plan(guixi_ws, DAY, "night", seed="night", settings=halved, iterations=50)
+    full = {v: w for v, w, _ in night.inputs["sites"]}
+    half = {v: w for v, w, _ in lowered.inputs["sites"]}
+    assert all(half[v] == pytest.approx(full[v] / 2, abs=1e-4) for v in drawn_by_day)
+    assert all(half[v] == full[v] for v in full if v not in day_visits)
     assert all(t.back <= "21:30" and t.stops[0].arrival >= "18:00" for t in night.teams if t.stops)
     audit = guixi_ws.audit_log()
     assert (audit["action"] == "plan").any() and "tester" in set(audit["actor"])
