@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -301,11 +301,13 @@ def make_plan(
     iterations: int | None = None,
     previous: list[str] | None = None,
     required: dict[str, str] | None = None,
+    placed: Collection[str] = (),
 ) -> tuple[Plan, str]:
     """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
 
     ``required`` maps pool site ids to the rule that makes them mandatory today (the
-    double-ten schedule uses it); ``previous`` overrides the pairs of the day before.
+    double-ten schedule uses it); ``previous`` overrides the pairs of the day before; ``placed`` are
+    mandatory tasks an earlier day of the same round already routes (a round sets each task once).
     """
     settings = settings or load_patrol_settings(store=ws)
     if shift not in SHIFTS:
@@ -328,7 +330,7 @@ def make_plan(
     same_day = read_plan_stops(ws, where={"date": day.strftime("%Y-%m-%d")})
     this_shift = set(same_day.loc[same_day["shift"] == shift, "visit_id"])
     pool = pool[~pool["visit_id"].isin(this_shift)]
-    mandatory = mandatory[~mandatory["visit_id"].isin(same_day["visit_id"])]
+    mandatory = mandatory[~mandatory["visit_id"].isin(set(same_day["visit_id"]) | set(placed))]
     seen_today = pool["visit_id"].isin(set(same_day["visit_id"]))
     pool = pool.assign(weight=np.where(seen_today, pool["weight"] * settings.draw.same_day_factor, pool["weight"]))
     if required:

@@ -71,6 +71,7 @@ def schedule(
     done: dict[str, int] = dict.fromkeys(needed, 0)
     carry: list[str] = []
     out_days, previous = [], None
+    placed: set[str] = set()  # mandatory tasks (clue checks, revisits) routed on an earlier day of the round
     for d in range(days):
         day = day0 + pd.Timedelta(days=d)
         today = list(dict.fromkeys(carry + by_day[d]))
@@ -87,7 +88,9 @@ def schedule(
             iterations=iterations,
             previous=previous,
             required=required,
+            placed=placed,
         )
+        placed |= {s.visit_id for _, s in plan.stops() if s.mandatory and s.visit_id not in required}
         visited = {stop.visit_id for _, stop in plan.stops()}
         for s in visited & set(done):
             done[s] += 1

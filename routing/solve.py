@@ -9,6 +9,7 @@ not fit is left out by the solver and reported by the caller, never dropped sile
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,9 @@ from pyvrp.stop import MaxIterations, MaxRuntime
 UNREACHABLE_S = 10**9  # seconds; far beyond any shift, so never worth travelling
 MANDATORY_PRIZE = 10**7
 OPTIONAL_PRIZE = 20_000  # seconds of travel a drawn visit of weight 0 is worth; weight 1 doubles it
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +65,21 @@ class Routes:
 
 def prize_of(visit: Visit) -> int:
     return MANDATORY_PRIZE if visit.mandatory else int(OPTIONAL_PRIZE * (1.0 + visit.weight))
+
+
+def _fit_to_shift(order: list[int], matrix: np.ndarray, visits: list[Visit], depot: int, n_depots: int,
+                  window: tuple[int, int]) -> tuple[list[Stop], int]:
+    """The stops of ``order`` that fit the shift when driven in that order, and the time back at base."""
+    start, end = window
+    clock, here, kept = start, depot, []
+    for visit in order:
+        row = n_depots + visit
+        arrival = clock + int(matrix[here, row])
+        departure = arrival + int(visits[visit].service_s)
+        if departure + int(matrix[row, depot]) <= end:
+            kept.append(Stop(visit, arrival, departure))
+            clock, here = departure, row
+    return kept, clock + int(matrix[here, depot]) if kept else start
 
 
 def solve_routes(
@@ -116,14 +135,21 @@ def solve_routes(
     planned: set[int] = set()
     for route in best.routes():
         team = vehicles[route.vehicle_type()]
+        order = [int(a.idx) for a in route.schedule() if a.is_client()]
+        if route.has_time_warp():  # a short search may end on a route that overruns: keep what fits the shift
+            matrix = matrices[profiles[(team.mode, team.avoid)]]
+            kept, back[team.team_id] = _fit_to_shift(order, matrix, visits, base_slot[team.base], len(bases), window)
+            log.warning("PyVRP's route for %s overran the shift; %d of %d stops kept", team.team_id, len(kept),
+                        len(order))
+            stops[team.team_id] = kept
+            planned.update(stop.visit for stop in kept)
+            continue
         for activity in route.schedule():
             if activity.is_client():
                 visit = int(activity.idx)
                 stops[team.team_id].append(Stop(visit, int(activity.start_time), int(activity.end_time)))
                 planned.add(visit)
         back[team.team_id] = int(route.end_time())
-        if route.has_time_warp():
-            raise RuntimeError(f"PyVRP returned a route for {team.team_id} that overruns the shift.")
     for team_id, team_stops in stops.items():
         vehicle = next(v for v in vehicles if v.team_id == team_id)
         bad = [s for s in team_stops if visits[s.visit].community_code in vehicle.avoid]

@@ -160,6 +160,10 @@ def test_double_ten_is_met_or_the_shortfall_stated(guixi_ws, settings):
     active = institutions[(institutions["site_type"] == "institution") & (institutions["status"] != "deregistered")]
     assert set("" + active["site_id"]) <= covered
     assert all(d["visits"] >= 10 for d in met["plans"])
+    # a mandatory task (an overdue clue check) is set once in the round, not again every day
+    mandatory = [s.visit_id for d in met["plans"] for _, s in d["plan"].stops()
+                 if s.mandatory and not s.reason.startswith("双十原则")]
+    assert mandatory and len(mandatory) == len(set(mandatory))
     teams, people = workspace_teams(guixi_ws)
     short = schedule(guixi_ws, DAY, days=10, shift="night", teams=teams.iloc[:1], inspectors=people, seed="round",
                      settings=settings, iterations=50)
@@ -195,3 +199,17 @@ def test_a_place_whose_name_says_office_is_never_a_stop() -> None:
     names = pd.Series(["北街社区党群服务中心", "雄石街道社会服务中心", "东门居委会", "星火培训学校", None,
                        "花园村村民委员会"])
     assert is_office_name(names).tolist() == [True, True, True, False, False, True]
+
+
+def test_a_route_that_overruns_the_shift_keeps_the_stops_that_fit() -> None:
+    import numpy as np
+
+    from routing.solve import Visit, _fit_to_shift
+
+    matrix = np.array([[0, 600, 600, 600], [600, 0, 600, 600], [600, 600, 0, 600], [600, 600, 600, 0]])
+    visits = [Visit(f"I:{i}", i + 1, 1800, 1.0, False, "") for i in range(3)]
+    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, 0, 1, (0, 3 * 3600))
+    assert [s.visit for s in kept] == [0, 1, 2] and back == 3 * 600 + 3 * 1800 + 600
+    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, 0, 1, (0, 5400))  # 1.5 h: two stops fit, not three
+    assert [s.visit for s in kept] == [0, 1] and back <= 5400
+    assert kept[1].arrival_s == kept[0].departure_s + 600
