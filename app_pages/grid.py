@@ -84,6 +84,10 @@ def _who(path: str, lon: float, lat: float, crs: str) -> None:
 def render() -> None:
     """Render the grid page."""
     path = st.session_state["workspace"]
+    if st.session_state.get("who_workspace") != path:  # another county: forget the last one's point and click
+        for key in ("who_lon", "who_lat", "grid_map"):
+            st.session_state.pop(key, None)
+        st.session_state["who_workspace"] = path
     grid = load_grid(path)
     st.header(t("grid_header"))
     st.caption(t("grid_caption"))

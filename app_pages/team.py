@@ -21,7 +21,7 @@ from casework.results import (
     results_from_layer,
 )
 from casework.template import results_template
-from core.clock import local_day
+from core.clock import as_local, local_day
 from core.errors import InputError
 from i18n import lang, plan_labels, t
 from layers import schema
@@ -105,12 +105,50 @@ def _stop_label(stop: Stop, done: dict[str, bool]) -> str:
     return f"{mark} {stop.order}. {stop.arrival} {stop.name}"
 
 
+def _text(row: pd.Series | None, column: str) -> str:
+    value = None if row is None else row.get(column)
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _prefill(path: str, plan: Plan, stop: Stop) -> None:
+    """Put the stop's standing result (or the defaults) into the form when another stop is chosen."""
+    marker = f"{plan.plan_id}|{stop.visit_id}"
+    state = st.session_state
+    if state.get("rec_for") == marker:
+        return
+    state["rec_for"] = marker
+    table = results_from_layer(load_optional(path, "results"))
+    mine = current_results(table[(table["plan_id"] == plan.plan_id) & (table["visit_id"] == stop.visit_id)])
+    row = None if mine.empty else mine.iloc[-1]
+    visited = row is None or bool(row["visited"])
+    state["rec_visited"] = "yes" if visited else "no"
+    when = dt.time.fromisoformat(stop.arrival)
+    if row is not None and visited and _text(row, "visited_at"):
+        when = as_local(pd.Timestamp(_text(row, "visited_at"))).time().replace(second=0, microsecond=0)
+    state["rec_time"] = when
+    state["rec_reason"] = _text(row, "not_visited_reason")
+    options = ["confirmed", "not_confirmed"] if stop.kind == "clue" else ["fixed", "not_fixed"]
+    if _text(row, "finding") in options:
+        state["rec_finding"] = _text(row, "finding")
+    else:
+        state.pop("rec_finding", None)
+    checklist = json.loads(_text(row, "checklist")) if _text(row, "checklist") else {}
+    for term in schema.CHECKLIST_ITEMS:
+        state[f"rec_check_{term.code}"] = checklist.get(term.code, "not_checked")
+    state["rec_problems"] = _text(row, "problems")
+    state["rec_action"] = _text(row, "action") or "none"
+    state["rec_refer"] = _text(row, "refer_to")
+    days = _text(row, "rectify_days")
+    state["rec_days"] = int(float(days)) if days else 0
+
+
 def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) -> None:
     stops = {stop.visit_id: stop for stop in team.stops}
     visit_id = st.selectbox(
         t("team_stop"), list(stops), format_func=lambda v: _stop_label(stops[v], done), key="rec_stop"
     )
     stop = stops[visit_id]
+    _prefill(path, plan, stop)
     st.caption(f"{t('kind_' + stop.kind)}｜{stop.address}｜{stop.reason}")
     with st.form("record_form", clear_on_submit=False):
         visited = st.radio(
@@ -120,7 +158,7 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
             horizontal=True,
             key="rec_visited",
         )
-        when = st.time_input(t("team_time"), value=dt.time.fromisoformat(stop.arrival), key="rec_time", step=300)
+        when = st.time_input(t("team_time"), key="rec_time", step=300)
         reason = st.text_input(t("team_reason"), key="rec_reason")
         finding = ""
         if stop.kind in ("clue", "revisit"):
@@ -152,7 +190,7 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
             key="rec_action",
         )
         refer_to = st.text_input(t("team_refer_to"), key="rec_refer")
-        days = st.number_input(t("team_days"), min_value=0, max_value=365, value=0, step=1, key="rec_days")
+        days = st.number_input(t("team_days"), min_value=0, max_value=365, step=1, key="rec_days")
         saved = st.form_submit_button(t("team_save"), type="primary", width="stretch")
     if saved:
         result = StopResult(

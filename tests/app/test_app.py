@@ -97,3 +97,12 @@ def test_the_app_works_on_copies_in_the_data_home_never_on_data(app: AppTest, pr
         tx.replace("townships", open_store(chosen).read("townships").assign(responsible_name="改"))
     assert (ROOT / "data" / "guixi_360681.gpkg").read_bytes() == before
     assert set(open_store(chosen).read("townships")["responsible_name"]) == {"改"}
+
+
+def test_switching_workspace_puts_the_who_form_on_the_new_county(app: AppTest) -> None:
+    guixi_lon = app.number_input(key="who_lon").value
+    haidian = next(o for o in app.selectbox(key="workspace").options if "haidian" in o)
+    app.selectbox(key="workspace").select(haidian).run()
+    assert not app.exception
+    assert 116.2 < app.number_input(key="who_lon").value < 116.4  # 海淀, not 贵溪's 117.2
+    assert abs(guixi_lon - 117.2) < 0.3

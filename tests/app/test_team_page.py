@@ -113,3 +113,22 @@ def test_clues_and_cases_page_shows_each_history(county) -> None:
         app.multiselect(key="case_clue_status").set_value(["handled"]).run()
         app.selectbox(key="case_pick_clue").set_value(stop.visit_id[2:]).run()
         assert "状态：已处置" in list(app.dataframe[1].value["事项"])
+
+
+def test_reopening_a_recorded_stop_shows_its_saved_result(county) -> None:
+    _, plan = county
+    team = plan.teams[0]
+    first, second = team.stops[0], team.stops[1]
+    app = _open(team.team_id)
+    app.selectbox(key="rec_stop").set_value(first.visit_id).run()
+    app.radio(key="rec_check_fire").set_value("problem")
+    app.text_area(key="rec_problems").set_value("消防通道堵塞")
+    app.radio(key="rec_action").set_value("rectify")
+    app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    app.selectbox(key="rec_stop").set_value(second.visit_id).run()
+    assert app.text_area(key="rec_problems").value == "" and app.radio(key="rec_action").value == "none"
+    app.selectbox(key="rec_stop").set_value(first.visit_id).run()
+    assert not app.exception
+    assert app.text_area(key="rec_problems").value == "消防通道堵塞"
+    assert app.radio(key="rec_action").value == "rectify" and app.radio(key="rec_check_fire").value == "problem"
