@@ -12,7 +12,7 @@ from casework.results import cases_table, results_table
 from core.clock import local_day
 from core.settings import load_patrol_settings
 from routing.plan import make_plan, register_plan
-from store import Store
+from store import Store, open_store
 from tests.helpers import on_backend, replace_layers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +132,14 @@ def test_reopening_a_recorded_stop_shows_its_saved_result(county) -> None:
     assert not app.exception
     assert app.text_area(key="rec_problems").value == "消防通道堵塞"
     assert app.radio(key="rec_action").value == "rectify" and app.radio(key="rec_check_fire").value == "problem"
+
+
+def test_a_workspace_without_teams_says_how_to_add_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = Path(shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", tmp_path / "bare.gpkg"))
+    with open_store(target).transaction(actor="tester", action="drop-teams") as tx:
+        tx.drop_layer("teams")
+        tx.drop_layer("inspectors")
+    monkeypatch.setenv("PATROL_WORKSPACE", str(target))
+    app = _open()
+    assert not app.exception
+    assert "demo-teams" in app.info[0].value or "检查组" in app.info[0].value
