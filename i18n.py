@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -262,3 +264,12 @@ def plan_labels() -> dict[str, str]:
     """Labels of a plan's stops on a map (planning page and team page alike)."""
     return {"name": t("name"), "arrival": t("col_arrival"), "address": t("address"), "reason": t("col_why_chosen"),
             "probability": t("col_probability"), "_base": t("plan_base")}
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """``text`` (names, addresses, clue content, messages holding them) escaped so that Streamlit's
+    markdown shows it as typed: no links, images, emphasis or colour directives from imported data."""
+    return _MARKDOWN.sub(r"\\\1", str(text))

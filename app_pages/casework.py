@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_cache import load_history, load_optional
 from core.errors import InputError
-from i18n import lang, t
+from i18n import lang, plain, t
 from layers import schema
 
 
@@ -68,4 +68,4 @@ def render() -> None:
         with cases_tab:
             _cases(path)
     except InputError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))

@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 from app_cache import load_grid, who_chain
 from core.errors import InputError
 from grid.crs import CRS_CHOICES
-from i18n import t
+from i18n import plain, t
 from layers.render import grid_map
 
 LEVELS = ("county", "townships", "communities", "buildings")
@@ -75,10 +75,10 @@ def _who(path: str, lon: float, lat: float, crs: str) -> None:
     try:
         chain = who_chain(path, lon, lat, crs)
     except InputError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     for link in chain:
-        st.write("• " + link.line())
+        st.markdown("• " + plain(link.line()))
 
 
 def render() -> None:

@@ -13,7 +13,7 @@ import streamlit as st
 from app_cache import current_actor, load_optional
 from core.errors import InputError
 from core.settings import risk_settings_path as settings_path
-from i18n import t
+from i18n import plain, t
 from layers.importer import confirm_locations, write_rejects
 from layers.risk import import_and_analyse, refresh
 from store import open_store
@@ -53,11 +53,11 @@ def _show_result() -> None:
     if not result:
         return
     if "error" in result:
-        st.error(f"{t('import_failed')}：{result['error']}")
+        st.error(f"{t('import_failed')}：{plain(result['error'])}")
         return
-    st.success(result["summary"])
+    st.success(plain(result["summary"]))
     if result["unknown"]:
-        st.caption(t("import_ignored") + "：" + "、".join(result["unknown"]))
+        st.caption(t("import_ignored") + "：" + plain("、".join(result["unknown"])))
     rejects = result["rejects"]
     if not rejects.empty:
         st.warning(t("import_rejected").format(n=len(rejects)))
@@ -119,4 +119,4 @@ def render() -> None:
             refresh(open_store(path), actor=current_actor())
             st.success(t("refreshed"))
         except InputError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))

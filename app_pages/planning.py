@@ -13,7 +13,7 @@ from app_cache import current_actor, load_grid, load_optional, load_teams
 from core.clock import TIMEZONE
 from core.errors import InputError
 from core.settings import load_patrol_settings
-from i18n import plan_labels, t
+from i18n import plain, plan_labels, t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
@@ -59,7 +59,7 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
         register_plan(ws, plan, actor=current_actor())
     except InputError as exc:
         st.session_state.pop("plan_result", None)
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     st.session_state["plan_result"] = {"plan": plan, "seed": seed, "workspace": str(path)}
 
@@ -107,7 +107,7 @@ def _timeline(plan: Plan) -> None:
         st.markdown(
             "**"
             + t("plan_team_line").format(
-                name=team.name,
+                name=plain(team.name),
                 mode=t(f"mode_{team.mode}"),
                 stops=len(team.stops),
                 depart=team.depart,
@@ -120,7 +120,7 @@ def _timeline(plan: Plan) -> None:
             t("plan_members")
             + "："
             + "、".join(
-                f"{p.name}（{p.department}{'·执法证' if p.law_cert else ''}）" for p in team.members
+                f"{plain(p.name)}（{plain(p.department)}{'·执法证' if p.law_cert else ''}）" for p in team.members
             )
         )
         if team.stops:
@@ -218,4 +218,4 @@ def render() -> None:
     if plan.warnings:
         st.subheader(t("plan_warnings"))
         for warning in plan.warnings:
-            st.warning(warning)
+            st.warning(plain(warning))

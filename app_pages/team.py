@@ -23,7 +23,7 @@ from casework.results import (
 from casework.template import results_template
 from core.clock import as_local, local_day
 from core.errors import InputError
-from i18n import lang, plan_labels, t
+from i18n import lang, plain, plan_labels, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
 from routing.exports import team_gpx, team_kml
@@ -61,7 +61,7 @@ def _downloads(path: str, plan: Plan, team: TeamRoute, color: str) -> None:
     try:
         sheet = _sheet(json.dumps(plan.to_json(), ensure_ascii=False), team.team_id, lang(), str(path))
     except InputError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         st.download_button(
             t("team_sheet"),
@@ -149,7 +149,7 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
     )
     stop = stops[visit_id]
     _prefill(path, plan, stop)
-    st.caption(f"{t('kind_' + stop.kind)}｜{stop.address}｜{stop.reason}")
+    st.caption(f"{t('kind_' + stop.kind)}｜{plain(stop.address)}｜{plain(stop.reason)}")
     with st.form("record_form", clear_on_submit=False):
         visited = st.radio(
             t("team_visited"),
@@ -212,7 +212,7 @@ def _save(path: str, plan: Plan, team: TeamRoute, results: list[StopResult], bla
     try:
         summary = record_results(open_store(path), plan, results, team_id=team.team_id, actor=current_actor())
     except InputError as exc:
-        st.error(t("team_not_saved") + "\n\n" + str(exc))
+        st.error(t("team_not_saved") + "\n\n" + plain(exc))
         return
     message = t("team_saved").format(saved=summary.saved, unchanged=summary.unchanged)
     if summary.cases_opened:
@@ -237,7 +237,7 @@ def _upload(path: str, plan: Plan, team: TeamRoute) -> None:
         try:
             results, blank = read_results_file(file)
         except InputError as exc:
-            st.error(t("team_not_saved") + "\n\n" + str(exc).replace(str(file), upload.name))
+            st.error(t("team_not_saved") + "\n\n" + plain(str(exc).replace(str(file), upload.name)))
             return
     _save(path, plan, team, results, blank)
 
@@ -264,7 +264,7 @@ def render() -> None:
     plans = todays_plans(path, team_id)
     today = local_day().strftime("%Y-%m-%d")
     if not plans:
-        st.info(t("team_no_plan").format(team=names[team_id], day=today))
+        st.info(t("team_no_plan").format(team=plain(names[team_id]), day=today))
         return
     if len(plans) > 1:
         shifts = {p.plan_id: t(f"shift_{p.shift}") + f"（{p.plan_id}）" for p in plans}
@@ -291,7 +291,7 @@ def render() -> None:
         t("plan_members")
         + "："
         + "、".join(
-            f"{m.name}（{m.department}{'·' + t('team_law_cert') if m.law_cert else ''}）"
+            f"{plain(m.name)}（{plain(m.department)}{'·' + t('team_law_cert') if m.law_cert else ''}）"
             for m in team.members
         )
     )

@@ -106,3 +106,11 @@ def test_switching_workspace_puts_the_who_form_on_the_new_county(app: AppTest) -
     assert not app.exception
     assert 116.2 < app.number_input(key="who_lon").value < 116.4  # 海淀, not 贵溪's 117.2
     assert abs(guixi_lon - 117.2) < 0.3
+
+
+def test_imported_text_is_shown_as_typed_not_as_markdown() -> None:
+    from i18n import plain
+
+    shown = plain("![x](http://evil.example/a.png) **粗** :red[红] 北街社区")
+    assert "![" not in shown and "](" not in shown and "**" not in shown and ":red[" not in shown
+    assert shown.replace("\\", "") == "![x](http://evil.example/a.png) **粗** :red[红] 北街社区"  # nothing lost
