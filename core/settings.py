@@ -314,9 +314,14 @@ def _aliases_from(file: Path, stamp: float) -> dict[str, dict[str, tuple[str, ..
     return out
 
 
+def vocabulary_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The vocabulary aliases file: ``path``, else ``$PATROL_VOCABULARY``, else the shipped default."""
+    return Path(path or os.environ.get("PATROL_VOCABULARY") or DEFAULT_VOCABULARY)
+
+
 def vocabulary_aliases(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, tuple[str, ...]]]:
     """Other names users type for vocabulary values: vocabulary → code → names (``settings/vocabulary.toml``)."""
-    file = Path(path or os.environ.get("PATROL_VOCABULARY") or DEFAULT_VOCABULARY)
+    file = vocabulary_path(path)
     if not file.is_file():
         return {}
     return _aliases_from(file, file.stat().st_mtime)

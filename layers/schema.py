@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.settings import vocabulary_aliases
+from core.errors import InputError
+from core.settings import vocabulary_aliases, vocabulary_path
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,23 @@ def _normal(text: str) -> str:
     return "".join(str(text).split()).lower()
 
 
+def _checked_aliases() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The aliases of ``settings/vocabulary.toml``; one naming an unknown vocabulary or code is refused."""
+    extra = vocabulary_aliases()
+    for vocabulary, table in extra.items():
+        if vocabulary not in VOCABULARIES:
+            msg = (f"{vocabulary_path()}: [aliases.{vocabulary}] is not a vocabulary; use one of "
+                   f"{', '.join(VOCABULARIES)}.")
+            raise InputError(msg)
+        codes = [term.code for term in VOCABULARIES[vocabulary]]
+        for code in table:
+            if code not in codes:
+                msg = (f"{vocabulary_path()}: [aliases.{vocabulary}] {code} is not a code; "
+                       f"use one of {', '.join(codes)}.")
+                raise InputError(msg)
+    return extra
+
+
 #: Vocabularies whose values must match a name exactly: a registry status decides a site's risk,
 #: so "正常营业" or "暂停营业" is rejected with the allowed values, never guessed from a word in it.
 EXACT_VOCABULARIES = frozenset({"status"})
@@ -149,7 +167,7 @@ def parse_term(vocabulary: str, value: str) -> str | None:
     wanted = _normal(value)
     if not wanted:
         return None
-    extra = vocabulary_aliases().get(vocabulary, {})
+    extra = _checked_aliases().get(vocabulary, {})
     containing = set()
     for term in VOCABULARIES[vocabulary]:
         names = {_normal(v) for v in (term.code, term.zh, term.en, *term.aliases, *extra.get(term.code, ()))}

@@ -257,3 +257,14 @@ def test_a_csv_named_xlsx_is_read_as_csv_and_a_zip_bomb_is_refused(tmp_path: Pat
     monkeypatch.setattr(tables, "MAX_UNPACKED_BYTES", 100_000)
     with pytest.raises(SchemaError, match="unpacks to"):
         import_file(guixi_copy, "institutions", big, actor="tester")
+
+
+def test_an_alias_for_an_unknown_code_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import InputError
+    from layers import schema
+
+    bad = tmp_path / "vocabulary.toml"
+    bad.write_text('[aliases.category]\nno_such_code = ["某说法"]\n', encoding="utf-8")
+    monkeypatch.setenv("PATROL_VOCABULARY", str(bad))
+    with pytest.raises(InputError, match=r"\[aliases.category\] no_such_code is not a code"):
+        schema.parse_term("category", "某说法")
