@@ -75,17 +75,11 @@ def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.D
     A ``.gpkg`` is built beside the target and replaces it only when complete. In a database the
     county must not exist yet (a county's casework is never overwritten by a rebuild).
     """
-    store = open_store(location)
-    if isinstance(store, PostGISStore):
-        named = store.url.query.get("county") or store._county
-        if named and named != county:
-            msg = f"the URL names county {named}, but the files describe county {county}."
-            raise WorkspaceError(msg)
-        store = store.for_county(county)
-        if store.exists():
-            msg = (f"{store.label} already holds county {county}; a build never overwrites a county's data. "
-                   "Use another database or schema, or copy the new build in with `patrol migrate`.")
-            raise WorkspaceError(msg)
+    store = open_store(location).bind(county)
+    if isinstance(store, PostGISStore) and store.exists():
+        msg = (f"{store.label} already holds county {county}; a build never overwrites a county's data. "
+               "Use another database or schema, or copy the new build in with `patrol migrate`.")
+        raise WorkspaceError(msg)
     try:
         casework = [n for n in ("results", "plans", "cases") if store.exists() and store.has_layer(n)]
     except StoreError:  # a damaged file is what a rebuild is for
@@ -94,7 +88,7 @@ def create_workspace(location: str | os.PathLike[str], layers: Mapping[str, pd.D
         msg = (f"{store.label} already holds {', '.join(casework)}; a rebuild would lose them. Build into a new "
                "file, or say --replace to overwrite it anyway.")
         raise WorkspaceError(msg)
-    with store.creating() as target, target.transaction(actor=actor, action=action, detail=detail) as tx:  # type: ignore[attr-defined]
+    with store.creating() as target, target.transaction(actor=actor, action=action, detail=detail) as tx:
         for name, frame in layers.items():
             tx.replace(name, frame)
     return store

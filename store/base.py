@@ -494,6 +494,14 @@ class Store(ABC):
     def exists(self) -> bool:
         """Tell whether the workspace has been created."""
 
+    @abstractmethod
+    def creating(self) -> contextlib.AbstractContextManager[Store]:
+        """A fresh workspace to fill in one transaction, put in place only when the block succeeds."""
+
+    def bind(self, county: str) -> Store:
+        """This workspace as the home of ``county`` (a database URL may name it; a file holds one county)."""
+        return self
+
     # -- reads -----------------------------------------------------------------------------
     def layer_names(self) -> list[str]:
         """The names of all layers of the workspace."""

@@ -329,9 +329,9 @@ class GeoPackageStore(Store):
     def version(self) -> str:
         if not self.path.is_file():
             return "missing"
-        with self._session(write=False) as session:
+        with self._session(write=False) as session:  # asked on every rerun of a page: one cheap query
             last = 0
-            if AUDIT_LAYER in session.layers():
+            if session._has_table(AUDIT_LAYER):
                 last = session.connection.execute(f"SELECT coalesce(max(rowid), 0) FROM {AUDIT_LAYER}").fetchone()[0]
         return f"{self.path.stat().st_ino}:{last}"
 

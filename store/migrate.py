@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from core.errors import WorkspaceError
 from store.base import Store
-from store.postgis import PostGISStore
 
 
 @dataclass
@@ -35,17 +34,13 @@ def migrate(source: Store, target: Store, *, actor: str, replace: bool = False) 
     """
     source.validate_layout()
     county = source.meta()["county_code"]
-    if isinstance(target, PostGISStore):
-        if target._county not in (None, county):
-            msg = f"the source holds county {county}, but the target URL names county {target._county}."
-            raise WorkspaceError(msg)
-        target = target.for_county(county)
+    target = target.bind(county)
     if target.exists() and not replace:
         msg = f"{target.label} already holds a workspace; add --replace to overwrite it with {source.label}."
         raise WorkspaceError(msg)
     summary = MigrationSummary(source.label, target.label, county)
     schemas = source.schemas()
-    with target.creating() as fresh, fresh.transaction(  # type: ignore[attr-defined]
+    with target.creating() as fresh, fresh.transaction(
             actor=actor, action="migrate", detail=f"from {source.label}") as tx:
         for name in tx.layer_names():
             if name not in schemas:

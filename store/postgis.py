@@ -330,6 +330,13 @@ class PostGISStore(Store):
             query["schema"] = self.schema
         return PostGISStore(self.url.set(drivername="postgresql", query=query).render_as_string(hide_password=False))
 
+    def bind(self, county: str) -> PostGISStore:
+        """The same database bound to ``county``; :class:`WorkspaceError` if the URL names another."""
+        if self._county not in (None, county):
+            msg = f"the data describe county {county}, but the workspace URL names county {self._county}."
+            raise WorkspaceError(msg)
+        return self.for_county(county)
+
     def _engine(self) -> Engine:
         return _engine(self.url, None)
 
