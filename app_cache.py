@@ -9,6 +9,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from access.roles import Principal
+from core.errors import PermissionDeniedError
 from grid.who import Responsible, who_is_responsible
 from store import GRID_LAYERS, GeoPackageStore, open_store
 from store.home import working_workspaces
@@ -109,8 +111,9 @@ def load_history(path: str, kind: str, entity_id: str) -> pd.DataFrame:
     return _history(str(path), version(path), kind, entity_id)
 
 
-def current_actor() -> str:
-    """Who is acting in this browser session, for the audit log (the OS user until logins exist)."""
-    from core.actor import cli_actor
-
-    return str(st.session_state.get("actor") or cli_actor())
+def current_actor() -> Principal:
+    """The logged-in person acting in this browser session (the services check their role)."""
+    login = st.session_state.get("login")
+    if login is None:
+        raise PermissionDeniedError("请先登录。 / Log in first.")
+    return login.principal

@@ -1,7 +1,8 @@
-"""Streamlit entry point: page config, language and workspace choice, navigation.
+"""Streamlit entry point: page config, language, login, and the pages the person's role may open.
 
-Pages live in ``app_pages/`` as modules with a ``render()`` function (not in ``pages/``,
-which Streamlit would turn into pages of its own).
+Pages live in ``app_pages/`` as modules with a ``render()`` function; ``views/`` holds the thin
+scripts ``st.navigation`` runs. Which pages a role sees is asked of the library
+(:meth:`access.roles.Principal.allows`); each service checks the same rule again when called.
 """
 
 from __future__ import annotations
@@ -10,24 +11,52 @@ import logging
 
 import streamlit as st
 
+from access.roles import ROLE_NAMES_ZH, Permission
+from app_auth import current_login, ensure_demo_accounts, login_page, logout
 from app_cache import workspace_choices, workspace_title
-from app_pages import casework, grid, imports, layers, planning, team
-from core.errors import StoreError, WorkspaceError
-from i18n import LANGUAGES, t
+from core.errors import PermissionDeniedError, StoreError, WorkspaceError
+from i18n import LANGUAGES, lang, plain, t
 
-PAGES = {
-    "grid_page": grid.render, "layers_page": layers.render, "plan_page": planning.render,
-    "team_page": team.render, "case_page": casework.render, "import_page": imports.render,
+#: page key → (script, icon, the permissions any one of which opens it)
+PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
+    "team_page": ("views/team.py", ":material/route:", (Permission.RECORD_RESULTS, Permission.VIEW_PLANS)),
+    "plan_page": ("views/planning.py", ":material/event:", (Permission.PLAN,)),
+    "grid_page": ("views/grid.py", ":material/grid_on:", (Permission.VIEW_DATA,)),
+    "layers_page": ("views/layers.py", ":material/layers:", (Permission.VIEW_LAYERS,)),
+    "case_page": ("views/casework.py", ":material/fact_check:", (Permission.VIEW_LAYERS,)),
+    "import_page": ("views/imports.py", ":material/upload_file:", (Permission.EDIT_DATA,)),
+    "oversight_page": ("views/oversight.py", ":material/policy:", (Permission.READ_AUDIT, Permission.PUBLISH)),
+    "accounts_page": ("views/accounts.py", ":material/manage_accounts:", (Permission.MANAGE_ACCOUNTS,)),
 }
+PUBLIC_PAGE = ("views/public.py", ":material/public:")
 
 st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")
 
 with st.sidebar:
     st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
-    page = st.radio("📑", list(PAGES), format_func=t, key="page", label_visibility="collapsed")
-    choices = workspace_choices()
-    if choices:
-        st.selectbox(t("workspace"), choices, format_func=workspace_title, key="workspace")
+
+choices = workspace_choices()
+ensure_demo_accounts(choices)
+login = current_login()
+if login is not None:
+    person = login.principal
+    allowed = [key for key, (_, _, needs) in PAGES.items() if any(person.allows(p) for p in needs)]
+    pages = [st.Page(PAGES[key][0], title=t(key), icon=PAGES[key][1], url_path=key.removesuffix("_page"),
+                     default=i == 0) for i, key in enumerate(allowed)]
+    pages.append(st.Page(PUBLIC_PAGE[0], title=t("public_page"), icon=PUBLIC_PAGE[1], url_path="public"))
+    with st.sidebar:
+        role = ROLE_NAMES_ZH[person.role] if lang() == "zh" else person.role.value
+        st.caption(t("logged_in_as").format(name=plain(person.display_name or person.username), role=role,
+                                            workspace=plain(workspace_title(login.workspace))))
+        if st.button(t("logout"), key="logout"):
+            logout()
+            st.rerun()
+else:
+    pages = [st.Page(lambda: login_page(choices, workspace_title), title=t("login_page"), icon=":material/login:",
+                     url_path="login", default=True),
+             st.Page(PUBLIC_PAGE[0], title=t("public_page"), icon=PUBLIC_PAGE[1], url_path="public")]
+page = st.navigation(pages)
+with st.sidebar:
     st.caption(t("demo_notice"))
     st.caption(t("attribution"))
 
@@ -36,9 +65,11 @@ if not choices:
     st.error(t("no_workspace"))
     st.stop()
 try:
-    PAGES[page]()
+    page.run()
+except PermissionDeniedError as exc:
+    st.error(plain(exc))
 except StoreError as exc:  # the server's fault, not the user's: say so, log the details for the administrator
-    logging.getLogger("patrol.app").exception("store failure on %s", page)
+    logging.getLogger("patrol.app").exception("store failure on %s", page.title)
     st.error(t("store_failed").format(error=exc))
 except WorkspaceError as exc:
     st.error(t("workspace_failed").format(error=exc))

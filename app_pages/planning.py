@@ -17,7 +17,8 @@ from i18n import plain, plan_labels, t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
-from routing.plan import make_plan, register_plan
+from routing.plan import make_plan
+from routing.register import register_plan
 from routing.sheet import team_color
 from store import open_store
 
@@ -56,7 +57,7 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
             time_limit=seconds,
             actor=current_actor(),
         )
-        register_plan(ws, plan, actor=current_actor())
+        register_plan(ws, plan, seed=seed, actor=current_actor())
     except InputError as exc:
         st.session_state.pop("plan_result", None)
         st.error(plain(exc))

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from casework.results import RESULT_COLUMNS, StopResult, record_results  # noqa: E402
 from core.settings import load_patrol_settings  # noqa: E402
 from layers.importer import import_file  # noqa: E402
-from routing.plan import make_plan, register_plan  # noqa: E402
+from routing.plan import make_plan  # noqa: E402
+from routing.register import register_plan  # noqa: E402
 from store import Store  # noqa: E402
 from tests.helpers import on_backend  # noqa: E402
 
@@ -62,8 +63,8 @@ def time_import(ws: Store, path: Path) -> float:
 
 
 def one_stop_plan(ws: Store, day: str) -> tuple[dict, list[StopResult]]:
-    plan, _ = make_plan(ws, day, "day", seed=f"bench-{day}", settings=load_patrol_settings(), iterations=30)
-    register_plan(ws, plan, actor="benchmark")
+    plan, seed = make_plan(ws, day, "day", seed=f"bench-{day}", settings=load_patrol_settings(), iterations=30)
+    register_plan(ws, plan, seed=seed, actor="benchmark")
     stop = next(s for _, s in plan.stops() if s.kind == "institution")
     return plan, [StopResult(stop.visit_id, True, "10:00", checklist={"permits": "ok"})]
 

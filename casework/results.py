@@ -31,6 +31,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from access.roles import Permission, Principal, Role, as_principal, authorize
 from core.clock import as_local, now_local
 from core.errors import InputError, SchemaError, problems_error
 from core.settings import PatrolSettings, load_patrol_settings
@@ -460,7 +461,7 @@ def _apply_to_clues(clues: gpd.GeoDataFrame, current: pd.DataFrame, team_names: 
     return clues, handled
 
 
-def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: str,
+def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: Principal | str,
                    team_id: str | None = None, settings: PatrolSettings | None = None) -> RecordSummary:
     """Check ``results`` against the registered ``plan`` and save them with their effects, atomically.
 
@@ -471,12 +472,24 @@ def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: s
     Raises :class:`InputError` listing every problem (nothing is saved then). Results identical to
     what is already recorded are not stored again.
     """
+    by = authorize(actor, Permission.RECORD_RESULTS)
     registered = registered_plan(ws, plan.plan_id)
     if registered.commitment != plan.commitment:
         raise InputError(f"plan {plan.plan_id} differs from the one registered in {ws.label}.")
+    status = ws.read("plans", where={"plan_id": plan.plan_id}, columns=["status"]) if "status" in \
+        ws.schemas()["plans"].column_names else None
+    if status is not None and (status["status"] == "withdrawn").any():
+        raise InputError(f"计划 {plan.plan_id} 已撤回，不能录入结果。 / Plan {plan.plan_id} was withdrawn; results "
+                         "cannot be recorded for it.")
+    person = as_principal(actor)
+    if person.role == Role.TEAM_LEADER:  # a team leader records only their own team's stops, once released
+        from access.plans import open_route
+
+        own = open_route(ws, person, plan.plan_id, team_id or "")
+        team_id = own.team_id
     rows = check_results(registered, results, team_id=team_id, settings=settings or load_patrol_settings(store=ws))
     summary = RecordSummary()
-    with ws.transaction(actor=actor, action="record-results") as tx:
+    with ws.transaction(actor=by, action="record-results") as tx:
         standing = current_results(results_from_layer(
             tx.read("results", where={"plan_id": plan.plan_id}) if tx.has_layer("results") else None))
         latest = {(r["plan_id"], r["visit_id"]): r for _, r in standing.iterrows()}
@@ -489,7 +502,7 @@ def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: s
                 continue
             summary.saved += 1
             summary.corrected += old is not None
-            new_rows.append({**row, "recorded_by": actor, "recorded_at": now})
+            new_rows.append({**row, "recorded_by": by, "recorded_at": now})
         if not new_rows:
             return summary
         tx.append("results", pd.DataFrame(new_rows, columns=RESULT_COLUMNS).astype({"rectify_days": "Int64"}))

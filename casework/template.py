@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.untrusted import FORMULA_START
 from layers import schema
 from routing.model import Plan
 
@@ -27,6 +28,11 @@ def results_template(plan: Plan, team_id: str) -> bytes:
     for stop in team.stops:
         sheet.append([team.team_id, stop.order, stop.visit_id, stop.name, stop.address,
                       stop.arrival] + [""] * (len(TEMPLATE_HEADERS) - 6))
+    for row in sheet.iter_rows(min_row=1):
+        for cell in row:  # imported text such as "=HYPERLINK(…)" is stored as text, never as a formula
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True
     last = sheet.max_row
     column = {name: i + 1 for i, name in enumerate(TEMPLATE_HEADERS)}
 

@@ -29,6 +29,15 @@ class PermissionDeniedError(InputError):
     """The acting person may not do this (a role or ownership rule of the library refused it)."""
 
 
+class LoginError(InputError):
+    """A login was refused; ``reason`` says why (``wrong``, ``locked``, ``disabled``), ``until`` when a lock ends."""
+
+    def __init__(self, message: str, *, reason: str, until: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.until = until
+
+
 class StoreError(RuntimeError):
     """The store failed through no fault of the input: unreachable, locked too long or damaged."""
 

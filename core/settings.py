@@ -146,6 +146,27 @@ class CaseSettings:
 
 
 @dataclass(frozen=True)
+class AccessSettings:
+    """Logins and secrecy: when a team's route is released, how long a session lasts, lock-out."""
+
+    release_minutes_before: int = 30  # a team leader sees the route this long before the shift starts
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    min_password_length: int = 10
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """Bounds on what a user may upload: file size, an XLSX's unpacked size, rows of a table."""
+
+    max_mb: float = 20.0
+    xlsx_unpacked_mb: float = 100.0
+    max_rows: int = 100_000
+
+
+@dataclass(frozen=True)
 class PatrolSettings:
     """The patrol planner's settings (``settings/patrol.toml``)."""
 
@@ -161,6 +182,8 @@ class PatrolSettings:
     solver_seconds: float
     cases: CaseSettings
     source: str
+    access: AccessSettings = AccessSettings()
+    uploads: UploadSettings = UploadSettings()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str) -> PatrolSettings:
@@ -210,6 +233,14 @@ class PatrolSettings:
                                  for k, default in (("rectify_days", None), ("recheck_days", None),
                                                     ("revisit_window_days", 5)))),
             source=source,
+            access=AccessSettings(**{
+                k: int(_number(source, f"[access] {k}", _section(data, "access").get(k, default),
+                               positive=k != "release_minutes_before"))
+                for k, default in vars(AccessSettings()).items()}),
+            uploads=UploadSettings(**{
+                k: type(default)(_number(source, f"[uploads] {k}", _section(data, "uploads").get(k, default),
+                                         positive=True))
+                for k, default in vars(UploadSettings()).items()}),
         )
 
 

@@ -20,8 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from access.roles import Permission, Principal, authorize
 from core.clock import TIMEZONE, as_local, now_local
 from core.errors import CRSError, InputError, SchemaError
+from core.untrusted import safe_cell
 from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells
@@ -531,7 +533,7 @@ def same_value(a: object, b: object) -> bool:
 
 
 def import_file(
-    ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None, now: str | None = None
+    ws: Store, kind: str, path: str | Path, *, actor: Principal | str, crs: str | None = None, now: str | None = None
 ) -> ImportResult:
     """Import ``path`` as ``kind`` ("institutions" or "clues") into ``ws`` in one short transaction.
 
@@ -541,6 +543,7 @@ def import_file(
     if kind not in _KIND_SPEC:
         msg = f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}."
         raise InputError(msg)
+    actor = authorize(actor, Permission.EDIT_DATA)
     ws.validate_layout()
     if crs is not None:
         parse_crs(crs)
@@ -608,15 +611,16 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
         return None
     table = pd.DataFrame(
         [{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values} for r in result.rejects]
-    )
+    ).map(safe_cell)  # a rejected cell such as "=HYPERLINK(…)" goes back as text, never as a live formula
     tmp = target.with_suffix(".tmp")
     table.to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(target)
     return target
 
 
-def confirm_locations(ws: Store, kind: str, ids: list[str], *, actor: str) -> int:
+def confirm_locations(ws: Store, kind: str, ids: list[str], *, actor: Principal | str) -> int:
     """Accept the candidate point of rows waiting for confirmation; return how many were placed."""
+    actor = authorize(actor, Permission.EDIT_DATA)
     _, _, key, _ = _KIND_SPEC[kind]
     with ws.transaction(actor=actor, action=f"confirm-{kind}-location") as tx:
         frame = tx.read(kind, where={key: list(ids)})

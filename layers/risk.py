@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from access.roles import Permission, Principal, authorize
 from core.clock import local_day
 from core.settings import RiskSettings, load_risk_settings
 from core.visits import VisitKind, visit_ids
@@ -180,13 +181,14 @@ def _cell_scores(cells: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, settings: Ris
     return pd.DataFrame(rows).sort_values("risk_score", ascending=False).reset_index(drop=True)
 
 
-def refresh(ws: Store, *, actor: str, today: str | None = None,
+def refresh(ws: Store, *, actor: Principal | str, today: str | None = None,
             settings_file: str | None = None) -> dict[str, pd.DataFrame]:
     """Recompute every analysis layer from what the workspace holds now, write them, return them.
 
     The layers are derived: they are computed from one consistent read, outside any transaction,
     and replaced whole in one short transaction (a later refresh supersedes them).
     """
+    actor = authorize(actor, Permission.EDIT_DATA)
     settings = load_risk_settings(settings_file, store=ws)
     layers = analyse(ws, today=today, settings=settings)
     write_analysis(ws, layers, actor=actor, detail=f"as of {local_day(today).date()}; settings {settings.source}")
@@ -201,9 +203,10 @@ def write_analysis(ws: Store, layers: dict[str, pd.DataFrame], *, actor: str, de
             tx.replace(name, frame)
 
 
-def import_and_analyse(ws: Store, kind: str, path: str | Path, *, actor: str, crs: str | None = None,
+def import_and_analyse(ws: Store, kind: str, path: str | Path, *, actor: Principal | str, crs: str | None = None,
                        today: str | None = None, settings_file: str | None = None) -> ImportResult:
     """Import ``path``, then recompute every analysis layer if the import changed anything."""
+    actor = authorize(actor, Permission.EDIT_DATA)
     settings = load_risk_settings(settings_file, store=ws)
     result = import_file(ws, kind, path, crs=crs, actor=actor)
     if result.added or result.updated or not ws.has_layer("risk_sites"):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import SchemaError
+from core.settings import UploadSettings
 from grid.admin import decode_text
 
 HEADER_SEARCH_ROWS = 10
@@ -33,7 +34,6 @@ class Table:
     encoding: str
 
 
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an XLSX whose parts unpack to more is refused before it is read
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
@@ -53,8 +53,23 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> list[list[str]]:
-    """The first sheet's rows as text; a merged cell's value applies to every cell it covers."""
+def _limits() -> UploadSettings:
+    from core.settings import load_patrol_settings
+
+    return load_patrol_settings().uploads
+
+
+def _too_many_rows(path: Path, limits: UploadSettings) -> SchemaError:
+    return SchemaError(f"{path.name}: 超过 {limits.max_rows} 行，未导入；请分成几个文件。 / more than "
+                       f"{limits.max_rows} rows; nothing was imported — split the file.")
+
+
+def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
+    """The first sheet's rows as text; a merged cell's value applies to every cell it covers.
+
+    The workbook is streamed (openpyxl's read-only mode) after its unpacked size is checked, and
+    reading stops at the row limit, so a small file that unpacks to gigabytes costs no memory.
+    """
     import zipfile
 
     import openpyxl
@@ -65,32 +80,69 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     except zipfile.BadZipFile as exc:
         msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
         raise SchemaError(msg) from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        msg = (f"{path.name}: the workbook unpacks to {unpacked / 2**20:.0f} MB, more than "
-               f"{MAX_UNPACKED_BYTES / 2**20:.0f} MB; save only the sheet with the list, or as CSV.")
+    if unpacked > limits.xlsx_unpacked_mb * 2**20:
+        msg = (f"{path.name}: 解压后 {unpacked / 2**20:.0f} MB，超过 {limits.xlsx_unpacked_mb:g} MB 的上限，未导入；"
+               f"请只保留名单所在的工作表，或另存为 CSV。 / the workbook unpacks to {unpacked / 2**20:.0f} MB, "
+               f"more than {limits.xlsx_unpacked_mb:g} MB; save only the sheet with the list, or as CSV.")
         raise SchemaError(msg)
+    rows: list[list[str]] = []
     try:
         with path.open("rb") as handle:  # by content: openpyxl refuses a workbook named .csv
-            book = openpyxl.load_workbook(handle, data_only=True)
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            sheet = book.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                rows.append([_cell_text(v) for v in row])
+                if len(rows) > limits.max_rows + HEADER_SEARCH_ROWS:
+                    raise _too_many_rows(path, limits)
+            merges = _merged_ranges(path, getattr(sheet, "_worksheet_path", ""))
+            book.close()
+    except SchemaError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds for damaged files
         msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
         raise SchemaError(msg) from exc
-    sheet = book.worksheets[0]
-    for merged in list(sheet.merged_cells.ranges):
-        value = sheet.cell(merged.min_row, merged.min_col).value
-        sheet.unmerge_cells(str(merged))
-        for row in range(merged.min_row, merged.max_row + 1):
-            for column in range(merged.min_col, merged.max_col + 1):
-                sheet.cell(row, column).value = value
-    return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    for min_row, min_col, max_row, max_col in merges:
+        if min_row > len(rows):
+            continue
+        top = rows[min_row - 1]
+        value = top[min_col - 1] if min_col - 1 < len(top) else ""
+        for r in range(min_row, min(max_row, len(rows)) + 1):
+            line = rows[r - 1]
+            line.extend([""] * (max_col - len(line)))
+            for c in range(min_col, max_col + 1):
+                line[c - 1] = value
+    return rows
+
+
+def _merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a sheet, read by streaming its XML (read-only mode does not keep them)."""
+    import zipfile
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    if not member:
+        return []
+    out = []
+    with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as xml:
+        for _, element in iterparse(xml):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref"))
+                out.append((int(min_row), int(min_col), int(max_row), int(max_col)))
+            element.clear()
+    return out
 
 
 def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
     """The rows of a spreadsheet file as text, whatever its name says: the content decides."""
+    limits = _limits()
+    if path.stat().st_size > limits.max_mb * 2**20:
+        raise SchemaError(f"{path.name}: {path.stat().st_size / 2**20:.1f} MB, over the {limits.max_mb:g} MB limit "
+                          "(settings [uploads] max_mb); split the file.")
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(_ZIP_MAGIC):
-        return _xlsx_rows(path), "XLSX"
+        return _xlsx_rows(path, limits), "XLSX"
     if head.startswith(_OLE_MAGIC):
         msg = f"{path.name}: old .xls files are not supported; save it as .xlsx or .csv in Excel/WPS."
         raise SchemaError(msg)
@@ -98,7 +150,12 @@ def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
         msg = f"{path.name}: unknown file type {path.suffix!r}; give an .xlsx or .csv file."
         raise SchemaError(msg)
     text, encoding = decode_text(path)
-    return list(csv.reader(io.StringIO(text))), "GB18030" if encoding == "gb18030" else "UTF-8"
+    rows = []
+    for row in csv.reader(io.StringIO(text)):
+        rows.append(row)
+        if len(rows) > limits.max_rows + HEADER_SEARCH_ROWS:
+            raise _too_many_rows(path, limits)
+    return rows, "GB18030" if encoding == "gb18030" else "UTF-8"
 
 
 def _key(text: str) -> str:

@@ -171,7 +171,8 @@ def _load_teams(args: argparse.Namespace, ws):
 
 def _plan(args: argparse.Namespace) -> int:
     from core.settings import load_patrol_settings
-    from routing.plan import make_plan, register_plan, write_plan_files
+    from routing.plan import make_plan, write_plan_files
+    from routing.register import register_plan
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -186,13 +187,8 @@ def _plan(args: argparse.Namespace) -> int:
         time_limit=args.seconds,
         actor=_actor(args),
     )
+    register_plan(ws, plan, seed=seed, actor=_actor(args))  # refused (nothing written) if the shift has a live plan
     written = write_plan_files(plan, seed, args.out)
-    try:
-        register_plan(ws, plan, actor=_actor(args))
-    except InputError:
-        for path in written:  # a plan that was not registered leaves no files (nor its seed) behind
-            path.unlink(missing_ok=True)
-        raise
     summary = plan.summary
     print(
         f"plan {plan.plan_id}: {summary.visits} visits by {len(plan.teams)} teams "
@@ -208,14 +204,102 @@ def _plan(args: argparse.Namespace) -> int:
     for warning in plan.warnings:
         print(f"  warning: {warning}")
     print(f"commitment (publish now): {plan.commitment}")
-    print(f"secret seed written to {written[-1]} — keep it until the inspections are done")
+    print(f"secret seed written to {written[-1]} and kept in the register — keep it until the inspections are done")
     return 0
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    from routing.register import withdraw_plan
+    from store import open_store
+
+    withdraw_plan(open_store(args.workspace), args.plan_id, reason=args.reason, actor=_actor(args))
+    print(f"withdrawn: {args.plan_id} ({args.reason}); a new plan may now be made for its date and shift")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import csv
+
+    from access.plans import publications, publish_plan
+    from core.untrusted import safe_cell
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    if args.plan_id:
+        record = publish_plan(ws, args.plan_id, actor=_actor(args))
+        print(f"published {record['plan_id']}: seed {record['seed']}, commitment {record['commitment']}")
+    table = publications(ws)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(list(table.columns))
+            writer.writerows([[safe_cell(v) for v in row] for row in table.itertuples(index=False)])
+        print(f"written: {args.out} ({len(table)} published plan(s); check one with "
+              f"`patrol verify PLAN.json --published {args.out}`)")
+    return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from access.accounts import add_account, list_accounts, set_active, set_password
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    actor = _actor(args)
+    if args.action == "list":
+        for account in list_accounts(ws, actor=actor):
+            bound = account.team_id or account.inspector_id
+            print(f"  {account.username:16} {account.role.value:12} {'active' if account.active else 'disabled':8} "
+                  f"{account.display_name}" + (f"  [{bound}]" if bound else "")
+                  + (f"  locked until {account.locked_until}" if account.locked_until else ""))
+        return 0
+    if not args.username:
+        raise InputError(f"`patrol user {args.action}` needs the user name.")
+    if args.action in ("disable", "enable"):
+        set_active(ws, args.username, args.action == "enable", actor=actor)
+        print(f"{args.action}d: {args.username}")
+        return 0
+    if args.password_file:
+        path = Path(args.password_file)
+        if not path.is_file():
+            raise InputError(f"password file {path} does not exist.")
+        password = path.read_text(encoding="utf-8").strip()
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if password != getpass.getpass("again: "):
+            raise InputError("the two passwords differ; nothing was changed.")
+    if args.action == "add":
+        account = add_account(ws, username=args.username, password=password, role=args.role or "", actor=actor,
+                              display_name=args.name or "", team_id=args.team or "",
+                              inspector_id=args.inspector or "")
+        print(f"added: {account.username} ({account.role.value})")
+    else:
+        set_password(ws, args.username, password, actor=actor)
+        print(f"password changed: {args.username}")
+    return 0
+
+
+def _published_rows(path: str) -> dict[str, dict[str, str]]:
+    import csv
+
+    if not Path(path).is_file():
+        raise InputError(f"published list {path} does not exist.")
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "plan_id" not in rows[0]:
+        raise InputError(f"{path} is not a published list (no plan_id column); get it from `patrol publish --out`.")
+    return {row["plan_id"]: {k: (v or "").lstrip("'") for k, v in row.items()} for row in rows}
 
 
 def _verify(args: argparse.Namespace) -> int:
     from routing.plan import read_plan_document, verify_plan
 
     seed = args.seed
+    published_rows = _published_rows(args.published) if args.published else None
+    if published_rows is not None and seed is None:
+        plan_id = str(read_plan_document(args.plan).get("plan_id"))
+        seed = published_rows.get(plan_id, {}).get("seed") or None
     if seed is None and args.seed_file:
         if not Path(args.seed_file).is_file():
             raise InputError(f"seed file {args.seed_file} does not exist.")
@@ -223,15 +307,28 @@ def _verify(args: argparse.Namespace) -> int:
     if seed is None:
         raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
     plan = read_plan_document(args.plan)
-    problems = verify_plan(plan, seed)
+    registered = published = None
+    if args.workspace:
+        from routing.register import registered_plan
+        from store import open_store
+
+        registered = registered_plan(open_store(args.workspace), str(plan.get("plan_id")))
+    if published_rows is not None:
+        published = published_rows.get(str(plan.get("plan_id")))
+        if published is None:
+            raise InputError(f"{args.published} does not list plan {plan.get('plan_id')}.")
+    problems = verify_plan(plan, seed, registered=registered, published=published)
     if problems:
         print(f"NOT CONFIRMED: plan {plan.get('plan_id')} does not reproduce:")
         for problem in problems:
             print(f"  - {problem}")
         return 1
+    bound = ("the registered plan" if registered is not None else "the published record" if published is not None
+             else "its own digest (give --workspace or --published to check it against what was committed)")
     print(
         f"confirmed: plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches; "
-        f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's."
+        f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's; "
+        f"every route matches {bound}."
     )
     return 0
 
@@ -240,7 +337,7 @@ def _schedule(args: argparse.Namespace) -> int:
     import json
 
     from core.settings import load_patrol_settings
-    from routing.plan import write_plan_files
+    from routing.plan import write_plan_files, write_secret
     from routing.schedule import schedule
     from store import open_store
 
@@ -256,6 +353,11 @@ def _schedule(args: argparse.Namespace) -> int:
         settings=load_patrol_settings(args.settings, store=ws),
         time_limit=args.seconds,
     )
+    from routing.register import register_round
+
+    record = register_round(ws, result, seed=result["seed"], actor=_actor(args))
+    print(f"round {record['round_id']} registered with {len(result['plans'])} daily plans; "
+          f"commitment (publish now): {record['commitment']}")
     for day in result["plans"]:
         print(
             f"{day['date']}: {day['visits']} visits, {day['institutions']} institutions of the round"
@@ -269,8 +371,11 @@ def _schedule(args: argparse.Namespace) -> int:
         f"{result['per_team_day']} visits per team-day."
     )
     if args.out:
-        summary = {k: v for k, v in result.items() if k != "plans"}
-        (Path(args.out) / "schedule.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
+        summary = {k: v for k, v in result.items() if k not in ("plans", "seed", "round_sites", "round_high")}
+        (Path(args.out) / "schedule.json").write_text(json.dumps({**summary, "round": record}, ensure_ascii=False,
+                                                                 indent=1), "utf-8")
+        write_secret(Path(args.out) / "SECRET_round_seed.txt", f"{result['seed']}\n# 双十轮次 {record['round_id']} "
+                     "的随机种子：本轮最后一天检查结束前不得外传。 / Keep secret until the round's last shift ends.\n")
     if result["met"]:
         print(
             f"double-ten rule met: every active institution within {result['days']} days and at least "
@@ -506,7 +611,29 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("plan", help="plan.json")
     verify.add_argument("--seed", help="the revealed seed")
     verify.add_argument("--seed-file", help="or the SECRET_seed.txt written with the plan")
+    verify.add_argument("--workspace", help="check every route against the plan registered in this workspace")
+    verify.add_argument("--published", help="check against a published list (`patrol publish --out`; gives the seed)")
+    withdraw = sub.add_parser("withdraw", help="withdraw a live plan with a reason (so that its shift can be redrawn)")
+    withdraw.add_argument("workspace")
+    withdraw.add_argument("plan_id")
+    withdraw.add_argument("--reason", required=True, help="why the plan is withdrawn (shown to leaders)")
+    publish = sub.add_parser("publish", help="一公开: publish a plan's results, commitment and seed after its window")
+    publish.add_argument("workspace")
+    publish.add_argument("plan_id", nargs="?", help="the plan to publish (omit to only write the list)")
+    publish.add_argument("--out", help="write every published plan to this CSV")
+    user = sub.add_parser("user", help="manage accounts: add, passwd, disable, enable, list")
+    user.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
+    user.add_argument("workspace")
+    user.add_argument("username", nargs="?")
+    user.add_argument("--role", choices=["admin", "planner", "team_leader", "leader"])
+    user.add_argument("--name", help="the person's name as shown in the app")
+    user.add_argument("--team", help="a team leader's team (team_id)")
+    user.add_argument("--inspector", help="or the inspector a team leader is (inspector_id)")
+    user.add_argument("--password-file", help="read the password from this file instead of a prompt")
     verify.set_defaults(func=_verify)
+    withdraw.set_defaults(func=_withdraw)
+    publish.set_defaults(func=_publish)
+    user.set_defaults(func=_user)
     demo_teams_cmd = sub.add_parser("demo-teams", help="write demonstration teams and inspectors (演示数据)")
     demo_teams_cmd.add_argument("workspace")
     demo_teams_cmd.add_argument("--teams", type=int, default=4)

@@ -85,6 +85,7 @@ class TeamRoute:
     service_min: float
     stops: tuple[Stop, ...]
     legs: tuple[Leg, ...]
+    release_at: str = ""  # when the team leader may first see this route (ISO, Asia/Shanghai)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Plan:
     attribution: str
     summary: PlanSummary
     not_visited_offices: tuple[SkippedOffice, ...] = field(default_factory=tuple)
+    plan_digest: str = ""  # SHA-256 of everything else in the document: binds what every team is sent to do
 
     # -- reading and writing ---------------------------------------------------------------
     @classmethod
@@ -162,6 +164,7 @@ class Plan:
                 network=dict(document.get("network", {})), warnings=tuple(document.get("warnings", [])),
                 attribution=str(document.get("attribution", "")), summary=PlanSummary(**document["summary"]),
                 not_visited_offices=tuple(SkippedOffice(**o) for o in document.get("not_visited_offices", [])),
+                plan_digest=str(document.get("plan_digest", "")),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"not a plan made by `patrol plan` ({type(exc).__name__}: {exc})."
@@ -178,6 +181,7 @@ class Plan:
             "unplanned": [vars(u).copy() for u in self.unplanned], "network": dict(self.network),
             "warnings": list(self.warnings), "attribution": self.attribution, "summary": vars(self.summary).copy(),
             "not_visited_offices": [vars(o).copy() for o in self.not_visited_offices],
+            **({"plan_digest": self.plan_digest} if self.plan_digest else {}),
         }
 
     # -- questions -------------------------------------------------------------------------
@@ -198,6 +202,14 @@ class Plan:
         """Every stop with its team, in team order then stop order."""
         return [(team, stop) for team in self.teams for stop in team.stops]
 
+    def released_at(self, team_id: str) -> str:
+        """When team ``team_id``'s leader may first see its route (the shift's start if unset)."""
+        return self.team(team_id).release_at or f"{self.date}T{self.window[0]}:00+08:00"
+
+    def window_closes_at(self) -> str:
+        """When the plan's inspection window closes: the end of its shift (ISO, Asia/Shanghai)."""
+        return f"{self.date}T{self.window[1]}:00+08:00"
+
     def stop_of(self, visit_id: str) -> tuple[TeamRoute, Stop] | None:
         """The team and stop that visit ``visit_id``, if the plan has it."""
         return next(((t, s) for t, s in self.stops() if s.visit_id == visit_id), None)
@@ -214,6 +226,7 @@ def _team(document: Mapping[str, Any]) -> TeamRoute:
         stops=tuple(Stop(**s) for s in document["stops"]),
         legs=tuple(Leg(float(leg["minutes"]), tuple((float(x), float(y)) for x, y in leg["coordinates"]))
                    for leg in document["legs"]),
+        release_at=str(document.get("release_at", "")),
     )
 
 
@@ -225,4 +238,5 @@ def _team_json(team: TeamRoute) -> dict[str, Any]:
         "depart": team.depart, "back": team.back, "travel_min": team.travel_min, "service_min": team.service_min,
         "stops": [vars(s).copy() for s in team.stops],
         "legs": [{"minutes": leg.minutes, "coordinates": [list(c) for c in leg.coordinates]} for leg in team.legs],
+        **({"release_at": team.release_at} if team.release_at else {}),
     }

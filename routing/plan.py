@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from access.roles import Permission, Principal, authorize
 from core.actor import cli_actor
 from core.clock import local_day, now_local
 from core.errors import InputError
@@ -41,7 +42,7 @@ from routing.matrix import TravelTimes, travel_times
 from routing.model import Plan
 from routing.network import road_network, snap
 from routing.solve import Routes, Vehicle, Visit, solve_routes
-from routing.teams import avoided_communities, draw_teams, team_pairs, workspace_teams
+from routing.teams import avoided_communities, draw_teams, workspace_teams
 from store import Store, Transaction
 
 PLAN_VERSION = 1
@@ -191,10 +192,22 @@ def at_offices(ws: Store, visits: pd.DataFrame) -> np.ndarray:
     return named | points.intersects(office_union).to_numpy()
 
 
+WITHDRAWN = "withdrawn"
+
+
+def live_plans(source: Store | Transaction, **where: object) -> pd.DataFrame:
+    """Rows of the plan register matching ``where`` that were not withdrawn."""
+    if not source.has_layer("plans"):
+        return pd.DataFrame(columns=["plan_id", "date", "shift", "pairs", "status"])
+    rows = source.read("plans", where=where or None)
+    if "status" in rows.columns:
+        rows = rows[rows["status"].fillna("live") != WITHDRAWN]
+    return rows.reset_index(drop=True)
+
+
 def _pairs_on(source: Store | Transaction, day: str) -> set[str]:
-    plans = source.read("plans", where={"date": day}, columns=["pairs"]) if source.has_layer("plans") else None
     pairs: set[str] = set()
-    for text in [] if plans is None else plans["pairs"].fillna(""):
+    for text in live_plans(source, date=day)["pairs"].fillna(""):
         pairs.update(p for p in str(text).split(";") if p)
     return pairs
 
@@ -239,9 +252,15 @@ def read_plan_stops(source: Store | Transaction, **query: Any) -> pd.DataFrame:
     return stops.reset_index(drop=True)
 
 
+def planned_stops(source: Store | Transaction, day: str) -> pd.DataFrame:
+    """The ``plan_stops`` rows of the live (not withdrawn) plans of ``day``."""
+    stops = read_plan_stops(source, where={"date": day})
+    return stops[stops["plan_id"].isin(set(live_plans(source, date=day)["plan_id"]))].reset_index(drop=True)
+
+
 def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None) -> set[str]:
-    where = {"date": day} if shift is None else {"date": day, "shift": shift}
-    return set(read_plan_stops(source, where=where)["visit_id"])
+    stops = planned_stops(source, day)
+    return set(stops["visit_id"] if shift is None else stops.loc[stops["shift"] == shift, "visit_id"])
 
 
 def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float, shift_s: float) -> int:
@@ -296,7 +315,7 @@ def make_plan(
     inspectors: pd.DataFrame | None = None,
     seed: str | None = None,
     settings: PatrolSettings | None = None,
-    actor: str | None = None,
+    actor: Principal | str | None = None,
     time_limit: float | None = None,
     iterations: int | None = None,
     previous: list[str] | None = None,
@@ -309,6 +328,7 @@ def make_plan(
     double-ten schedule uses it); ``previous`` overrides the pairs of the day before; ``placed`` are
     mandatory tasks an earlier day of the same round already routes (a round sets each task once).
     """
+    actor = authorize(actor if actor is not None else cli_actor(), Permission.PLAN)
     settings = settings or load_patrol_settings(store=ws)
     if shift not in SHIFTS:
         raise InputError(f"unknown shift {shift!r}; use day (日查) or night (夜查).")
@@ -327,7 +347,7 @@ def make_plan(
     due_revisits = set(revisits_due(seed, hazards))
     mandatory = mandatory[~windowed | mandatory["visit_id"].isin(due_revisits)].drop(columns="hazard")
     # the other shift of the day: its sites stay in this draw (四不两直), its mandatory tasks are done
-    same_day = read_plan_stops(ws, where={"date": day.strftime("%Y-%m-%d")})
+    same_day = planned_stops(ws, day.strftime("%Y-%m-%d"))
     this_shift = set(same_day.loc[same_day["shift"] == shift, "visit_id"])
     pool = pool[~pool["visit_id"].isin(this_shift)]
     mandatory = mandatory[~mandatory["visit_id"].isin(set(same_day["visit_id"]) | set(placed))]
@@ -449,7 +469,17 @@ def make_plan(
         {"visit_id": r.visit_id, "name": r.name, "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
         for r in at_office.itertuples()
     ]
-    return Plan.from_json(json.loads(json.dumps(plan, ensure_ascii=False))), seed
+    release = day + pd.Timedelta(seconds=window[0]) - pd.Timedelta(minutes=settings.access.release_minutes_before)
+    for team in plan["teams"]:
+        team["release_at"] = release.isoformat()
+    document = json.loads(json.dumps(plan, ensure_ascii=False))
+    document["plan_digest"] = content_digest(document)
+    return Plan.from_json(document), seed
+
+
+def content_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of a plan document without its own ``plan_digest``: binds every team's route."""
+    return digest({k: v for k, v in document.items() if k != "plan_digest"})
 
 
 def _assemble(
@@ -590,17 +620,23 @@ def _leg(tt: TravelTimes, i: int, j: int, to_wgs84: Transformer) -> dict[str, An
     return {"minutes": round(float(tt.seconds[i, j]) / 60, 1), "coordinates": coords}
 
 
-def verify_plan(plan: Plan | Mapping[str, Any], seed: str) -> list[str]:
-    """Every way the plan differs from the draw its inputs and ``seed`` give; empty when confirmed.
+def verify_plan(plan: Plan | Mapping[str, Any], seed: str, *, registered: Mapping[str, Any] | None = None,
+                published: Mapping[str, str] | None = None) -> list[str]:
+    """Every way the plan differs from what was committed and drawn; empty when confirmed.
 
     Takes the plan document as it was handed over (it may have been altered) or a :class:`Plan`.
+    The draw is redone from the recorded inputs and ``seed``; the whole document — date, shift,
+    teams, members, every stop's site, order, times, coordinates, reasons and probabilities — is
+    checked against its content digest, and against the register's document (``registered``) or
+    the published record (``published``: ``commitment`` and ``plan_digest``) when given, which
+    bind it beyond anyone's reach who holds the file.
     """
     if isinstance(plan, Plan):
         plan = plan.to_json()
-    problems = []
     inputs = plan.get("inputs")
     if not isinstance(inputs, dict):
         return ["the plan has no recorded inputs; it cannot be verified."]
+    problems = _binding_problems(plan, registered, published) + _route_problems(plan, inputs)
     actual = digest(inputs)
     if actual != plan.get("inputs_digest"):
         problems.append(
@@ -644,7 +680,109 @@ def verify_plan(plan: Plan | Mapping[str, Any], seed: str) -> list[str]:
         names = sorted(m["inspector_id"] for m in team.get("members", []))
         if names != redo["teams"].get(team["team_id"], names):
             problems.append(f"team {team['team_id']}: members on the route sheet differ from the draw")
+        for stop in team.get("stops", []):
+            expected = 1.0 if stop.get("mandatory") else redo["probabilities"].get(stop["visit_id"])
+            if expected is not None and abs(float(stop.get("probability", -1)) - expected) > 1e-6:
+                problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}): probability "
+                                f"{stop.get('probability')} on the sheet, the draw gives {expected}")
+    listed = {u.get("visit_id") for u in plan.get("unplanned", [])}
+    routed = {s["visit_id"] for t in plan.get("teams", []) for s in t.get("stops", [])}
+    for visit_id in sorted((set(redo["sites"]) | set(inputs.get("mandatory", []))) - routed - listed):
+        problems.append(f"{visit_id} was drawn or due but is on no route and not listed as unplanned")
     return problems
+
+
+def _binding_problems(plan: Mapping[str, Any], registered: Mapping[str, Any] | None,
+                      published: Mapping[str, str] | None) -> list[str]:
+    """What the content digest, the register and the published record say about the document."""
+    problems = []
+    actual = content_digest(plan)
+    recorded = str(plan.get("plan_digest") or "")
+    if not recorded:
+        problems.append("the plan carries no content digest (plan_digest): its routes are bound to nothing.")
+    elif actual != recorded:
+        problems.append(f"the plan's contents were changed after it was made: they hash to {actual[:16]}…, "
+                        f"the plan says {recorded[:16]}…")
+    if registered is not None:
+        differences = document_differences(registered, plan)
+        problems += [f"differs from the registered plan at {where}: registered {a}, this file {b}"
+                     for where, a, b in differences[:25]]
+        if len(differences) > 25:
+            problems.append(f"… and {len(differences) - 25} more differences from the registered plan")
+    if published is not None:
+        for key, value in (("commitment", plan.get("commitment")), ("plan_digest", actual)):
+            if published.get(key) and published[key] != value:
+                problems.append(f"the published {key} {published[key][:16]}… does not match this file's "
+                                f"{str(value)[:16]}…")
+    return problems
+
+
+def _route_problems(plan: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
+    """Checks of the routes that need no register: date, shift, plan id, orders, repeated stops, flags."""
+    problems = []
+    for key in ("date", "shift"):
+        if plan.get(key) != inputs.get(key):
+            problems.append(f"the plan's {key} is {plan.get(key)!r}, its draw inputs say {inputs.get(key)!r}")
+    expected_id = (f"{inputs.get('county_code')}-{str(inputs.get('date', '')).replace('-', '')}-{inputs.get('shift')}"
+                   f"-{str(plan.get('commitment', ''))[:8]}")
+    if plan.get("plan_id") != expected_id:
+        problems.append(f"the plan id is {plan.get('plan_id')!r}; its inputs and commitment give {expected_id!r}")
+    seen: dict[str, str] = {}
+    mandatory = set(inputs.get("mandatory", []))
+    for team in plan.get("teams", []):
+        orders = [stop.get("order") for stop in team.get("stops", [])]
+        if orders != list(range(1, len(orders) + 1)):
+            problems.append(f"team {team.get('team_id')}: the stops are numbered {orders}, not 1…{len(orders)}")
+        for stop in team.get("stops", []):
+            where = f"team {team.get('team_id')} stop {stop.get('order')}"
+            if stop.get("visit_id") in seen:
+                problems.append(f"{where}: {stop.get('visit_id')} is visited twice (also {seen[stop['visit_id']]})")
+            seen[stop.get("visit_id")] = where
+            if bool(stop.get("mandatory")) != (stop.get("visit_id") in mandatory):
+                problems.append(f"{where}: marked {'mandatory' if stop.get('mandatory') else 'drawn'}, the inputs "
+                                f"say {'mandatory' if stop.get('visit_id') in mandatory else 'drawn'}")
+    return problems
+
+
+def document_differences(expected: Any, actual: Any, where: str = "") -> list[tuple[str, str, str]]:
+    """Every place two plan documents differ: ``(path, expected, actual)``; lists of teams and stops are
+    named by team id and stop order."""
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        out = []
+        for key in sorted(set(expected) | set(actual), key=str):
+            path = f"{where}.{key}" if where else str(key)
+            if key not in actual:
+                out.append((path, _short(expected[key]), "(missing)"))
+            elif key not in expected:
+                out.append((path, "(missing)", _short(actual[key])))
+            else:
+                out += document_differences(expected[key], actual[key], path)
+        return out
+    if isinstance(expected, list) and isinstance(actual, list):
+        def label(item: Any, i: int) -> str:
+            if isinstance(item, Mapping) and "team_id" in item:
+                return str(item["team_id"])
+            return str(item.get("order", i)) if isinstance(item, Mapping) and "visit_id" in item else str(i)
+        left = {label(x, i): x for i, x in enumerate(expected)}
+        right = {label(x, i): x for i, x in enumerate(actual)}
+        if len(left) != len(expected) or len(right) != len(actual):
+            left, right = dict(enumerate(expected)), dict(enumerate(actual))  # type: ignore[arg-type]
+        out = []
+        for key in list(left) + [k for k in right if k not in left]:
+            path = f"{where}[{key}]"
+            if key not in right:
+                out.append((path, _short(left[key]), "(missing)"))
+            elif key not in left:
+                out.append((path, "(missing)", _short(right[key])))
+            else:
+                out += document_differences(left[key], right[key], path)
+        return out
+    return [] if expected == actual else [(where, _short(expected), _short(actual))]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -656,9 +794,27 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_secret(path: Path, text: str) -> None:
+    """Write a secret file readable by its owner only, never over an existing one."""
+    if path.exists():
+        raise InputError(f"{path} exists already: a seed is never overwritten; choose another folder.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
 def write_plan_files(plan: Plan, seed: str, out_dir: str | Path) -> list[Path]:
-    """Write plan.json, plan.geojson, a GPX and a KML per team, and the secret seed file; return the paths."""
+    """Write plan.json, plan.geojson, a GPX and a KML per team, and the secret seed file; return the paths.
+
+    A folder that already holds a seed is refused (a seed is never overwritten): one plan per folder.
+    """
     out = Path(out_dir)
+    if (out / "SECRET_seed.txt").exists():
+        held = (out / "plan.json").read_text(encoding="utf-8") if (out / "plan.json").exists() else ""
+        plan_id = json.loads(held).get("plan_id", "another plan") if held.strip().startswith("{") else "another plan"
+        raise InputError(f"{out} already holds the seed of {plan_id}; a seed is never overwritten — give another "
+                         "--out folder (the plan is registered; its seed is kept in the register too).")
     written = []
     files = {
         "plan.json": json.dumps(plan.to_json(), ensure_ascii=False, indent=1),
@@ -672,7 +828,10 @@ def write_plan_files(plan: Plan, seed: str, out_dir: str | Path) -> list[Path]:
         ),
     }
     for name, text in files.items():
-        _atomic_write(out / name, text)
+        if name.startswith("SECRET_"):
+            write_secret(out / name, text)
+        else:
+            _atomic_write(out / name, text)
         written.append(out / name)
     return written
 
@@ -697,72 +856,3 @@ def read_plan_document(path: str | Path) -> dict[str, Any]:
     if not isinstance(plan, dict) or "commitment" not in plan:
         raise InputError(f"{path} is not a plan made by `patrol plan` (no commitment).")
     return plan
-
-
-def register_plan(ws: Store, plan: Plan, *, actor: str) -> None:
-    """Record the plan (its commitment, teams and pairs) in the workspace's plan register.
-
-    The register is re-checked in the same transaction, so that two planners at once cannot put
-    one site into two plans of a day or ride a pair of inspectors together on consecutive days.
-
-    Raises
-    ------
-    InputError
-        If another plan registered meanwhile clashes with this one (make the plan again).
-    """
-    pairs = team_pairs(plan.draw["teams"])
-    row = pd.DataFrame(
-        [
-            {
-                "plan_id": plan.plan_id,
-                "date": plan.date,
-                "shift": plan.shift,
-                "created_at": plan.created_at,
-                "created_by": actor,
-                "commitment": plan.commitment,
-                "inputs_digest": plan.inputs_digest,
-                "visits": plan.summary.visits,
-                "pairs": ";".join(sorted(pairs)),
-                "plan_json": json.dumps(plan.to_json(), ensure_ascii=False),
-            }
-        ]
-    )
-    visits = {stop.visit_id for _, stop in plan.stops()}
-    day = pd.Timestamp(plan.date)
-    with ws.transaction(
-        actor=actor,
-        action="plan",
-        detail=f"{plan.plan_id}: {plan.summary.visits} visits, commitment {plan.commitment}",
-    ) as tx:
-        if tx.has_layer("plans") and len(tx.read("plans", where={"plan_id": plan.plan_id}, columns=["plan_id"])):
-            raise InputError(f"plan {plan.plan_id} is registered already.")
-        twice = sorted(visits & _visits_on(tx, plan.date, shift=plan.shift))  # no site twice in one shift
-        if twice:
-            raise InputError(
-                f"another plan registered for {plan.date} ({plan.shift}) already visits "
-                f"{', '.join(twice[:10])}; make this plan again."
-            )
-        neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
-            tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-        )
-        repeated = sorted(pairs & neighbours)
-        if repeated:
-            raise InputError(
-                f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
-                "plan registered meanwhile; make this plan again."
-            )
-        if tx.has_layer("plans") and not tx.has_layer("plan_stops"):  # a register older than the table
-            tx.append("plan_stops", read_plan_stops(tx))
-        tx.append("plans", row)
-        tx.append("plan_stops", plan_stop_rows(plan, created_by=actor))
-
-
-def plans_register(ws: Store) -> gpd.GeoDataFrame | pd.DataFrame:
-    """The plan register (empty frame if no plan was recorded)."""
-    return (
-        ws.read("plans")
-        if ws.has_layer("plans")
-        else pd.DataFrame(
-            columns=["plan_id", "date", "shift", "created_at", "created_by", "commitment", "visits", "plan_json"]
-        )
-    )

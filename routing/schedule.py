@@ -39,6 +39,27 @@ def round_assignment(site_ids: list[str], high: set[str], days: int, seed: str) 
     return by_day
 
 
+def day_seed(seed: str, day: int) -> str:
+    """The seed of day ``day`` (0-based) of a round: fixed by the round's seed, so the round's commitment binds it."""
+    return hashlib.sha256(f"{seed}:{day}".encode()).hexdigest()[:32]
+
+
+def verify_round(record: dict[str, Any], seed: str) -> list[str]:
+    """Every way a round's record differs from its commitment and ``seed``; empty when confirmed."""
+    from routing.draw import commitment, digest
+
+    problems = []
+    if digest(record.get("inputs")) != record.get("inputs_digest"):
+        problems.append("the round's recorded inputs were changed after its commitment.")
+    if commitment(seed, str(record.get("inputs_digest"))) != record.get("commitment"):
+        problems.append("the seed and inputs do not match the round's commitment (wrong seed, or altered).")
+    for d, plan in enumerate(record.get("plans", [])):
+        if commitment(day_seed(seed, d), str(plan.get("inputs_digest"))) != plan.get("commitment"):
+            problems.append(f"day {plan.get('date')}: plan {plan.get('plan_id')} was not drawn with the round's "
+                            "seed for that day.")
+    return problems
+
+
 def schedule(
     ws: Store,
     start: str,
@@ -76,14 +97,14 @@ def schedule(
         day = day0 + pd.Timedelta(days=d)
         today = list(dict.fromkeys(carry + by_day[d]))
         required = {s: "双十原则：本轮必检" + ("（高风险第二次）" if done[s] >= 1 else "") for s in today}
-        plan, day_seed = make_plan(
+        plan, plan_seed = make_plan(
             ws,
             day,
             shift,
             teams=teams,
             inspectors=inspectors,
             settings=settings,
-            seed=hashlib.sha256(f"{seed}:{d}".encode()).hexdigest()[:32],
+            seed=day_seed(seed, d),
             time_limit=time_limit,
             iterations=iterations,
             previous=previous,
@@ -100,7 +121,7 @@ def schedule(
             {
                 "date": day.strftime("%Y-%m-%d"),
                 "plan": plan,
-                "seed": day_seed,
+                "seed": plan_seed,
                 "visits": len(visited),
                 "institutions": len(visited & set(done)),
                 "carried": len(carry),
@@ -127,4 +148,7 @@ def schedule(
         "met": short == 0,
         "shortfall_team_days": 0 if short == 0 else math.ceil(short / max(per_team_day, 0.1)),
         "plans": out_days,
+        "seed": seed,  # secret until the round's last window has closed
+        "round_sites": list(institutions["visit_id"]),
+        "round_high": sorted(high),
     }

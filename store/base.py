@@ -403,6 +403,10 @@ class Transaction:
             self._session.drop(info)
             self._count(name, 0)
 
+    def note(self) -> None:
+        """Commit the audit row even if nothing else is written (e.g. a secret plan was viewed)."""
+        self.changed.setdefault(AUDIT_LAYER, 0)
+
     def set_meta(self, values: Mapping[str, object]) -> None:
         """Set keys of the ``meta`` table."""
         frame = pd.DataFrame({"key": [str(k) for k in values], "value": [str(v) for v in values.values()]})
@@ -462,8 +466,9 @@ class Transaction:
 
     def audit_row(self) -> pd.DataFrame:
         """The ``audit_log`` row this transaction commits with."""
+        layers = ",".join(n for n in self.changed if n != AUDIT_LAYER)
         return pd.DataFrame({"time": [now_local()], "actor": [self.actor], "action": [self.action],
-                             "layers": [",".join(self.changed)], "detail": [self.detail]})
+                             "layers": [layers], "detail": [self.detail]})
 
 
 class Store(ABC):
@@ -597,6 +602,11 @@ class Store(ABC):
             audit = tx.audit_row()
             tx.append(AUDIT_LAYER, audit)
             log.info("%s: %s by %s (%s)", self.label, action, tx.actor, tx.detail)
+
+    def record_event(self, *, actor: str, action: str, detail: str = "") -> None:
+        """Write one audit row for something that changed no layer (a login, a view of a secret plan)."""
+        with self.transaction(actor=actor, action=action, detail=detail) as tx:
+            tx.note()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r})"

@@ -34,12 +34,13 @@ def _register_todays_plan(path: Path) -> str:
     """Today's day plan in the private workspace (on the backend under test); return its location."""
     from core.clock import local_day
     from core.settings import load_patrol_settings
-    from routing.plan import make_plan, register_plan
+    from routing.plan import make_plan
+    from routing.register import register_plan
     from tests.helpers import on_backend
 
     ws = on_backend(path)
-    plan, _ = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
-    register_plan(ws, plan, actor="planner")
+    plan, seed = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
+    register_plan(ws, plan, seed=seed, actor="planner")
     return ws.location
 
 

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 from casework.results import cases_table, results_table
 from core.clock import local_day
 from core.settings import load_patrol_settings
-from routing.plan import make_plan, register_plan
+from routing.plan import make_plan
+from routing.register import register_plan
 from store import Store, open_store
 from tests.helpers import on_backend, replace_layers
 
@@ -24,8 +25,8 @@ def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, dict
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     ws = on_backend(target)
     monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
-    plan, _ = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
-    register_plan(ws, plan, actor="planner")
+    plan, seed = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
+    register_plan(ws, plan, seed=seed, actor="planner")
     return ws, plan
 
 

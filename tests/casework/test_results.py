@@ -17,15 +17,16 @@ from casework.results import (
 from casework.template import results_template
 from core.errors import InputError
 from patrol.cli import main
-from routing.plan import make_plan, register_plan, verify_plan, write_plan_files
+from routing.plan import make_plan, verify_plan, write_plan_files
+from routing.register import register_plan
 from store import Store
 
 DAY = "2026-11-23"
 
 
 def _plan(ws: Store, day: str, settings: dict, seed: str) -> dict:
-    plan, _ = make_plan(ws, day, "day", seed=seed, settings=settings, iterations=60)
-    register_plan(ws, plan, actor="planner")
+    plan, seed = make_plan(ws, day, "day", seed=seed, settings=settings, iterations=60)
+    register_plan(ws, plan, seed=seed, actor="planner")
     return plan
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from core.errors import SchemaError
+from core.settings import DEFAULT_PATROL_SETTINGS
 from layers.importer import confirm_locations, credit_code_problem, import_file, parse_time, with_check_digit
 from patrol.cli import main
 from store import Store
@@ -247,16 +249,37 @@ def test_merged_cells_title_rows_and_a_workbook_named_csv(tmp_path: Path, guixi_
 
 def test_a_csv_named_xlsx_is_read_as_csv_and_a_zip_bomb_is_refused(tmp_path: Path, guixi_copy: Store,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from layers import tables
-
     fake = tmp_path / "名单.xlsx"
     fake.write_text("机构名称,状态,类别,经度,纬度,坐标系\n改名机构,白名单,学科类,117.2200,28.2950,WGS84\n",
                     encoding="utf-8")
     assert import_file(guixi_copy, "institutions", fake, actor="tester").added == 1
-    big = _workbook(tmp_path / "big.xlsx", [["机构名称"], ["x" * 5000]] * 200)
-    monkeypatch.setattr(tables, "MAX_UNPACKED_BYTES", 100_000)
-    with pytest.raises(SchemaError, match="unpacks to"):
-        import_file(guixi_copy, "institutions", big, actor="tester")
+    # a real bomb: 120 MB of sheet XML in a zip of a few hundred KB, refused by the default limit unread
+    bomb = tmp_path / "bomb.xlsx"
+    shutil.copyfile(_workbook(tmp_path / "seed.xlsx", [["机构名称"], ["x"]]), bomb)
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("xl/padding.xml", "w", force_zip64=True) as part:
+        for _ in range(120):
+            part.write(b" " * 2**20)
+    assert bomb.stat().st_size < 2 * 2**20
+    with pytest.raises(SchemaError, match="unpacks to 120 MB"):
+        import_file(guixi_copy, "institutions", bomb, actor="tester")
+    # the row limit and the file size limit come from the settings ([uploads])
+    settings = tmp_path / "patrol.toml"
+    text = DEFAULT_PATROL_SETTINGS.read_text(encoding="utf-8")
+    settings.write_text(text.replace("max_rows = 100000", "max_rows = 50").replace("max_mb = 20 ", "max_mb = 0.01 "),
+                        encoding="utf-8")
+    monkeypatch.setenv("PATROL_SETTINGS", str(settings))
+    many = _workbook(tmp_path / "many.xlsx", [["机构名称"]] + [[f"机构{i}"] for i in range(80)])
+    with pytest.raises(SchemaError, match="more than 50 rows"):
+        import_file(guixi_copy, "institutions", many, actor="tester")
+    many_csv = tmp_path / "many.csv"
+    many_csv.write_text("机构名称\n" + "\n".join(f"机构{i}" for i in range(80)), encoding="utf-8")
+    with pytest.raises(SchemaError, match="more than 50 rows"):
+        import_file(guixi_copy, "institutions", many_csv, actor="tester")
+    large = tmp_path / "large.csv"
+    large.write_text("机构名称\n" + "x" * 20_000, encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"over the 0\.01 MB limit"):
+        import_file(guixi_copy, "institutions", large, actor="tester")
 
 
 def test_an_alias_for_an_unknown_code_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

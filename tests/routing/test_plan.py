@@ -11,8 +11,9 @@ import shapely
 
 from core.errors import InputError
 from patrol.cli import main
-from routing.plan import make_plan, read_plan, register_plan, verify_plan
+from routing.plan import make_plan, read_plan, verify_plan
 from routing.predictability import simulate_plans
+from routing.register import register_plan
 from routing.schedule import schedule
 from routing.teams import workspace_teams
 from tests.helpers import replace_layers
@@ -99,8 +100,8 @@ def test_no_team_visits_its_members_communities_or_an_office(guixi_ws, settings)
 
 
 def test_the_night_draw_keeps_the_days_sites_and_skips_its_done_tasks(guixi_ws, settings, day_plan):
-    plan, _ = day_plan
-    register_plan(guixi_ws, plan, actor="tester")
+    plan, seed = day_plan
+    register_plan(guixi_ws, plan, seed=seed, actor="tester")
     night, _ = make_plan(guixi_ws, DAY, "night", seed="night", settings=settings, iterations=200)
     day_visits = {s.visit_id for t in plan.teams for s in t.stops}
     night_visits = {s.visit_id for t in night.teams for s in t.stops}

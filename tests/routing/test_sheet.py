@@ -17,7 +17,8 @@ from core.settings import load_patrol_settings
 from layers.schema import CHECKLIST_ITEMS
 from patrol.cli import main
 from routing.exports import plan_geojson, team_gpx, team_kml
-from routing.plan import make_plan, register_plan, write_plan_files
+from routing.plan import make_plan, write_plan_files
+from routing.register import register_plan
 from routing.sheet import route_sheet_pdf, team_color
 from store import Store
 from tests.conftest import SHIPPED
@@ -29,8 +30,8 @@ def county(tmp_path_factory) -> tuple[Store, dict]:
     path = tmp_path_factory.mktemp("sheet") / "guixi.gpkg"
     shutil.copy2(SHIPPED, path)
     ws = on_backend(path)
-    plan, _ = make_plan(ws, "2026-11-23", "day", seed="sheet", settings=load_patrol_settings(), iterations=100)
-    register_plan(ws, plan, actor="planner")
+    plan, seed = make_plan(ws, "2026-11-23", "day", seed="sheet", settings=load_patrol_settings(), iterations=100)
+    register_plan(ws, plan, seed=seed, actor="planner")
     return ws, plan
 
 

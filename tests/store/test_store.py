@@ -194,9 +194,10 @@ elif mode == "record":
     record_results(ws, plan, results, team_id=team_id, actor=f"leader-{team_id}")
 else:
     from core.settings import load_patrol_settings
-    from routing.plan import make_plan, register_plan
-    plan, _ = make_plan(ws, arg, "day", seed=f"mixed-{arg}", settings=load_patrol_settings(), iterations=20)
-    register_plan(ws, plan, actor="planner")
+    from routing.plan import make_plan
+    from routing.register import register_plan
+    plan, seed = make_plan(ws, arg, "day", seed=f"mixed-{arg}", settings=load_patrol_settings(), iterations=20)
+    register_plan(ws, plan, seed=seed, actor="planner")
 """
 
 
@@ -212,11 +213,11 @@ def _registry(path: Path, start: int, rows: int) -> Path:
 def test_imports_results_and_plans_from_eight_processes_at_once_lose_nothing(backend: str, tmp_path: Path) -> None:
     from casework.results import results_table
     from core.settings import load_patrol_settings
-    from routing.plan import make_plan, register_plan
-
+    from routing.plan import make_plan
+    from routing.register import register_plan
     ws = on_backend(Path(shutil.copy2(SHIPPED, tmp_path / "m.gpkg")), backend)
-    plan, _ = make_plan(ws, "2026-11-23", "day", seed="mixed", settings=load_patrol_settings(), iterations=20)
-    register_plan(ws, plan, actor="planner")
+    plan, seed = make_plan(ws, "2026-11-23", "day", seed="mixed", settings=load_patrol_settings(), iterations=20)
+    register_plan(ws, plan, seed=seed, actor="planner")
     teams = [t.team_id for t in plan.teams if t.stops][:3]
     jobs = ([("import", str(_registry(tmp_path / f"r{k}.csv", 100 * k, 40))) for k in range(3)]
             + [("record", f"{plan.plan_id}|{team}") for team in teams]

@@ -1,0 +1,261 @@
+"""Accounts (账号): kept in the workspace's ``accounts`` layer, passwords only as argon2id hashes.
+
+The administrator adds, changes and disables accounts (in the app, or ``patrol user …``);
+:func:`authenticate` checks a login, counts wrong passwords and locks the account for a while
+after too many. Every change and every login, refused or not, is a row of the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from access.roles import ROLE_NAMES_ZH, Permission, Principal, Role, authorize
+from core.clock import TIMEZONE
+from core.errors import InputError, LoginError
+from core.settings import AccessSettings, load_patrol_settings
+from store import Store
+
+ACCOUNTS_LAYER = "accounts"
+USERNAME = re.compile(r"^[\w.\-]{2,32}$")
+LOGIN_ROLES = (Role.ADMIN, Role.PLANNER, Role.TEAM_LEADER, Role.LEADER)
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked for unknown names, so they take as long as known ones
+COLUMNS = ["username", "display_name", "role", "team_id", "inspector_id", "active", "password_hash",
+           "failed_logins", "locked_until", "created_at", "created_by", "updated_at"]
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the administrator sees it (never its password hash)."""
+
+    username: str
+    display_name: str
+    role: Role
+    team_id: str
+    inspector_id: str
+    active: bool
+    locked_until: str
+    created_at: str
+    created_by: str
+
+    @property
+    def principal(self) -> Principal:
+        """The person this account logs in as."""
+        return Principal(self.username, self.role, self.display_name, self.team_id, self.inspector_id)
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(TIMEZONE)).astimezone(TIMEZONE)
+
+
+def _settings(ws: Store, settings: AccessSettings | None) -> AccessSettings:
+    return settings or load_patrol_settings(store=ws).access
+
+
+def _rows(ws: Store, username: str | None = None) -> pd.DataFrame:
+    if not ws.has_layer(ACCOUNTS_LAYER):
+        return pd.DataFrame(columns=COLUMNS)
+    return ws.read(ACCOUNTS_LAYER, where={"username": username} if username is not None else None)
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)  # type: ignore[call-overload]
+
+
+def _account(row: pd.Series) -> Account:
+    return Account(str(row["username"]), _text(row["display_name"]), Role(str(row["role"])), _text(row["team_id"]),
+                   _text(row["inspector_id"]), bool(row["active"]), _text(row["locked_until"]),
+                   _text(row["created_at"]), _text(row["created_by"]))
+
+
+def has_accounts(ws: Store) -> bool:
+    """Tell whether the workspace has any account yet (the first administrator is made at install)."""
+    return ws.has_layer(ACCOUNTS_LAYER) and not ws.read(ACCOUNTS_LAYER, columns=["username"]).empty
+
+
+def list_accounts(ws: Store, *, actor: Principal | str) -> list[Account]:
+    """Every account, in name order (administrators only)."""
+    authorize(actor, Permission.MANAGE_ACCOUNTS)
+    return [_account(r) for _, r in _rows(ws).sort_values("username").iterrows()]
+
+
+def check_password(password: str, username: str, settings: AccessSettings) -> None:
+    """Refuse a password that is too short or is the user name; :class:`InputError` says which."""
+    if len(password) < settings.min_password_length:
+        raise InputError(f"密码至少 {settings.min_password_length} 个字符。 / The password needs at least "
+                         f"{settings.min_password_length} characters.")
+    if password.strip().lower() == username.lower():
+        raise InputError("密码不能与用户名相同。 / The password must not be the user name.")
+
+
+def add_account(ws: Store, *, username: str, password: str, role: Role | str, actor: Principal | str,
+                display_name: str = "", team_id: str = "", inspector_id: str = "",
+                settings: AccessSettings | None = None) -> Account:
+    """Add an account; :class:`InputError` names what is wrong (name taken, weak password, no team)."""
+    by = authorize(actor, Permission.MANAGE_ACCOUNTS) if has_accounts(ws) else _first_admin(actor, role)
+    username = username.strip()
+    if not USERNAME.match(username):
+        raise InputError(f"用户名 {username!r} 不可用：2–32 个字母、数字、汉字或 . _ -。 / "
+                         f"User name {username!r}: use 2–32 letters, digits, Chinese characters or . _ -")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        roles = "、".join(f"{r.value}（{ROLE_NAMES_ZH[r]}）" for r in LOGIN_ROLES)
+        raise InputError(f"角色 {role!r} 不存在；可选：{roles}。 / Unknown role {role!r}.") from exc
+    if role not in LOGIN_ROLES:
+        raise InputError(f"角色 {role.value} 不能登录。 / Role {role.value} cannot log in.")
+    if role == Role.TEAM_LEADER and not (team_id or inspector_id):
+        raise InputError("检查组组长须绑定一个检查组（--team）或一名检查人员（--inspector）。 / "
+                         "A team leader is bound to a team (--team) or an inspector (--inspector).")
+    _check_binding(ws, team_id, inspector_id)
+    check_password(password, username, _settings(ws, settings))
+    stamp = _now(None).isoformat(timespec="seconds")
+    row = pd.DataFrame([{"username": username, "display_name": display_name.strip() or username, "role": role.value,
+                         "team_id": team_id if role == Role.TEAM_LEADER else "",
+                         "inspector_id": inspector_id if role == Role.TEAM_LEADER else "", "active": True,
+                         "password_hash": _HASHER.hash(password), "failed_logins": 0, "locked_until": "",
+                         "created_at": stamp, "created_by": by, "updated_at": stamp}], columns=COLUMNS)
+    with ws.transaction(actor=by, action="account-add", detail=f"{username}: {role.value}") as tx:
+        if tx.has_layer(ACCOUNTS_LAYER) and len(tx.read(ACCOUNTS_LAYER, where={"username": username})):
+            raise InputError(f"用户名 {username} 已存在。 / The user name {username} is taken.")
+        tx.append(ACCOUNTS_LAYER, row)
+    return _account(row.iloc[0])
+
+
+def _first_admin(actor: Principal | str, role: Role | str) -> str:
+    """The first account of a workspace: made by the operator at install, and an administrator."""
+    if isinstance(actor, Principal) and actor.role != Role.OPERATOR:
+        raise InputError("the first account is made at the server: `patrol user add WORKSPACE NAME --role admin`.")
+    if str(role) != Role.ADMIN.value:
+        raise InputError("第一个账号必须是系统管理员（--role admin）。 / The first account must be an administrator "
+                         "(--role admin).")
+    return actor.username if isinstance(actor, Principal) else str(actor)
+
+
+def _check_binding(ws: Store, team_id: str, inspector_id: str) -> None:
+    for value, layer, column, what in ((team_id, "teams", "team_id", "检查组"),
+                                       (inspector_id, "inspectors", "inspector_id", "检查人员")):
+        if value and ws.has_layer(layer) and ws.read(layer, where={column: value}, columns=[column]).empty:
+            raise InputError(f"{what} {value} 不在本工作区的名单中。 / {layer[:-1]} {value} is not in this workspace.")
+
+
+def _update(ws: Store, username: str, by: str, action: str, detail: str, **values: object) -> None:
+    with ws.transaction(actor=by, action=action, detail=f"{username}: {detail}") as tx:
+        rows = tx.read(ACCOUNTS_LAYER, where={"username": username}) if tx.has_layer(ACCOUNTS_LAYER) else None
+        if rows is None or rows.empty:
+            raise InputError(f"账号 {username} 不存在。 / There is no account {username}.")
+        row = rows.iloc[[0]].copy()
+        for column, value in {**values, "updated_at": _now(None).isoformat(timespec="seconds")}.items():
+            row[column] = value
+        tx.upsert(ACCOUNTS_LAYER, row, key="username")
+
+
+def set_password(ws: Store, username: str, password: str, *, actor: Principal | str,
+                 settings: AccessSettings | None = None) -> None:
+    """Set an account's password (the administrator's, or the person's own); unlocks it."""
+    own = isinstance(actor, Principal) and actor.username == username and actor.role != Role.OPERATOR
+    by = actor.username if own and isinstance(actor, Principal) else authorize(actor, Permission.MANAGE_ACCOUNTS)
+    check_password(password, username, _settings(ws, settings))
+    _update(ws, username, by, "account-password", "password changed", password_hash=_HASHER.hash(password),
+            failed_logins=0, locked_until="")
+
+
+def set_active(ws: Store, username: str, active: bool, *, actor: Principal | str) -> None:
+    """Enable or disable an account; the last active administrator cannot be disabled."""
+    by = authorize(actor, Permission.MANAGE_ACCOUNTS)
+    if not active:
+        admins = _rows(ws)
+        admins = admins[(admins["role"] == Role.ADMIN.value) & admins["active"].astype(bool)]
+        if list(admins["username"]) == [username]:
+            raise InputError("不能停用最后一个系统管理员。 / The last active administrator cannot be disabled.")
+    _update(ws, username, by, "account-enable" if active else "account-disable",
+            "enabled" if active else "disabled", active=active, failed_logins=0, locked_until="")
+
+
+def authenticate(ws: Store, username: str, password: str, *, now: datetime | None = None,
+                 settings: AccessSettings | None = None) -> Principal:
+    """The person a login names, if the password is right; :class:`LoginError` otherwise.
+
+    A wrong password counts; after ``lockout_attempts`` in a row the account is locked for
+    ``lockout_minutes`` (a locked account refuses even the right password until then).
+    """
+    rules, moment = _settings(ws, settings), _now(now)
+    username = username.strip()
+    rows = _rows(ws, username) if username else pd.DataFrame(columns=COLUMNS)
+    if rows.empty:
+        _verify(_DUMMY_HASH, password)
+        ws.record_event(actor=username or "?", action="login-failed", detail="unknown user name")
+        raise LoginError("用户名或密码不正确。 / Wrong user name or password.", reason="wrong")
+    row = rows.iloc[0]
+    if not bool(row["active"]):
+        ws.record_event(actor=username, action="login-failed", detail="account disabled")
+        raise LoginError("此账号已停用，请联系系统管理员。 / This account is disabled.", reason="disabled")
+    locked = _text(row["locked_until"])
+    if locked and datetime.fromisoformat(locked) > moment:
+        ws.record_event(actor=username, action="login-failed", detail=f"locked until {locked}")
+        raise LoginError(f"密码错误次数过多，账号锁定至 {locked[11:16]}。 / Locked until {locked[11:16]}.",
+                         reason="locked", until=locked)
+    if not _verify(str(row["password_hash"]), password):
+        failed = int(row["failed_logins"] or 0) + 1
+        lock = failed >= rules.lockout_attempts
+        until = (moment + timedelta(minutes=rules.lockout_minutes)).isoformat(timespec="seconds") if lock else ""
+        _update(ws, username, username, "login-failed", f"wrong password ({failed})" + (f", locked until {until}"
+                                                                                         if lock else ""),
+                failed_logins=0 if lock else failed, locked_until=until)
+        if lock:
+            raise LoginError(f"密码错误次数过多，账号锁定至 {until[11:16]}。 / Locked until {until[11:16]}.",
+                             reason="locked", until=until)
+        raise LoginError("用户名或密码不正确。 / Wrong user name or password.", reason="wrong")
+    values: dict[str, object] = {"failed_logins": 0, "locked_until": ""}
+    if _HASHER.check_needs_rehash(str(row["password_hash"])):
+        values["password_hash"] = _HASHER.hash(password)
+    _update(ws, username, username, "login", "logged in", **values)
+    return _account(row).principal
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def session_expired(started: datetime, last_seen: datetime, *, now: datetime | None = None,
+                    settings: AccessSettings) -> bool:
+    """Tell whether a login session has ended: idle too long, or open too long in all."""
+    moment = _now(now)
+    return (moment - last_seen > timedelta(minutes=settings.session_idle_minutes)
+            or moment - started > timedelta(hours=settings.session_max_hours))
+
+
+DEMO_ACCOUNTS = (("demo_admin", Role.ADMIN, "演示管理员", ""), ("demo_planner", Role.PLANNER, "演示计划员", ""),
+                 ("demo_leader", Role.LEADER, "演示局领导", ""))
+
+
+def create_demo_accounts(ws: Store, *, actor: str) -> dict[str, str]:
+    """Demonstration accounts (演示) with fresh random passwords, for a sample workspace without accounts.
+
+    One team leader per team of the workspace joins the administrator, planner and leader.
+    Returns user name → password (to print once); an empty dict if the workspace has accounts.
+    """
+    if has_accounts(ws):
+        return {}
+    people = list(DEMO_ACCOUNTS)
+    if ws.has_layer("teams"):
+        for team in ws.read("teams", columns=["team_id", "name"]).itertuples():
+            people.append((f"demo_{str(team.team_id).lower()}", Role.TEAM_LEADER, f"演示组长（{team.name}）",
+                           str(team.team_id)))
+    passwords = {}
+    for username, role, name, team in people:
+        password = secrets.token_urlsafe(9)
+        add_account(ws, username=username, password=password, role=role, display_name=name, team_id=team,
+                    actor=actor if role == Role.ADMIN else Principal.operator(actor))
+        passwords[username] = password
+    return passwords
