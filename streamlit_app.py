@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from access.roles import ROLE_NAMES_ZH, Permission
+from access.roles import ROLE_NAMES_ZH, Permission, Role
 from app_auth import current_login, ensure_demo_accounts, login_page, logout
 from app_cache import workspace_choices, workspace_title
 from core.errors import PermissionDeniedError, StoreError, WorkspaceError
@@ -29,6 +29,9 @@ PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
     "accounts_page": ("views/accounts.py", ":material/manage_accounts:", (Permission.MANAGE_ACCOUNTS,)),
 }
 PUBLIC_PAGE = ("views/public.py", ":material/public:")
+#: the page each role lands on after logging in
+HOME_PAGE = {Role.TEAM_LEADER: "team_page", Role.PLANNER: "plan_page", Role.LEADER: "oversight_page",
+             Role.ADMIN: "accounts_page"}
 
 st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")
 
@@ -41,8 +44,9 @@ login = current_login()
 if login is not None:
     person = login.principal
     allowed = [key for key, (_, _, needs) in PAGES.items() if any(person.allows(p) for p in needs)]
+    home = HOME_PAGE.get(person.role, allowed[0])
     pages = [st.Page(PAGES[key][0], title=t(key), icon=PAGES[key][1], url_path=key.removesuffix("_page"),
-                     default=i == 0) for i, key in enumerate(allowed)]
+                     default=key == home) for key in allowed]
     pages.append(st.Page(PUBLIC_PAGE[0], title=t("public_page"), icon=PUBLIC_PAGE[1], url_path="public"))
     with st.sidebar:
         role = ROLE_NAMES_ZH[person.role] if lang() == "zh" else person.role.value

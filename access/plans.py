@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +22,7 @@ import pandas as pd
 from access.roles import Permission, Principal, Role, as_principal, authorize
 from core.clock import TIMEZONE, now_local
 from core.errors import InputError, PermissionDeniedError
+from core.untrusted import safe_cell
 from routing.model import Plan, TeamRoute
 from routing.register import LIVE, PLANS, plan_seed, plans_register
 from store import Store
@@ -139,6 +142,15 @@ def publications(ws: Store) -> pd.DataFrame:
     if not ws.has_layer(PUBLICATIONS):
         return pd.DataFrame(columns=PUBLIC_COLUMNS)
     return ws.read(PUBLICATIONS).sort_values(["date", "shift"]).reset_index(drop=True)
+
+
+def publications_csv(table: pd.DataFrame) -> bytes:
+    """The published list as CSV (UTF-8 with BOM, opens in Excel), every formula-like text defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(list(table.columns))
+    writer.writerows([[safe_cell(v) for v in row] for row in table.itertuples(index=False)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def published_plan(ws: Store, plan_id: str) -> dict[str, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from pathlib import Path
 
@@ -12,7 +11,9 @@ import streamlit as st
 
 from app_cache import current_actor, load_optional
 from core.errors import InputError
+from core.settings import load_patrol_settings
 from core.settings import risk_settings_path as settings_path
+from core.untrusted import check_upload, safe_filename
 from i18n import plain, t
 from layers.importer import confirm_locations, write_rejects
 from layers.risk import import_and_analyse, refresh
@@ -22,9 +23,13 @@ CRS_OPTIONS = ("auto", "wgs84", "gcj02", "bd09", "cgcs2000")
 
 
 def _run_import(path: str, kind: str, upload: object, crs: str) -> None:
+    try:
+        check_upload(upload.name, upload.size, load_patrol_settings(store=open_store(path)).uploads)  # type: ignore[attr-defined]
+    except InputError as exc:
+        st.session_state["import_result"] = {"error": str(exc)}
+        return
     with tempfile.TemporaryDirectory() as folder:
-        # the browser's file name is never a path: keep its last part, in safe characters only
-        safe = re.sub(r"[^\w.\-]", "_", Path(str(upload.name)).name).lstrip(".")[-120:] or "upload"  # type: ignore[attr-defined]
+        safe = safe_filename(upload.name)  # type: ignore[attr-defined]  # the browser's name is never a path
         target = Path(folder) / safe
         target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
         try:

@@ -18,7 +18,7 @@ from layers.render import add_grid_level, add_plan, add_points, base_map, finish
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
 from routing.plan import make_plan
-from routing.register import register_plan
+from routing.register import plans_register, register_plan, withdraw_plan
 from routing.sheet import team_color
 from store import open_store
 
@@ -62,11 +62,11 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
         st.session_state.pop("plan_result", None)
         st.error(plain(exc))
         return
-    st.session_state["plan_result"] = {"plan": plan, "seed": seed, "workspace": str(path)}
+    st.session_state["plan_result"] = {"plan": plan, "workspace": str(path)}  # the seed stays in the register
 
 
-def _downloads(plan: Plan, seed: str) -> None:
-    cols = st.columns(3)
+def _downloads(plan: Plan) -> None:
+    cols = st.columns(2)
     cols[0].download_button(
         t("plan_download_json"),
         json.dumps(plan.to_json(), ensure_ascii=False, indent=1),
@@ -80,9 +80,6 @@ def _downloads(plan: Plan, seed: str) -> None:
         file_name=f"{plan.plan_id}.geojson",
         mime="application/geo+json",
         key="dl_geojson",
-    )
-    cols[2].download_button(
-        t("plan_download_seed"), f"{seed}\n", file_name=f"SECRET_seed_{plan.plan_id}.txt", key="dl_seed"
     )
     gpx_cols = st.columns(max(1, len(plan.teams)))
     for col, team in zip(gpx_cols, plan.teams, strict=False):
@@ -136,6 +133,38 @@ def _timeline(plan: Plan) -> None:
             )
 
 
+def _register_of_day(path, day, shift: str) -> None:
+    """The day's registered plans (live and withdrawn); the live one of the chosen shift may be withdrawn."""
+    register = plans_register(open_store(path))
+    rows = register[register["date"] == str(day)]
+    if message := st.session_state.pop("plan_message", None):
+        st.success(message)
+    if rows.empty:
+        return
+    st.caption(t("plan_register_day").format(day=day))
+    view = pd.DataFrame({t("col_plan_id"): rows["plan_id"], t("col_shift"): [t(f"shift_{x}") for x in rows["shift"]],
+                         t("col_status"): [t(f"status_{x}") for x in rows["status"]],
+                         t("col_created_by"): rows["created_by"],
+                         t("col_created_at"): rows["created_at"].astype(str).str[:16],
+                         t("col_withdraw_reason"): rows["withdraw_reason"].fillna("")})
+    st.dataframe(view, hide_index=True, width="stretch")
+    live = rows[(rows["shift"] == shift) & (rows["status"] == "live")]
+    if live.empty:
+        return
+    plan_id = str(live["plan_id"].iloc[0])
+    with st.expander(t("plan_withdraw") + f"：{plan_id}"):
+        reason = st.text_input(t("plan_withdraw_reason"), key="plan_withdraw_reason")
+        if st.button(t("plan_withdraw"), key="plan_withdraw_button"):
+            try:
+                withdraw_plan(open_store(path), plan_id, reason=reason, actor=current_actor())
+            except InputError as exc:
+                st.error(plain(exc))
+                return
+            st.session_state.pop("plan_result", None)
+            st.session_state["plan_message"] = t("plan_withdrawn").format(plan_id=plan_id)
+            st.rerun()
+
+
 def render() -> None:
     """Render the planning page."""
     path = st.session_state["workspace"]
@@ -169,16 +198,16 @@ def render() -> None:
         else:
             with st.spinner(t("plan_generate") + "…"):
                 _generate(path, day, shift, chosen, seconds)
+    _register_of_day(path, day, shift)
     result = st.session_state.get("plan_result")
     if not result or result["workspace"] != str(path):
         st.info(t("plan_none_yet"))
         return
-    plan, seed = result["plan"], result["seed"]
+    plan = result["plan"]
     st.success(t("plan_summary").format(plan_id=plan.plan_id, **vars(plan.summary)))
     st.text_input(t("plan_commitment"), plan.commitment, disabled=True, key="plan_commitment_text")
-    with st.expander(t("plan_seed")):
-        st.code(seed)
-    _downloads(plan, seed)
+    st.caption(t("plan_seed_kept"))
+    _downloads(plan)
     show_prob = st.checkbox(t("plan_show_probability"), value=True, key="plan_show_probability")
     grid = load_grid(path)
     lons = [s.lon for _, s in plan.stops()] + [tm.base.lon for tm in plan.teams]

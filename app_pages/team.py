@@ -12,6 +12,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from access.plans import open_route, routes_for
+from access.roles import Role
 from app_cache import current_actor, load_optional, load_teams
 from casework.results import (
     StopResult,
@@ -23,6 +25,8 @@ from casework.results import (
 from casework.template import results_template
 from core.clock import as_local, local_day
 from core.errors import InputError
+from core.settings import load_patrol_settings
+from core.untrusted import check_upload, safe_filename
 from i18n import lang, plain, plan_labels, t
 from layers import schema
 from layers.render import add_plan, base_map, finish_map
@@ -32,21 +36,6 @@ from routing.sheet import route_sheet_pdf, team_color, workspace_roads
 from store import open_store
 
 CHECKS = ("not_checked", "ok", "problem")
-
-
-def todays_plans(path: str, team_id: str) -> list[Plan]:
-    """Registered plans for today (Asia/Shanghai) in which ``team_id`` has a route."""
-    register = load_optional(path, "plans")
-    if register is None or register.empty:
-        return []
-    today = local_day().strftime("%Y-%m-%d")
-    plans = [Plan.from_json(json.loads(text)) for text in register.loc[register["date"] == today, "plan_json"]]
-    return [p for p in plans if any(team.team_id == team_id for team in p.teams)]
-
-
-def only_team(plan: Plan, team_id: str) -> Plan:
-    """The plan cut down to one team: what the team leader may see."""
-    return plan.only_team(team_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -231,13 +220,18 @@ def _upload(path: str, plan: Plan, team: TeamRoute) -> None:
     upload = st.file_uploader(t("team_upload"), type=["xlsx", "csv"], key="rec_upload")
     if upload is None or not st.button(t("team_upload_save"), key="rec_upload_save"):
         return
+    try:
+        check_upload(upload.name, upload.size, load_patrol_settings(store=open_store(path)).uploads)
+    except InputError as exc:
+        st.error(t("team_not_saved") + "\n\n" + plain(exc))
+        return
     with tempfile.TemporaryDirectory() as folder:
-        file = Path(folder) / Path(upload.name).name
+        file = Path(folder) / safe_filename(upload.name)  # the browser's name is a label, never a path
         file.write_bytes(upload.getvalue())
         try:
             results, blank = read_results_file(file)
         except InputError as exc:
-            st.error(t("team_not_saved") + "\n\n" + plain(str(exc).replace(str(file), upload.name)))
+            st.error(t("team_not_saved") + "\n\n" + plain(str(exc).replace(str(file), file.name)))
             return
     _save(path, plan, team, results, blank)
 
@@ -258,23 +252,32 @@ def render() -> None:
         st.info(t("plan_no_teams"))
         return
     names = dict(zip(teams["team_id"], teams["name"], strict=True))
-    team_id = st.selectbox(t("team_pick"), list(names), format_func=lambda k: str(names.get(k, k)), key="team_pick")
-    if team_id is None:
-        return
-    plans = todays_plans(path, team_id)
+    person = current_actor()
     today = local_day().strftime("%Y-%m-%d")
-    if not plans:
-        st.info(t("team_no_plan").format(team=plain(names[team_id]), day=today))
+    views = routes_for(open_store(path), person, day=today)  # a team leader: only their own released route
+    if not views:
+        minutes = load_patrol_settings(store=open_store(path)).access.release_minutes_before
+        st.info(t("team_not_released").format(minutes=minutes) if person.role == Role.TEAM_LEADER
+                else t("team_no_plan").format(team="", day=today))
         return
-    if len(plans) > 1:
-        shifts = {p.plan_id: t(f"shift_{p.shift}") + f"（{p.plan_id}）" for p in plans}
-        chosen = st.radio(t("plan_shift"), list(shifts), format_func=shifts.get, key="team_plan", horizontal=True)
-        plan = next(p for p in plans if p.plan_id == chosen)
-    else:
-        plan = plans[0]
+    labels = {v.plan.plan_id: t(f"shift_{v.plan.shift}") + f"（{v.plan.plan_id}）" for v in views}
+    plan_id = (st.radio(t("team_pick_plan"), list(labels), format_func=labels.get, key="team_plan", horizontal=True)
+               if len(views) > 1 else views[0].plan.plan_id)
+    view = next(v for v in views if v.plan.plan_id == plan_id)
+    if view.team_id:
+        team_id = view.team_id
+    else:  # a planner or a leader picks a team; a look before its release is audited once per session
+        team_id = st.selectbox(t("team_pick_team"), [tm.team_id for tm in view.plan.teams],
+                               format_func=lambda k: str(names.get(k, k)), key="team_pick")
+        opened = st.session_state.setdefault("opened_routes", {})
+        if (plan_id, team_id) not in opened:
+            opened[(plan_id, team_id)] = open_route(open_store(path), person, plan_id, team_id).released
+        if not opened[(plan_id, team_id)]:
+            st.warning(t("team_early_view"))
+    plan = view.plan
     color = team_color(plan, team_id)
     sheet_plan = plan
-    plan = only_team(plan, team_id)
+    plan = plan.only_team(team_id)
     team = plan.teams[0]
     st.warning(t("team_confidential"))
     st.markdown(

@@ -218,10 +218,7 @@ def _withdraw(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    import csv
-
-    from access.plans import publications, publish_plan
-    from core.untrusted import safe_cell
+    from access.plans import publications, publications_csv, publish_plan
     from store import open_store
 
     ws = open_store(args.workspace)
@@ -230,10 +227,7 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"published {record['plan_id']}: seed {record['seed']}, commitment {record['commitment']}")
     table = publications(ws)
     if args.out:
-        with open(args.out, "w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(list(table.columns))
-            writer.writerows([[safe_cell(v) for v in row] for row in table.itertuples(index=False)])
+        Path(args.out).write_bytes(publications_csv(table))
         print(f"written: {args.out} ({len(table)} published plan(s); check one with "
               f"`patrol verify PLAN.json --published {args.out}`)")
     return 0

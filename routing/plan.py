@@ -32,7 +32,7 @@ from pyproj import Transformer
 
 from access.roles import Permission, Principal, authorize
 from core.actor import cli_actor
-from core.clock import local_day, now_local
+from core.clock import as_local, local_day, now_local
 from core.errors import InputError
 from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
@@ -321,12 +321,15 @@ def make_plan(
     previous: list[str] | None = None,
     required: dict[str, str] | None = None,
     placed: Collection[str] = (),
+    release: Mapping[str, str] | None = None,
 ) -> tuple[Plan, str]:
     """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
 
     ``required`` maps pool site ids to the rule that makes them mandatory today (the
     double-ten schedule uses it); ``previous`` overrides the pairs of the day before; ``placed`` are
-    mandatory tasks an earlier day of the same round already routes (a round sets each task once).
+    mandatory tasks an earlier day of the same round already routes (a round sets each task once);
+    ``release`` gives a team's release time (ISO; default: the shift's start less
+    ``[access] release_minutes_before``).
     """
     actor = authorize(actor if actor is not None else cli_actor(), Permission.PLAN)
     settings = settings or load_patrol_settings(store=ws)
@@ -469,9 +472,10 @@ def make_plan(
         {"visit_id": r.visit_id, "name": r.name, "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
         for r in at_office.itertuples()
     ]
-    release = day + pd.Timedelta(seconds=window[0]) - pd.Timedelta(minutes=settings.access.release_minutes_before)
+    default = day + pd.Timedelta(seconds=window[0]) - pd.Timedelta(minutes=settings.access.release_minutes_before)
     for team in plan["teams"]:
-        team["release_at"] = release.isoformat()
+        given = (release or {}).get(team["team_id"])
+        team["release_at"] = (as_local(pd.Timestamp(given)) if given else default).isoformat()
     document = json.loads(json.dumps(plan, ensure_ascii=False))
     document["plan_digest"] = content_digest(document)
     return Plan.from_json(document), seed

@@ -51,3 +51,47 @@ def on_backend(gpkg: Path, backend: str = BACKEND) -> Store:
     migrate(ws, target, actor="test-setup")
     county = ws.meta()["county_code"]
     return open_store(f"{target.location}&county={county}")
+
+
+TEST_PASSWORD = "test-password-1"
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+
+
+def add_user(ws: Store, username: str, role: str, **binding: str) -> None:
+    """An account with :data:`TEST_PASSWORD` (and the workspace's first administrator if it has none)."""
+    from access.accounts import add_account, has_accounts
+
+    if not has_accounts(ws):
+        add_account(ws, username="admin", password=TEST_PASSWORD, role="admin", actor="installer")
+    if username != "admin":
+        add_account(ws, username=username, password=TEST_PASSWORD, role=role, actor="installer", **binding)
+
+
+def demo_password(workspace: str, username: str) -> str:
+    """A demo account's password, as printed at first start into the data home's demo-accounts.txt."""
+    from store.home import patrol_home
+
+    for line in (patrol_home() / "demo-accounts.txt").read_text(encoding="utf-8").splitlines():
+        stem, name, password = line.split("\t")
+        if (stem, name) == (workspace, username):
+            return password
+    raise KeyError((workspace, username))
+
+
+def logged_in(username: str, password: str = TEST_PASSWORD, *, page: str | None = None, timeout: float = 90,
+              workspace: str | None = None):
+    """The app, logged in through its login form as ``username``, on ``page`` (a ``views/`` script)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(APP), default_timeout=timeout).run()
+    if workspace is not None:
+        app.selectbox(key="login_workspace").select(workspace)
+    app.text_input(key="login_user").input(username)
+    app.text_input(key="login_password").input(password)
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert "login" in app.session_state, [e.value for e in app.error]
+    if page is not None:
+        app.switch_page(page).run()
+        assert not app.exception, app.exception
+    return app

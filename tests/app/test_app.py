@@ -10,13 +10,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from layers.render import AssetError, grid_map, localize_assets
+from tests.helpers import demo_password, logged_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    """The app logged in as the default county's demo planner, on the grid page."""
+    AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()  # first start: demo accounts
+    return logged_in("demo_planner", demo_password("guixi_360681", "demo_planner"), page="views/grid.py")
 
 
 def test_grid_page_opens_in_chinese_without_errors(app: AppTest) -> None:
@@ -99,10 +102,16 @@ def test_the_app_works_on_copies_in_the_data_home_never_on_data(app: AppTest, pr
     assert set(open_store(chosen).read("townships")["responsible_name"]) == {"改"}
 
 
-def test_switching_workspace_puts_the_who_form_on_the_new_county(app: AppTest) -> None:
+def test_logging_in_to_another_county_puts_the_who_form_on_it(app: AppTest) -> None:
     guixi_lon = app.number_input(key="who_lon").value
-    haidian = next(o for o in app.selectbox(key="workspace").options if "haidian" in o)
-    app.selectbox(key="workspace").select(haidian).run()
+    app.button(key="logout").click().run()
+    assert "login" not in app.session_state and app.header[0].value == "登录"
+    haidian = next(o for o in app.selectbox(key="login_workspace").options if "haidian" in o)
+    app.selectbox(key="login_workspace").select(haidian)
+    app.text_input(key="login_user").input("demo_planner")
+    app.text_input(key="login_password").input(demo_password("haidian_110108", "demo_planner"))
+    app.button[0].click().run()
+    app.switch_page("views/grid.py").run()
     assert not app.exception
     assert 116.2 < app.number_input(key="who_lon").value < 116.4  # 海淀, not 贵溪's 117.2
     assert abs(guixi_lon - 117.2) < 0.3

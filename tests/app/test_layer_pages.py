@@ -10,19 +10,22 @@ from streamlit.testing.v1 import AppTest
 
 from layers.importer import import_file
 from store import Store
-from tests.helpers import on_backend
+from tests.helpers import add_user, demo_password, logged_in, on_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _open(page: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    app.radio(key="page").set_value(page).run()
-    return app
+def _open(page: str, ws: Store | None = None) -> AppTest:
+    """The page as a planner sees it: the demo planner of the default county, or one added to ``ws``."""
+    if ws is None:
+        AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()  # first start: demo accounts
+        return logged_in("demo_planner", demo_password("guixi_360681", "demo_planner"), page=page)
+    add_user(ws, "planner1", "planner")
+    return logged_in("planner1", page=page)
 
 
 def test_layers_page_shows_demo_layers_and_filters_table_and_map_together() -> None:
-    app = _open("layers_page")
+    app = _open("views/layers.py")
     assert not app.exception
     assert app.header[0].value == "机构、举报线索、重点场所与风险"
     table = app.dataframe[0].value
@@ -39,7 +42,7 @@ def test_layers_page_shows_demo_layers_and_filters_table_and_map_together() -> N
 
 
 def test_import_page_without_file_says_so() -> None:
-    app = _open("import_page")
+    app = _open("views/imports.py")
     assert not app.exception
     app.button[0].click().run()  # the form's submit button
     assert "请先选择文件" in app.error[0].value
@@ -57,7 +60,7 @@ def workspace_with_pending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
 
 
 def test_confirming_a_candidate_location_on_the_import_page(workspace_with_pending: Store) -> None:
-    app = _open("import_page")
+    app = _open("views/imports.py", workspace_with_pending)
     assert not app.exception
     pending = app.dataframe[0].value
     assert len(pending) == 2  # one low-confidence road match, one unknown address

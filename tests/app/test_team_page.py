@@ -2,39 +2,50 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from casework.results import cases_table, results_table
 from core.clock import local_day
 from core.settings import load_patrol_settings
+from routing.model import Plan
 from routing.plan import make_plan
 from routing.register import register_plan
 from store import Store, open_store
-from tests.helpers import on_backend, replace_layers
+from tests.helpers import add_user, logged_in, on_backend, replace_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, dict]:
+def _county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, release: str) -> tuple[Store, Plan]:
     target = tmp_path / "county.gpkg"
     shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
     ws = on_backend(target)
     monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
-    plan, seed = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60)
+    teams = ws.read("teams")["team_id"]
+    plan, seed = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60,
+                           release=dict.fromkeys(teams, release))
     register_plan(ws, plan, seed=seed, actor="planner")
     return ws, plan
 
 
+@pytest.fixture
+def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Plan]:
+    """Today's plan, released to the team leaders (since yesterday)."""
+    return _county(tmp_path, monkeypatch, (local_day() - pd.Timedelta(days=1)).isoformat())
+
+
 def _open(team_id: str | None = None) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
-    app.radio(key="page").set_value("team_page").run()
-    if team_id:
-        app.selectbox(key="team_pick").set_value(team_id).run()
+    """The team page as the leader of ``team_id`` sees it (or as a planner, who picks the team)."""
+    ws = open_store(os.environ["PATROL_WORKSPACE"])
+    name = f"lead_{team_id}" if team_id else "planner1"
+    add_user(ws, name, "team_leader" if team_id else "planner", **({"team_id": team_id} if team_id else {}))
+    app = logged_in(name, page="views/team.py")
     assert not app.exception, app.exception
     return app
 
@@ -90,8 +101,8 @@ def test_a_team_without_a_plan_today_is_told_so(county) -> None:
     register = ws.read("plans")
     register["date"] = "2000-01-01"
     replace_layers(ws, {"plans": register})
-    app = _open()
-    assert "没有已登记的巡查计划" in app.info[0].value
+    app = _open(ws.read("teams")["team_id"].iloc[0])
+    assert "还没有下发给您的路线" in app.info[0].value
 
 
 def test_clues_and_cases_page_shows_each_history(county) -> None:
@@ -104,8 +115,8 @@ def test_clues_and_cases_page_shows_each_history(county) -> None:
     app.radio(key="rec_action").set_value("rectify")
     app.button(key="FormSubmitter:record_form-保存检查结果").click().run()
     assert not app.error, [e.value for e in app.error]
-    app.radio(key="page").set_value("case_page").run()
-    assert not app.exception, app.exception
+    add_user(ws, "planner1", "planner")
+    app = logged_in("planner1", page="views/casework.py")
     [case_id] = list(cases_table(ws)["case_id"])
     app.selectbox(key="case_pick_case").set_value(case_id).run()
     events = list(app.dataframe[-1].value["事项"])
@@ -144,3 +155,31 @@ def test_a_workspace_without_teams_says_how_to_add_them(tmp_path: Path, monkeypa
     app = _open()
     assert not app.exception
     assert "demo-teams" in app.info[0].value or "检查组" in app.info[0].value
+
+
+def test_a_team_leader_sees_only_their_own_route_and_nothing_before_release(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    tomorrow = (local_day() + pd.Timedelta(days=1)).isoformat()
+    ws, plan = _county(tmp_path, monkeypatch, tomorrow)
+    team, other = plan.teams[0], plan.teams[1]
+    app = _open(team.team_id)
+    assert "还没有下发给您的路线" in app.info[0].value and not app.dataframe
+    page_text = " ".join(str(e.value) for e in [*app.markdown, *app.caption, *app.info])
+    assert all(s.name not in page_text for s in team.stops)
+    # a planner may look before release: the page says the look is recorded, and the audit log has it
+    app = _open()
+    app.selectbox(key="team_pick").set_value(other.team_id).run()
+    assert any("审计日志" in w.value for w in app.warning)
+    log = ws.audit_log()
+    assert ((log["action"] == "plan-view-before-release") & (log["actor"] == "planner1")).any()
+    assert list(app.dataframe[0].value["名称"]) == [s.name for s in other.stops]
+
+
+def test_a_team_leader_has_no_planning_layers_or_register_pages(county) -> None:
+    _, plan = county
+    app = _open(plan.teams[0].team_id)
+    assert "team_pick" not in [w.key for w in app.selectbox]  # no other team to choose
+    for page in ("views/planning.py", "views/layers.py", "views/imports.py", "views/oversight.py",
+                 "views/accounts.py"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            app.switch_page(page)
