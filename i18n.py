@@ -183,7 +183,6 @@ TEXT: dict[str, dict[str, str]] = {
     "team_page": {"zh": "今日路线（组长）", "en": "Today's route (team leader)"},
     "team_header": {"zh": "检查组今日路线", "en": "Your team's route for today"},
     "team_pick": {"zh": "我的检查组", "en": "My team"},
-    "team_no_plan": {"zh": "{team} {day} 没有已登记的巡查计划。", "en": "{team} has no registered plan for {day}."},
     "team_confidential": {"zh": "机密：出发前不得外传。不得提前通知被检查对象，不在乡镇（街道）、社区办公地点停靠（四不两直）。",
                           "en": "Confidential until departure. Tell no one being inspected; never stop at a township "
                                 "or community office (four-no-two-direct)."},
@@ -281,6 +280,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_date": {"zh": "日期", "en": "Date"},
     "col_shift": {"zh": "班次", "en": "Shift"},
     "team_not_released": {"zh": "今天还没有下发给您的路线。路线在班次开始前 {minutes} 分钟下发（四不两直），届时刷新本页。", "en": "No route has been released to you today. Routes are released {minutes} minutes before the shift starts; reload then."},
+    "team_no_plan_today": {"zh": "{day} 没有已登记的巡查计划。", "en": "No plan is registered for {day}."},
     "team_pick_plan": {"zh": "计划", "en": "Plan"},
     "team_pick_team": {"zh": "检查组", "en": "Team"},
     "team_early_view": {"zh": "此路线尚未下发给组长：您的查看已记入审计日志。", "en": "This route is not yet released to its leader: your view is recorded in the audit log."},

@@ -258,7 +258,7 @@ def render() -> None:
     if not views:
         minutes = load_patrol_settings(store=open_store(path)).access.release_minutes_before
         st.info(t("team_not_released").format(minutes=minutes) if person.role == Role.TEAM_LEADER
-                else t("team_no_plan").format(team="", day=today))
+                else t("team_no_plan_today").format(day=today))
         return
     labels = {v.plan.plan_id: t(f"shift_{v.plan.shift}") + f"（{v.plan.plan_id}）" for v in views}
     plan_id = (st.radio(t("team_pick_plan"), list(labels), format_func=labels.get, key="team_plan", horizontal=True)

@@ -6,6 +6,7 @@ one is copied into the data home, and the app and the command line work on those
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -39,7 +40,10 @@ def shipped_workspaces() -> list[Path]:
 def working_workspaces() -> list[Path]:
     """The user's workspaces in the data home, each sample copied there on first use; default first."""
     home = patrol_home()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # workspaces and demo passwords: the owner's only
+    if home.stat().st_mode & 0o077:
+        with contextlib.suppress(OSError):  # a shared folder someone else owns stays as it is
+            home.chmod(0o700)
     for sample in shipped_workspaces():
         target = home / sample.name
         if not target.exists():

@@ -95,3 +95,15 @@ def logged_in(username: str, password: str = TEST_PASSWORD, *, page: str | None 
         app.switch_page(page).run()
         assert not app.exception, app.exception
     return app
+
+
+def app_county(tmp_path: Path, monkeypatch) -> Store:
+    """A private copy of the default county on the backend under test, opened by the app
+    (``$PATROL_WORKSPACE``)."""
+    import shutil
+
+    target = tmp_path / "county.gpkg"
+    shutil.copy2(Path(__file__).resolve().parents[1] / "data" / "guixi_360681.gpkg", target)
+    ws = on_backend(target)
+    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
+    return ws

@@ -32,15 +32,21 @@ def _free_port() -> int:
 
 def _register_todays_plan(path: Path) -> str:
     """Today's day plan in the private workspace (on the backend under test); return its location."""
+    import pandas as pd
+
     from core.clock import local_day
     from core.settings import load_patrol_settings
     from routing.plan import make_plan
     from routing.register import register_plan
-    from tests.helpers import on_backend
+    from tests.helpers import add_user, on_backend
 
     ws = on_backend(path)
-    plan, seed = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50)
+    released = (local_day() - pd.Timedelta(days=1)).isoformat()  # released to the team leaders since yesterday
+    plan, seed = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50,
+                           release=dict.fromkeys(ws.read("teams")["team_id"], released))
     register_plan(ws, plan, seed=seed, actor="planner")
+    add_user(ws, "planner1", "planner")
+    add_user(ws, "lead_t1", "team_leader", team_id=plan.teams[0].team_id)
     return ws.location
 
 
@@ -82,8 +88,8 @@ def app_url(browser_workspace: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def home(app_url: str) -> Iterator[tuple[object, list[str]]]:
-    """The app open on its first page in headless Debian Chromium.
+def browser(app_url: str) -> Iterator[tuple[object, list[str]]]:
+    """The app open on its login page in headless Debian Chromium.
 
     Requests to any host but this machine are aborted and recorded in the returned list.
     """
@@ -91,12 +97,12 @@ def home(app_url: str) -> Iterator[tuple[object, list[str]]]:
 
     outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        chromium = p.chromium.launch(
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
 
         def guard(route: object) -> None:
             host = urlparse(route.request.url).hostname  # type: ignore[attr-defined]
@@ -108,11 +114,30 @@ def home(app_url: str) -> Iterator[tuple[object, list[str]]]:
 
         page.context.route("**/*", guard)
         page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_text("四级网格责任体系").wait_for(timeout=60_000)
+        page.get_by_role("button", name="登录").wait_for(timeout=60_000)
         try:
             yield page, outside
         finally:
-            browser.close()
+            chromium.close()
+
+
+def _log_in(page: object, username: str, password: str | None = None) -> None:
+    from tests.helpers import TEST_PASSWORD
+
+    page.get_by_label("用户名").fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(password or TEST_PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="登录").click()  # type: ignore[attr-defined]
+    page.get_by_text("已登录").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def home(browser: tuple) -> tuple[object, list[str]]:
+    """Logged in as a planner, on the grid page."""
+    page, outside = browser
+    _log_in(page, "planner1")
+    page.get_by_role("link", name="网格").click()
+    page.get_by_text("四级网格责任体系").wait_for(timeout=60_000)
+    return page, outside
 
 
 def test_grid_page_draws_polygons_without_outside_requests(home: tuple, tmp_path: Path) -> None:
@@ -171,14 +196,15 @@ def test_plan_page_generates_routes_without_outside_requests(home: tuple) -> Non
     assert outside == [], f"the page asked outside hosts for: {outside}"
 
 
-def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tuple, browser_workspace: Path,
+def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(browser: tuple, browser_workspace: Path,
                                                                      tmp_path: Path) -> None:
     from casework.results import results_table
     from store import open_store
 
-    page, outside = home
-    page.get_by_text("今日路线（组长）").first.click()
+    page, outside = browser
+    _log_in(page, "lead_t1")  # a team leader lands on their own route
     page.get_by_text("检查组今日路线").wait_for(timeout=60_000)
+    assert page.get_by_label("检查组", exact=True).count() == 0  # no other team to choose
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.get_by_text("机密：出发前不得外传").wait_for(timeout=30_000)
     if os.environ.get("PATROL_SCREENSHOT_TEAM"):
@@ -198,3 +224,33 @@ def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(home: tupl
     assert outside == [], f"the page asked outside hosts for: {outside}"
     recorded = results_table(open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8")))
     assert len(recorded) == 1 and recorded["action"][0] == "rectify"
+
+
+def test_upload_names_with_paths_write_nothing_outside_a_temporary_folder(home: tuple, tmp_path: Path) -> None:
+    page, outside = home
+    page.get_by_role("link", name="数据导入").click()
+    page.get_by_text("导入机构台账或举报线索").first.wait_for(timeout=60_000)
+    escape = ROOT.parent.parent / "escaped_upload" / "x.csv"  # where "../../escaped_upload/x.csv" would land
+    absolute = tmp_path / "absolute" / "abs.csv"
+    body = "机构名称,状态,类别,经度,纬度,坐标系\n路径测试机构,白名单,学科类,117.2200,28.2950,WGS84\n".encode()
+    for name, shown in (("../../escaped_upload/x.csv", "x.csv"), (str(absolute), "abs.csv")):
+        page.locator("input[type=file]").set_input_files(files=[{"name": name, "mimeType": "text/csv",
+                                                                 "buffer": body}])
+        page.wait_for_timeout(1500)
+        page.get_by_role("button", name="导入", exact=True).click()
+        page.get_by_text(f"{shown} (UTF-8)").first.wait_for(timeout=60_000)  # the summary names the safe label
+        assert not escape.exists() and not escape.parent.exists(), "an upload was written outside the temp folder"
+        assert not absolute.exists() and not absolute.parent.exists()
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_a_team_leader_is_offered_only_their_pages_and_a_fresh_tab_must_log_in(browser: tuple, app_url: str) -> None:
+    page, outside = browser
+    _log_in(page, "lead_t1")
+    links = {link.inner_text().strip().split("\n")[-1] for link in page.locator("[data-testid='stSidebarNav'] a").all()}
+    assert {"今日路线（组长）", "网格"} <= links
+    assert not links & {"巡查计划", "图层与风险", "数据导入", "登记簿与审计", "账号管理"}, links
+    page.goto(app_url + "/planning", wait_until="domcontentloaded")  # a typed URL is a new session: log in again
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    assert page.get_by_text("不打招呼的巡查计划").count() == 0
+    assert outside == [], f"the page asked outside hosts for: {outside}"

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from routing.plan import verify_plan
 from store import Store
-from tests.helpers import add_user, logged_in, on_backend
+from tests.helpers import add_user, app_county, logged_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    target = tmp_path / "county.gpkg"
-    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
-    ws = on_backend(target)
-    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
+    ws = app_county(tmp_path, monkeypatch)
     monkeypatch.setenv("PATROL_SETTINGS", str(_fast_settings(tmp_path)))
     return ws
 

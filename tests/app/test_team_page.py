@@ -17,16 +17,13 @@ from routing.model import Plan
 from routing.plan import make_plan
 from routing.register import register_plan
 from store import Store, open_store
-from tests.helpers import add_user, logged_in, on_backend, replace_layers
+from tests.helpers import add_user, app_county, logged_in, replace_layers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _county(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, release: str) -> tuple[Store, Plan]:
-    target = tmp_path / "county.gpkg"
-    shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", target)
-    ws = on_backend(target)
-    monkeypatch.setenv("PATROL_WORKSPACE", ws.location)
+    ws = app_county(tmp_path, monkeypatch)
     teams = ws.read("teams")["team_id"]
     plan, seed = make_plan(ws, local_day(), "day", seed="team-page", settings=load_patrol_settings(), iterations=60,
                            release=dict.fromkeys(teams, release))

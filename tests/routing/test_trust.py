@@ -304,3 +304,11 @@ def test_the_cli_manages_users_and_a_round_keeps_its_seed(guixi_ws: Store, tmp_p
     # a second round over the same days is refused whole: nothing of it is written
     assert main(["schedule", ws, "--from", "2026-12-08", "--days", "2", "--seconds", "1"]) == 2
     assert len(plans_register(guixi_ws)) == 2
+
+
+def test_workspace_copies_and_the_data_home_are_the_owners_only(private_data_home: Path) -> None:
+    from store.home import working_workspaces
+
+    copies = working_workspaces()
+    assert copies and all(p.stat().st_mode & 0o077 == 0 for p in copies)
+    assert private_data_home.stat().st_mode & 0o077 == 0
