@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
-from access.accounts import authenticate, create_demo_accounts, has_accounts, session_expired
+from access.accounts import authenticate, authenticate_identity, create_demo_accounts, has_accounts, session_expired
 from access.roles import Principal
 from core.clock import TIMEZONE
 from core.errors import LoginError
@@ -70,11 +71,40 @@ def _now() -> datetime:
     return datetime.now(TIMEZONE)
 
 
-def current_login() -> Login | None:
-    """The session's login, or ``None`` (also when it expired: the page then says so)."""
+def sso_configured() -> bool:
+    """Tell whether the bureau set up single sign-on (an ``[auth]`` section in ``.streamlit/secrets.toml``)."""
+    try:
+        return "auth" in st.secrets
+    except StreamlitSecretNotFoundError:
+        return False
+
+
+def _sso_login(workspace: str) -> Login | None:
+    """The login of a person the identity provider vouches for (``st.user``), mapped to their account."""
+    if not sso_configured() or not st.user.is_logged_in:
+        return None
+    identity = str(st.user.get("email") or st.user.get("sub") or "")
+    try:
+        principal = authenticate_identity(open_store(workspace), identity)
+    except LoginError as exc:
+        st.error(t(f"login_{exc.reason}").format(until="", identity=identity))
+        st.button(t("logout"), on_click=st.logout, key="sso_logout")
+        return None
+    login = Login(principal, workspace, _now())
+    st.session_state["login"] = login
+    st.session_state["workspace"] = workspace
+    return login
+
+
+def current_login(workspaces: list[str] | None = None) -> Login | None:
+    """The session's login, or ``None`` (also when it expired: the page then says so).
+
+    With single sign-on, a person the identity provider vouches for is logged in to the first
+    workspace (a bureau server names it in ``$PATROL_WORKSPACE``).
+    """
     login: Login | None = st.session_state.get("login")
     if login is None:
-        return None
+        return _sso_login(workspaces[0]) if workspaces else None
     rules = load_patrol_settings(store=open_store(login.workspace)).access
     last_seen = st.session_state.get("login_seen", login.started)
     if session_expired(login.started, last_seen, settings=rules):
@@ -89,6 +119,8 @@ def logout(*, expired: bool = False) -> None:
     for key in list(st.session_state):
         if key not in ("lang",):
             del st.session_state[key]
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()
     if expired:
         st.session_state["login_expired"] = True
 
@@ -117,6 +149,8 @@ def login_page(choices: list[str], title) -> None:
         st.session_state["workspace"] = str(workspace)
         st.session_state.pop("login_password", None)
         st.rerun()
+    if sso_configured():
+        st.button(t("login_sso"), on_click=st.login, key="login_sso", icon=":material/badge:")
     if demo_accounts_file().is_file():
         st.caption(t("login_demo_hint").format(path=demo_accounts_file()))
     st.caption(t("login_first_admin"))

@@ -254,6 +254,8 @@ TEXT: dict[str, dict[str, str]] = {
     "login_wrong": {"zh": "用户名或密码不正确。", "en": "Wrong user name or password."},
     "login_locked": {"zh": "密码错误次数过多，账号已锁定至 {until}，请稍后再试或联系系统管理员。", "en": "Too many wrong passwords: the account is locked until {until}. Try later or ask the administrator."},
     "login_disabled": {"zh": "此账号已停用，请联系系统管理员。", "en": "This account is disabled; ask the administrator."},
+    "login_sso": {"zh": "统一身份认证登录", "en": "Log in with the bureau's identity provider"},
+    "login_no_identity": {"zh": "统一身份 {identity} 没有绑定本系统的账号，请联系系统管理员（patrol user add … --sso）。", "en": "No account holds the identity {identity}; ask the administrator (patrol user add … --sso)."},
     "login_expired": {"zh": "登录已过期，请重新登录。", "en": "Your session has expired; log in again."},
     "login_no_accounts": {"zh": "工作区 {workspace} 还没有账号。请在服务器上创建第一个系统管理员：`patrol user add 工作区 用户名 --role admin`。", "en": "Workspace {workspace} has no accounts yet. Create the first administrator at the server: `patrol user add WORKSPACE NAME --role admin`."},
     "login_demo_hint": {"zh": "演示：示例县区的演示账号及其密码在首次启动时打印在终端，并保存在 {path}（仅本机账户可读）。", "en": "Demo: the sample counties' demo accounts and passwords were printed at first start and saved in {path} (readable by this account only)."},

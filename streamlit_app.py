@@ -40,7 +40,7 @@ with st.sidebar:
 
 choices = workspace_choices()
 ensure_demo_accounts(choices)
-login = current_login()
+login = current_login(choices)
 if login is not None:
     person = login.principal
     allowed = [key for key, (_, _, needs) in PAGES.items() if any(person.allows(p) for p in needs)]

@@ -28,7 +28,7 @@ LOGIN_ROLES = (Role.ADMIN, Role.PLANNER, Role.TEAM_LEADER, Role.LEADER)
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked for unknown names, so they take as long as known ones
 COLUMNS = ["username", "display_name", "role", "team_id", "inspector_id", "active", "password_hash",
-           "failed_logins", "locked_until", "created_at", "created_by", "updated_at"]
+           "failed_logins", "locked_until", "created_at", "created_by", "updated_at", "sso_identity"]
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,13 @@ def check_password(password: str, username: str, settings: AccessSettings) -> No
 
 
 def add_account(ws: Store, *, username: str, password: str, role: Role | str, actor: Principal | str,
-                display_name: str = "", team_id: str = "", inspector_id: str = "",
+                display_name: str = "", team_id: str = "", inspector_id: str = "", sso_identity: str = "",
                 settings: AccessSettings | None = None) -> Account:
-    """Add an account; :class:`InputError` names what is wrong (name taken, weak password, no team)."""
+    """Add an account; :class:`InputError` names what is wrong (name taken, weak password, no team).
+
+    ``sso_identity`` is the e-mail (or subject) the bureau's identity provider gives this person,
+    for single sign-on (``st.login``); the local password works as well.
+    """
     by = authorize(actor, Permission.MANAGE_ACCOUNTS) if has_accounts(ws) else _first_admin(actor, role)
     username = username.strip()
     if not USERNAME.match(username):
@@ -121,10 +125,14 @@ def add_account(ws: Store, *, username: str, password: str, role: Role | str, ac
                          "team_id": team_id if role == Role.TEAM_LEADER else "",
                          "inspector_id": inspector_id if role == Role.TEAM_LEADER else "", "active": True,
                          "password_hash": _HASHER.hash(password), "failed_logins": 0, "locked_until": "",
-                         "created_at": stamp, "created_by": by, "updated_at": stamp}], columns=COLUMNS)
+                         "created_at": stamp, "created_by": by, "updated_at": stamp,
+                         "sso_identity": sso_identity.strip().lower()}], columns=COLUMNS)
     with ws.transaction(actor=by, action="account-add", detail=f"{username}: {role.value}") as tx:
-        if tx.has_layer(ACCOUNTS_LAYER) and len(tx.read(ACCOUNTS_LAYER, where={"username": username})):
+        existing = tx.read(ACCOUNTS_LAYER) if tx.has_layer(ACCOUNTS_LAYER) else pd.DataFrame(columns=COLUMNS)
+        if username in set(existing["username"]):
             raise InputError(f"用户名 {username} 已存在。 / The user name {username} is taken.")
+        if sso_identity.strip() and sso_identity.strip().lower() in set(existing.get("sso_identity", pd.Series())):
+            raise InputError(f"统一身份 {sso_identity} 已绑定其他账号。 / {sso_identity} belongs to another account.")
         tx.append(ACCOUNTS_LAYER, row)
     return _account(row.iloc[0])
 
@@ -217,6 +225,28 @@ def authenticate(ws: Store, username: str, password: str, *, now: datetime | Non
     if _HASHER.check_needs_rehash(str(row["password_hash"])):
         values["password_hash"] = _HASHER.hash(password)
     _update(ws, username, username, "login", "logged in", **values)
+    return _account(row).principal
+
+
+def authenticate_identity(ws: Store, identity: str) -> Principal:
+    """The person whose account holds ``identity`` from the bureau's identity provider (single sign-on).
+
+    The provider has checked who it is; a disabled account is still refused, and an identity no
+    account holds is refused (the administrator binds it: ``patrol user add … --sso EMAIL``).
+    """
+    identity = str(identity or "").strip().lower()
+    rows = _rows(ws)
+    held = rows["sso_identity"].fillna("").astype(str).str.lower() == identity if "sso_identity" in rows else None
+    rows = rows[held] if identity and held is not None else rows.iloc[0:0]
+    if rows.empty:
+        ws.record_event(actor=identity or "?", action="login-failed", detail="single sign-on: no account holds it")
+        raise LoginError(f"统一身份 {identity} 没有绑定本系统的账号，请联系系统管理员。 / No account holds {identity}.",
+                         reason="no_identity")
+    row = rows.iloc[0]
+    if not bool(row["active"]):
+        ws.record_event(actor=str(row["username"]), action="login-failed", detail="single sign-on: disabled")
+        raise LoginError("此账号已停用，请联系系统管理员。 / This account is disabled.", reason="disabled")
+    _update(ws, str(row["username"]), str(row["username"]), "login", f"single sign-on as {identity}")
     return _account(row).principal
 
 

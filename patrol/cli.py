@@ -266,7 +266,7 @@ def _user(args: argparse.Namespace) -> int:
     if args.action == "add":
         account = add_account(ws, username=args.username, password=password, role=args.role or "", actor=actor,
                               display_name=args.name or "", team_id=args.team or "",
-                              inspector_id=args.inspector or "")
+                              inspector_id=args.inspector or "", sso_identity=args.sso or "")
         print(f"added: {account.username} ({account.role.value})")
     else:
         set_password(ws, args.username, password, actor=actor)
@@ -624,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--team", help="a team leader's team (team_id)")
     user.add_argument("--inspector", help="or the inspector a team leader is (inspector_id)")
     user.add_argument("--password-file", help="read the password from this file instead of a prompt")
+    user.add_argument("--sso", help="the e-mail the bureau's identity provider gives this person (single sign-on)")
     verify.set_defaults(func=_verify)
     withdraw.set_defaults(func=_withdraw)
     publish.set_defaults(func=_publish)

@@ -312,3 +312,23 @@ def test_workspace_copies_and_the_data_home_are_the_owners_only(private_data_hom
     copies = working_workspaces()
     assert copies and all(p.stat().st_mode & 0o077 == 0 for p in copies)
     assert private_data_home.stat().st_mode & 0o077 == 0
+
+
+def test_single_sign_on_maps_the_providers_identity_to_an_account(guixi_ws: Store) -> None:
+    from access.accounts import authenticate_identity
+
+    people = _people(guixi_ws)
+    add_account(guixi_ws, username="wang", password=PASSWORD, role="leader", sso_identity="Wang@Bureau.gov.cn",
+                actor=people["admin"])
+    with pytest.raises(InputError, match="已绑定其他账号"):
+        add_account(guixi_ws, username="wang2", password=PASSWORD, role="leader", sso_identity="wang@bureau.gov.cn",
+                    actor=people["admin"])
+    assert authenticate_identity(guixi_ws, "wang@bureau.gov.cn").username == "wang"
+    with pytest.raises(LoginError) as unknown:
+        authenticate_identity(guixi_ws, "stranger@example.org")
+    assert unknown.value.reason == "no_identity"
+    set_active(guixi_ws, "wang", False, actor=people["admin"])
+    with pytest.raises(LoginError, match="停用"):
+        authenticate_identity(guixi_ws, "wang@bureau.gov.cn")
+    log = guixi_ws.audit_log()
+    assert (log["detail"] == "wang: single sign-on as wang@bureau.gov.cn").any()
