@@ -15,12 +15,19 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from access.accounts import authenticate, authenticate_identity, create_demo_accounts, has_accounts, session_expired
+from access.accounts import (
+    authenticate,
+    authenticate_identity,
+    create_demo_accounts,
+    has_accounts,
+    password_stamp,
+    session_expired,
+)
 from access.roles import Principal
 from core.clock import TIMEZONE
 from core.errors import LoginError
 from core.settings import load_patrol_settings
-from i18n import t
+from i18n import plain, t
 from store import open_store
 from store.home import is_shipped, patrol_home, shipped_workspaces
 
@@ -34,6 +41,7 @@ class Login:
     principal: Principal
     workspace: str
     started: datetime
+    password_stamp: str = ""  # the account's password change time at login: a later change ends the session
 
 
 def demo_accounts_file() -> Path:
@@ -59,6 +67,7 @@ def _ensure_demo_accounts(home: str, workspaces: tuple[str, ...]) -> None:
     target = Path(home) / DEMO_FILE
     with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as out:
         out.write(text)
+    target.chmod(0o600)  # also a file that existed before
     print(f"演示账号（demo accounts, 演示）已创建，密码保存在 {target}：\n{text}", flush=True)
 
 
@@ -83,14 +92,18 @@ def _sso_login(workspace: str) -> Login | None:
     """The login of a person the identity provider vouches for (``st.user``), mapped to their account."""
     if not sso_configured() or not st.user.is_logged_in:
         return None
-    identity = str(st.user.get("email") or st.user.get("sub") or "")
+    identity = str(st.user.get("email") or "")
+    if not identity or st.user.get("email_verified") is False:  # only a verified e-mail binds to an account
+        st.error(t("login_no_identity").format(identity=plain(identity or "?")))
+        st.button(t("logout"), on_click=st.logout, key="sso_logout")
+        return None
     try:
         principal = authenticate_identity(open_store(workspace), identity)
     except LoginError as exc:
-        st.error(t(f"login_{exc.reason}").format(until="", identity=identity))
+        st.error(t(f"login_{exc.reason}").format(until="", identity=plain(identity)))
         st.button(t("logout"), on_click=st.logout, key="sso_logout")
         return None
-    login = Login(principal, workspace, _now())
+    login = Login(principal, workspace, _now(), password_stamp(open_store(workspace), principal.username) or "")
     st.session_state["login"] = login
     st.session_state["workspace"] = workspace
     return login
@@ -105,9 +118,11 @@ def current_login(workspaces: list[str] | None = None) -> Login | None:
     login: Login | None = st.session_state.get("login")
     if login is None:
         return _sso_login(workspaces[0]) if workspaces else None
-    rules = load_patrol_settings(store=open_store(login.workspace)).access
+    ws = open_store(login.workspace)
+    rules = load_patrol_settings(store=ws).access
     last_seen = st.session_state.get("login_seen", login.started)
-    if session_expired(login.started, last_seen, settings=rules):
+    if session_expired(login.started, last_seen, settings=rules) or password_stamp(
+            ws, login.principal.username) != login.password_stamp:  # expired, disabled, or password changed
         logout(expired=True)
         return None
     st.session_state["login_seen"] = _now()
@@ -145,7 +160,8 @@ def login_page(choices: list[str], title) -> None:
         except LoginError as exc:
             st.error(t(f"login_{exc.reason}").format(until=exc.until[11:16]))
             return
-        st.session_state["login"] = Login(principal, str(workspace), _now())
+        st.session_state["login"] = Login(principal, str(workspace), _now(),
+                                          password_stamp(ws, principal.username) or "")
         st.session_state["workspace"] = str(workspace)
         st.session_state.pop("login_password", None)
         st.rerun()

@@ -14,7 +14,7 @@ import streamlit as st
 from access.roles import ROLE_NAMES_ZH, Permission, Role
 from app_auth import current_login, ensure_demo_accounts, login_page, logout
 from app_cache import workspace_choices, workspace_title
-from core.errors import PermissionDeniedError, StoreError, WorkspaceError
+from core.errors import InputError, PermissionDeniedError, StoreError, WorkspaceError
 from i18n import LANGUAGES, lang, plain, t
 
 #: page key → (script, icon, the permissions any one of which opens it)
@@ -74,6 +74,8 @@ except PermissionDeniedError as exc:
     st.error(plain(exc))
 except StoreError as exc:  # the server's fault, not the user's: say so, log the details for the administrator
     logging.getLogger("patrol.app").exception("store failure on %s", page.title)
-    st.error(t("store_failed").format(error=exc))
+    st.error(t("store_failed").format(error=plain(exc)))
 except WorkspaceError as exc:
-    st.error(t("workspace_failed").format(error=exc))
+    st.error(t("workspace_failed").format(error=plain(exc)))
+except InputError as exc:  # a page that did not catch its own: still a sentence, never a traceback
+    st.error(plain(exc))

@@ -28,7 +28,8 @@ LOGIN_ROLES = (Role.ADMIN, Role.PLANNER, Role.TEAM_LEADER, Role.LEADER)
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked for unknown names, so they take as long as known ones
 COLUMNS = ["username", "display_name", "role", "team_id", "inspector_id", "active", "password_hash",
-           "failed_logins", "locked_until", "created_at", "created_by", "updated_at", "sso_identity"]
+           "failed_logins", "locked_until", "created_at", "created_by", "updated_at", "sso_identity",
+           "password_changed_at"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def add_account(ws: Store, *, username: str, password: str, role: Role | str, ac
                          "inspector_id": inspector_id if role == Role.TEAM_LEADER else "", "active": True,
                          "password_hash": _HASHER.hash(password), "failed_logins": 0, "locked_until": "",
                          "created_at": stamp, "created_by": by, "updated_at": stamp,
-                         "sso_identity": sso_identity.strip().lower()}], columns=COLUMNS)
+                         "sso_identity": sso_identity.strip().lower(), "password_changed_at": stamp}],
+                       columns=COLUMNS)
     with ws.transaction(actor=by, action="account-add", detail=f"{username}: {role.value}") as tx:
         existing = tx.read(ACCOUNTS_LAYER) if tx.has_layer(ACCOUNTS_LAYER) else pd.DataFrame(columns=COLUMNS)
         if username in set(existing["username"]):
@@ -154,11 +156,16 @@ def _check_binding(ws: Store, team_id: str, inspector_id: str) -> None:
             raise InputError(f"{what} {value} 不在本工作区的名单中。 / {layer[:-1]} {value} is not in this workspace.")
 
 
-def _update(ws: Store, username: str, by: str, action: str, detail: str, **values: object) -> None:
+def _update(ws: Store, username: str, by: str, action: str, detail: str, *, _keep_an_admin: bool = False,
+            **values: object) -> None:
     with ws.transaction(actor=by, action=action, detail=f"{username}: {detail}") as tx:
         rows = tx.read(ACCOUNTS_LAYER, where={"username": username}) if tx.has_layer(ACCOUNTS_LAYER) else None
         if rows is None or rows.empty:
             raise InputError(f"账号 {username} 不存在。 / There is no account {username}.")
+        if _keep_an_admin:  # checked inside the transaction: two administrators cannot disable each other at once
+            admins = tx.read(ACCOUNTS_LAYER, where={"role": Role.ADMIN.value, "active": True}, columns=["username"])
+            if list(admins["username"]) == [username]:
+                raise InputError("不能停用最后一个系统管理员。 / The last active administrator cannot be disabled.")
         row = rows.iloc[[0]].copy()
         for column, value in {**values, "updated_at": _now(None).isoformat(timespec="seconds")}.items():
             row[column] = value
@@ -172,19 +179,15 @@ def set_password(ws: Store, username: str, password: str, *, actor: Principal | 
     by = actor.username if own and isinstance(actor, Principal) else authorize(actor, Permission.MANAGE_ACCOUNTS)
     check_password(password, username, _settings(ws, settings))
     _update(ws, username, by, "account-password", "password changed", password_hash=_HASHER.hash(password),
-            failed_logins=0, locked_until="")
+            failed_logins=0, locked_until="", password_changed_at=_now(None).isoformat(timespec="microseconds"))
 
 
 def set_active(ws: Store, username: str, active: bool, *, actor: Principal | str) -> None:
     """Enable or disable an account; the last active administrator cannot be disabled."""
     by = authorize(actor, Permission.MANAGE_ACCOUNTS)
-    if not active:
-        admins = _rows(ws)
-        admins = admins[(admins["role"] == Role.ADMIN.value) & admins["active"].astype(bool)]
-        if list(admins["username"]) == [username]:
-            raise InputError("不能停用最后一个系统管理员。 / The last active administrator cannot be disabled.")
     _update(ws, username, by, "account-enable" if active else "account-disable",
-            "enabled" if active else "disabled", active=active, failed_logins=0, locked_until="")
+            "enabled" if active else "disabled", active=active, failed_logins=0, locked_until="",
+            _keep_an_admin=not active)
 
 
 def authenticate(ws: Store, username: str, password: str, *, now: datetime | None = None,
@@ -192,40 +195,54 @@ def authenticate(ws: Store, username: str, password: str, *, now: datetime | Non
     """The person a login names, if the password is right; :class:`LoginError` otherwise.
 
     A wrong password counts; after ``lockout_attempts`` in a row the account is locked for
-    ``lockout_minutes`` (a locked account refuses even the right password until then).
+    ``lockout_minutes`` (a locked account refuses even the right password until then). The
+    password is checked first (every attempt takes as long), then the count is read and written
+    in one transaction, so attempts at once each count. A disabled account says so only to the
+    right password.
     """
     rules, moment = _settings(ws, settings), _now(now)
     username = username.strip()
-    rows = _rows(ws, username) if username else pd.DataFrame(columns=COLUMNS)
+    rows = _rows(ws, username) if USERNAME.match(username) else pd.DataFrame(columns=COLUMNS)
     if rows.empty:
         _verify(_DUMMY_HASH, password)
-        ws.record_event(actor=username or "?", action="login-failed", detail="unknown user name")
+        shown = username if USERNAME.match(username) else "?"
+        ws.record_event(actor=shown, action="login-failed", detail="unknown user name")
         raise LoginError("用户名或密码不正确。 / Wrong user name or password.", reason="wrong")
-    row = rows.iloc[0]
-    if not bool(row["active"]):
-        ws.record_event(actor=username, action="login-failed", detail="account disabled")
-        raise LoginError("此账号已停用，请联系系统管理员。 / This account is disabled.", reason="disabled")
-    locked = _text(row["locked_until"])
-    if locked and datetime.fromisoformat(locked) > moment:
-        ws.record_event(actor=username, action="login-failed", detail=f"locked until {locked}")
-        raise LoginError(f"密码错误次数过多，账号锁定至 {locked[11:16]}。 / Locked until {locked[11:16]}.",
-                         reason="locked", until=locked)
-    if not _verify(str(row["password_hash"]), password):
-        failed = int(row["failed_logins"] or 0) + 1
-        lock = failed >= rules.lockout_attempts
-        until = (moment + timedelta(minutes=rules.lockout_minutes)).isoformat(timespec="seconds") if lock else ""
-        _update(ws, username, username, "login-failed", f"wrong password ({failed})" + (f", locked until {until}"
-                                                                                         if lock else ""),
-                failed_logins=0 if lock else failed, locked_until=until)
-        if lock:
-            raise LoginError(f"密码错误次数过多，账号锁定至 {until[11:16]}。 / Locked until {until[11:16]}.",
-                             reason="locked", until=until)
-        raise LoginError("用户名或密码不正确。 / Wrong user name or password.", reason="wrong")
-    values: dict[str, object] = {"failed_logins": 0, "locked_until": ""}
-    if _HASHER.check_needs_rehash(str(row["password_hash"])):
-        values["password_hash"] = _HASHER.hash(password)
-    _update(ws, username, username, "login", "logged in", **values)
-    return _account(row).principal
+    right = _verify(str(rows["password_hash"].iloc[0]), password)
+    refusal: LoginError | None = None
+    with ws.transaction(actor=username, action="login-failed") as tx:
+        row = tx.read(ACCOUNTS_LAYER, where={"username": username}).iloc[[0]].copy()
+        locked = _text(row["locked_until"].iloc[0])
+        values: dict[str, object] = {}
+        if locked and datetime.fromisoformat(locked) > moment:
+            tx.detail = f"{username}: locked until {locked}"
+            refusal = LoginError(f"密码错误次数过多，账号锁定至 {locked[11:16]}。 / Locked until {locked[11:16]}.",
+                                 reason="locked", until=locked)
+        elif not right:
+            failed = int(row["failed_logins"].iloc[0] or 0) + 1
+            lock = failed >= rules.lockout_attempts
+            until = (moment + timedelta(minutes=rules.lockout_minutes)).isoformat(timespec="seconds") if lock else ""
+            values = {"failed_logins": 0 if lock else failed, "locked_until": until}
+            tx.detail = f"{username}: wrong password ({failed})" + (f", locked until {until}" if lock else "")
+            refusal = (LoginError(f"密码错误次数过多，账号锁定至 {until[11:16]}。 / Locked until {until[11:16]}.",
+                                  reason="locked", until=until) if lock
+                       else LoginError("用户名或密码不正确。 / Wrong user name or password.", reason="wrong"))
+        elif not bool(row["active"].iloc[0]):
+            tx.detail = f"{username}: account disabled"
+            refusal = LoginError("此账号已停用，请联系系统管理员。 / This account is disabled.", reason="disabled")
+        else:
+            tx.action, tx.detail = "login", f"{username}: logged in"
+            values = {"failed_logins": 0, "locked_until": ""}
+            if _HASHER.check_needs_rehash(str(row["password_hash"].iloc[0])):
+                values["password_hash"] = _HASHER.hash(password)
+        for column, value in values.items():
+            row[column] = value
+        if values:
+            tx.upsert(ACCOUNTS_LAYER, row.assign(updated_at=moment.isoformat(timespec="seconds")), key="username")
+        tx.note()
+    if refusal is not None:
+        raise refusal
+    return _account(row.iloc[0]).principal
 
 
 def authenticate_identity(ws: Store, identity: str) -> Principal:
@@ -255,6 +272,15 @@ def _verify(hashed: str, password: str) -> bool:
         return _HASHER.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_stamp(ws: Store, username: str) -> str | None:
+    """When the account's password last changed ("" if never recorded), or ``None`` if the account is
+    gone or disabled: a session opened before a change or a disabling ends at its next step."""
+    rows = _rows(ws, username)
+    if rows.empty or not bool(rows["active"].iloc[0]):
+        return None
+    return _text(rows["password_changed_at"].iloc[0]) if "password_changed_at" in rows else ""
 
 
 def session_expired(started: datetime, last_seen: datetime, *, now: datetime | None = None,

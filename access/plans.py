@@ -133,6 +133,8 @@ def publish_plan(ws: Store, plan_id: str, *, actor: Principal | str, now: dateti
     with ws.transaction(actor=by, action="publish", detail=f"{plan_id}: commitment {plan.commitment}") as tx:
         if tx.has_layer(PUBLICATIONS) and len(tx.read(PUBLICATIONS, where={"plan_id": plan_id})):
             raise InputError(f"计划 {plan_id} 已公开。 / Plan {plan_id} is published already.")
+        if (tx.read(PLANS, where={"plan_id": plan_id}, columns=["status"])["status"] == "withdrawn").any():
+            raise InputError(f"计划 {plan_id} 已撤回，不公开其结果。 / Plan {plan_id} was withdrawn.")
         tx.append(PUBLICATIONS, pd.DataFrame([record], columns=PUBLIC_COLUMNS))
     return record
 

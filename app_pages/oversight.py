@@ -79,8 +79,9 @@ def render() -> None:
     """Render the register and audit page."""
     path = str(st.session_state["workspace"])
     st.header(t("oversight_page"))
-    register = _register(path)
-    if current_actor().allows(Permission.PUBLISH) and not register.empty:
+    person = current_actor()
+    register = _register(path) if person.allows(Permission.VIEW_PLANS) else plans_register(open_store(path)).iloc[0:0]
+    if person.allows(Permission.PUBLISH) and not register.empty:
         _publish(path, register)
     if current_actor().allows(Permission.READ_AUDIT):
         _audit(path)

@@ -5,14 +5,17 @@ from what was actually planned and recorded."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from casework.results import case_id_for, cases_table, results_table
+from core.clock import TIMEZONE
 from core.errors import InputError
 from core.visits import VisitRef
 from layers import schema
+from routing.model import Plan
 from routing.plan import read_plan_stops
 from store import Store
 
@@ -20,14 +23,25 @@ HISTORY_COLUMNS = ["time", "event", "detail", "by"]
 
 
 def _planned(ws: Store, visit_id: str) -> list[dict[str, Any]]:
+    """The plans that set this visit; a route not yet released shows only its day (四不两直), and a
+    withdrawn plan says so."""
+    stops = read_plan_stops(ws, where={"visit_id": visit_id})
+    register = ws.read("plans", where={"plan_id": sorted(set(stops["plan_id"]))}) if len(stops) else pd.DataFrame()
+    plans = {r["plan_id"]: r for _, r in register.iterrows()}
+    now = datetime.now(TIMEZONE)
     rows = []
-    for stop in read_plan_stops(ws, where={"visit_id": visit_id}).itertuples():
+    for stop in stops.itertuples():
         shift = "日查" if stop.shift == "day" else "夜查"
+        record = plans.get(stop.plan_id)
+        withdrawn = record is not None and str(record.get("status") or "") == "withdrawn"
+        plan = Plan.from_json(json.loads(str(record["plan_json"]))) if record is not None else None
+        released = plan is None or now >= datetime.fromisoformat(plan.released_at(stop.team_id))
+        detail = (f"{stop.plan_id}：{stop.date} {shift}，{stop.team_name}第 {stop.order} 站，预计 {stop.arrival} 到达"
+                  if released else f"{stop.plan_id}：{stop.date} {shift}（路线尚未下发）")
         rows.append({
             "time": stop.created_at,
-            "event": "列入计划",
-            "detail": f"{stop.plan_id}：{stop.date} {shift}，{stop.team_name}第 {stop.order} 站，"
-                      f"预计 {stop.arrival} 到达",
+            "event": "列入计划（计划已撤回）" if withdrawn else "列入计划",
+            "detail": detail,
             "by": stop.created_by,
         })
     return rows

@@ -234,6 +234,13 @@ def _visit_time(text: str, plan_date: str) -> pd.Timestamp | None:
     return parse_time(text)
 
 
+def _refuse_withdrawn(source: Store | Transaction, plan_id: str) -> None:
+    rows = source.read("plans", where={"plan_id": plan_id})
+    if "status" in rows.columns and (rows["status"] == "withdrawn").any():
+        raise InputError(f"计划 {plan_id} 已撤回，不能录入结果。 / Plan {plan_id} was withdrawn; results "
+                         "cannot be recorded for it.")
+
+
 def check_results(plan: Plan, results: list[StopResult], *, team_id: str | None = None,
                   settings: PatrolSettings | None = None) -> list[dict[str, Any]]:
     """Validate results against the plan and return the rows to store; :class:`InputError` lists every problem."""
@@ -476,20 +483,18 @@ def record_results(ws: Store, plan: Plan, results: list[StopResult], *, actor: P
     registered = registered_plan(ws, plan.plan_id)
     if registered.commitment != plan.commitment:
         raise InputError(f"plan {plan.plan_id} differs from the one registered in {ws.label}.")
-    status = ws.read("plans", where={"plan_id": plan.plan_id}, columns=["status"]) if "status" in \
-        ws.schemas()["plans"].column_names else None
-    if status is not None and (status["status"] == "withdrawn").any():
-        raise InputError(f"计划 {plan.plan_id} 已撤回，不能录入结果。 / Plan {plan.plan_id} was withdrawn; results "
-                         "cannot be recorded for it.")
+    _refuse_withdrawn(ws, plan.plan_id)
     person = as_principal(actor)
     if person.role == Role.TEAM_LEADER:  # a team leader records only their own team's stops, once released
         from access.plans import open_route
 
         own = open_route(ws, person, plan.plan_id, team_id or "")
         team_id = own.team_id
+        registered = registered.only_team(own.team_id)  # errors may name only the leader's own stops
     rows = check_results(registered, results, team_id=team_id, settings=settings or load_patrol_settings(store=ws))
     summary = RecordSummary()
     with ws.transaction(actor=by, action="record-results") as tx:
+        _refuse_withdrawn(tx, plan.plan_id)  # again inside: a withdrawal may have landed meanwhile
         standing = current_results(results_from_layer(
             tx.read("results", where={"plan_id": plan.plan_id}) if tx.has_layer("results") else None))
         latest = {(r["plan_id"], r["visit_id"]): r for _, r in standing.iterrows()}

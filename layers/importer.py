@@ -612,6 +612,7 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
     table = pd.DataFrame(
         [{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values} for r in result.rejects]
     ).map(safe_cell)  # a rejected cell such as "=HYPERLINK(…)" goes back as text, never as a live formula
+    table.columns = [str(safe_cell(str(c))) for c in table.columns]  # the file's own headers too
     tmp = target.with_suffix(".tmp")
     table.to_csv(tmp, index=False, encoding="utf-8-sig")
     tmp.replace(target)

@@ -22,6 +22,7 @@ from core.settings import UploadSettings
 from grid.admin import decode_text
 
 HEADER_SEARCH_ROWS = 10
+MAX_COLUMNS = 64  # no list a bureau keeps is wider; a sheet declaring more is refused (a wide sheet costs memory)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,11 @@ def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
         with path.open("rb") as handle:  # by content: openpyxl refuses a workbook named .csv
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
             sheet = book.worksheets[0]
-            for row in sheet.iter_rows(values_only=True):
+            if (sheet.max_column or 0) > MAX_COLUMNS:
+                raise SchemaError(f"{path.name}: 工作表用到第 {sheet.max_column} 列，超过 {MAX_COLUMNS} 列，未导入；"
+                                  f"请删除右侧多余的列后再导入。 / the sheet uses {sheet.max_column} columns,"
+                                  f" more than {MAX_COLUMNS}; delete the unused columns on the right.")
+            for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
                 rows.append([_cell_text(v) for v in row])
                 if len(rows) > limits.max_rows + HEADER_SEARCH_ROWS:
                     raise _too_many_rows(path, limits)
@@ -102,7 +107,8 @@ def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
         msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
         raise SchemaError(msg) from exc
     for min_row, min_col, max_row, max_col in merges:
-        if min_row > len(rows):
+        max_col = min(max_col, MAX_COLUMNS)
+        if min_row > len(rows) or min_col > max_col:
             continue
         top = rows[min_row - 1]
         value = top[min_col - 1] if min_col - 1 < len(top) else ""

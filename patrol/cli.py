@@ -171,7 +171,7 @@ def _load_teams(args: argparse.Namespace, ws):
 
 def _plan(args: argparse.Namespace) -> int:
     from core.settings import load_patrol_settings
-    from routing.plan import make_plan, write_plan_files
+    from routing.plan import check_plan_folder, make_plan, write_plan_files
     from routing.register import register_plan
     from store import open_store
 
@@ -187,6 +187,7 @@ def _plan(args: argparse.Namespace) -> int:
         time_limit=args.seconds,
         actor=_actor(args),
     )
+    check_plan_folder(args.out)  # before registering: a plan registered without its files would need a redraw
     register_plan(ws, plan, seed=seed, actor=_actor(args))  # refused (nothing written) if the shift has a live plan
     written = write_plan_files(plan, seed, args.out)
     summary = plan.summary
@@ -217,6 +218,17 @@ def _withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    from routing.register import ROUNDS, plan_seed, round_seed
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    is_round = ws.has_layer(ROUNDS) and not ws.read(ROUNDS, where={"round_id": args.id}, columns=["round_id"]).empty
+    reveal = round_seed if is_round else plan_seed
+    print(reveal(ws, args.id, actor=_actor(args)))
+    return 0
+
+
 def _publish(args: argparse.Namespace) -> int:
     from access.plans import publications, publications_csv, publish_plan
     from store import open_store
@@ -227,6 +239,7 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"published {record['plan_id']}: seed {record['seed']}, commitment {record['commitment']}")
     table = publications(ws)
     if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_bytes(publications_csv(table))
         print(f"written: {args.out} ({len(table)} published plan(s); check one with "
               f"`patrol verify PLAN.json --published {args.out}`)")
@@ -258,7 +271,10 @@ def _user(args: argparse.Namespace) -> int:
         path = Path(args.password_file)
         if not path.is_file():
             raise InputError(f"password file {path} does not exist.")
-        password = path.read_text(encoding="utf-8").strip()
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"password file {path} is not UTF-8 text.") from exc
     else:
         password = getpass.getpass(f"password for {args.username}: ")
         if password != getpass.getpass("again: "):
@@ -279,11 +295,15 @@ def _published_rows(path: str) -> dict[str, dict[str, str]]:
 
     if not Path(path).is_file():
         raise InputError(f"published list {path} does not exist.")
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path} is not a published list written by `patrol publish --out` ({exc}).") from exc
     if not rows or "plan_id" not in rows[0]:
         raise InputError(f"{path} is not a published list (no plan_id column); get it from `patrol publish --out`.")
-    return {row["plan_id"]: {k: (v or "").lstrip("'") for k, v in row.items()} for row in rows}
+    return {str(row["plan_id"]): {str(k): v.lstrip("'") for k, v in row.items() if isinstance(k, str)
+                                  and isinstance(v, str)} for row in rows}
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -302,28 +322,36 @@ def _verify(args: argparse.Namespace) -> int:
         raise InputError("give the revealed seed with --seed SEED (or --seed-file SECRET_seed.txt).")
     plan = read_plan_document(args.plan)
     registered = published = None
+    registered_status: tuple[str, str, str] | None = None
     if args.workspace:
-        from routing.register import registered_plan
+        from routing.register import plans_register, registered_plan
         from store import open_store
 
-        registered = registered_plan(open_store(args.workspace), str(plan.get("plan_id")))
+        ws = open_store(args.workspace)
+        registered = registered_plan(ws, str(plan.get("plan_id")))
+        row = plans_register(ws).query("plan_id == @plan.get('plan_id')").iloc[0]
+        registered_status = (str(row["status"]), str(row["withdrawn_at"]), str(row["withdraw_reason"]))
     if published_rows is not None:
         published = published_rows.get(str(plan.get("plan_id")))
         if published is None:
             raise InputError(f"{args.published} does not list plan {plan.get('plan_id')}.")
     problems = verify_plan(plan, seed, registered=registered, published=published)
+    if registered_status is not None and registered_status[0] == "withdrawn":
+        problems.append(f"the plan was withdrawn on {registered_status[1][:16]} ({registered_status[2]}); it is "
+                        "not the live plan of its date and shift")
     if problems:
         print(f"NOT CONFIRMED: plan {plan.get('plan_id')} does not reproduce:")
         for problem in problems:
             print(f"  - {problem}")
         return 1
-    bound = ("the registered plan" if registered is not None else "the published record" if published is not None
-             else "its own digest (give --workspace or --published to check it against what was committed)")
-    print(
-        f"confirmed: plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches; "
-        f"{len(plan['draw']['sites'])} drawn sites and {len(plan['draw']['teams'])} teams are the draw's; "
-        f"every route matches {bound}."
-    )
+    draw = f"plan {plan['plan_id']} reproduces from the seed; commitment {plan['commitment']} matches"
+    if registered is None and published is None:
+        print(f"NOT BOUND: {draw}, and the file agrees with its own digest — but anyone holding the file could "
+              "have edited it and recomputed that. Check it against what was committed: --workspace WORKSPACE "
+              "(the register) or --published LIST.csv (the published list).")
+        return 1
+    bound = "the registered plan" if registered is not None else "the published record"
+    print(f"confirmed: {draw}; every route, stop and member matches {bound}.")
     return 0
 
 
@@ -331,7 +359,7 @@ def _schedule(args: argparse.Namespace) -> int:
     import json
 
     from core.settings import load_patrol_settings
-    from routing.plan import write_plan_files, write_secret
+    from routing.plan import check_plan_folder, write_plan_files, write_secret
     from routing.schedule import schedule
     from store import open_store
 
@@ -349,6 +377,12 @@ def _schedule(args: argparse.Namespace) -> int:
     )
     from routing.register import register_round
 
+    if args.out:  # every folder is checked before anything is registered
+        for day in result["plans"]:
+            check_plan_folder(Path(args.out) / day["date"])
+        if (Path(args.out) / "SECRET_round_seed.txt").exists():
+            raise InputError(f"{Path(args.out) / 'SECRET_round_seed.txt'} exists already: a seed is never "
+                             "overwritten; choose another --out folder.")
     record = register_round(ws, result, seed=result["seed"], actor=_actor(args))
     print(f"round {record['round_id']} registered with {len(result['plans'])} daily plans; "
           f"commitment (publish now): {record['commitment']}")
@@ -615,6 +649,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("workspace")
     publish.add_argument("plan_id", nargs="?", help="the plan to publish (omit to only write the list)")
     publish.add_argument("--out", help="write every published plan to this CSV")
+    seed_cmd = sub.add_parser("seed", help="reveal a plan's or a double-ten round's seed once its window has closed")
+    seed_cmd.add_argument("workspace")
+    seed_cmd.add_argument("id", help="a plan id or a round id")
+    seed_cmd.set_defaults(func=_seed)
     user = sub.add_parser("user", help="manage accounts: add, passwd, disable, enable, list")
     user.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
     user.add_argument("workspace")

@@ -195,8 +195,17 @@ class Plan:
         raise InputError(msg)
 
     def only_team(self, team_id: str) -> Plan:
-        """The plan cut down to one team: what that team's leader may see."""
-        return replace(self, teams=(self.team(team_id),))
+        """The plan cut down to one team: what that team's leader may see — its route, members and
+        stops, and nothing of the other teams, the rest of the draw, its inputs or its warnings."""
+        team = self.team(team_id)
+        visits = {s.visit_id for s in team.stops}
+        drawn = [v for v in self.draw.get("sites", []) if v in visits]
+        summary = PlanSummary(visits=len(team.stops), mandatory=sum(s.mandatory for s in team.stops),
+                              drawn=len(drawn), unplanned=0, unplanned_mandatory=0, prize=0.0)
+        return replace(self, teams=(team,), inputs={}, draw={"sites": drawn, "teams": {team_id: [
+            m.inspector_id for m in team.members]}}, probabilities={v: p for v, p in self.probabilities.items()
+                                                                    if v in visits},
+            unplanned=(), not_visited_offices=(), warnings=(), network={}, summary=summary, plan_digest="")
 
     def stops(self) -> list[tuple[TeamRoute, Stop]]:
         """Every stop with its team, in team order then stop order."""

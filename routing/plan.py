@@ -637,6 +637,14 @@ def verify_plan(plan: Plan | Mapping[str, Any], seed: str, *, registered: Mappin
     """
     if isinstance(plan, Plan):
         plan = plan.to_json()
+    try:
+        return _verify_document(plan, seed, registered, published)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:  # an edit broke the document
+        return [f"the plan file is malformed and cannot be the plan that was committed ({type(exc).__name__}: {exc})."]
+
+
+def _verify_document(plan: Mapping[str, Any], seed: str, registered: Mapping[str, Any] | None,
+                     published: Mapping[str, str] | None) -> list[str]:
     inputs = plan.get("inputs")
     if not isinstance(inputs, dict):
         return ["the plan has no recorded inputs; it cannot be verified."]
@@ -808,17 +816,23 @@ def write_secret(path: Path, text: str) -> None:
         out.write(text)
 
 
+def check_plan_folder(out_dir: str | Path) -> None:
+    """Refuse a folder that already holds a plan's seed (a seed is never overwritten: one plan per folder)."""
+    out = Path(out_dir)
+    if (out / "SECRET_seed.txt").exists():
+        held = (out / "plan.json").read_text(encoding="utf-8") if (out / "plan.json").exists() else ""
+        plan_id = json.loads(held).get("plan_id", "another plan") if held.strip().startswith("{") else "another plan"
+        raise InputError(f"{out} already holds the seed of {plan_id}; a seed is never overwritten — give another "
+                         "--out folder.")
+
+
 def write_plan_files(plan: Plan, seed: str, out_dir: str | Path) -> list[Path]:
     """Write plan.json, plan.geojson, a GPX and a KML per team, and the secret seed file; return the paths.
 
     A folder that already holds a seed is refused (a seed is never overwritten): one plan per folder.
     """
     out = Path(out_dir)
-    if (out / "SECRET_seed.txt").exists():
-        held = (out / "plan.json").read_text(encoding="utf-8") if (out / "plan.json").exists() else ""
-        plan_id = json.loads(held).get("plan_id", "another plan") if held.strip().startswith("{") else "another plan"
-        raise InputError(f"{out} already holds the seed of {plan_id}; a seed is never overwritten — give another "
-                         "--out folder (the plan is registered; its seed is kept in the register too).")
+    check_plan_folder(out)
     written = []
     files = {
         "plan.json": json.dumps(plan.to_json(), ensure_ascii=False, indent=1),

@@ -64,12 +64,13 @@ def register_plan(ws: Store, plan: Plan, *, seed: str, actor: Principal | str) -
 def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: str = "") -> None:
     document = plan.to_json()
     if not plan.plan_digest or content_digest(document) != plan.plan_digest:
-        raise InputError(f"plan {plan.plan_id} was changed after it was made (its contents do not match its "
-                         "digest); make the plan again.")
+        raise InputError(f"计划 {plan.plan_id} 生成后被改动过，请重新生成。 / plan {plan.plan_id} was changed "
+                         "after it was made (its contents do not match its digest); make the plan again.")
     if commitment(seed, plan.inputs_digest) != plan.commitment:
-        raise InputError(f"the seed given with plan {plan.plan_id} is not the plan's own seed.")
+        raise InputError(f"随机种子与计划 {plan.plan_id} 不符。 / the seed given with plan {plan.plan_id} is not "
+                         "its own.")
     if tx.has_layer(PLANS) and len(tx.read(PLANS, where={"plan_id": plan.plan_id}, columns=["plan_id"])):
-        raise InputError(f"plan {plan.plan_id} is registered already.")
+        raise InputError(f"计划 {plan.plan_id} 已登记。 / plan {plan.plan_id} is registered already.")
     live = live_plans(tx, date=plan.date, shift=plan.shift)
     if not live.empty:
         first = live.iloc[0]
@@ -81,7 +82,8 @@ def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: s
             "first.")
     twice = sorted({s.visit_id for _, s in plan.stops()} & _visits_on(tx, plan.date, shift=plan.shift))
     if twice:
-        raise InputError(f"another plan registered for {plan.date} ({plan.shift}) already visits "
+        raise InputError(f"同一班次另一计划已安排检查 {'、'.join(twice[:10])}，请重新生成。 / "
+                         f"another plan registered for {plan.date} ({plan.shift}) already visits "
                          f"{', '.join(twice[:10])}; make this plan again.")
     pairs = team_pairs(plan.draw["teams"])
     day = pd.Timestamp(plan.date)
@@ -89,7 +91,8 @@ def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: s
         tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
     repeated = sorted(pairs & neighbours)
     if repeated:
-        raise InputError(f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
+        raise InputError(f"检查人员 {'、'.join(repeated[:5])} 在前一天或后一天的计划中已同组，请重新生成。 / "
+                         f"inspectors {', '.join(repeated[:5])} ride together on the day before or after in a "
                          "plan registered meanwhile; make this plan again.")
     if tx.has_layer(PLANS) and not tx.has_layer("plan_stops"):  # a register older than the table
         tx.append("plan_stops", read_plan_stops(tx))
@@ -155,7 +158,7 @@ def registered_plan(ws: Store, plan_id: str) -> dict[str, Any]:
     """The document registered for ``plan_id`` (for ``verify`` against the register)."""
     rows = ws.read(PLANS, where={"plan_id": plan_id}, columns=["plan_json"]) if ws.has_layer(PLANS) else None
     if rows is None or rows.empty:
-        raise InputError(f"plan {plan_id} is not in the register of {ws.label}.")
+        raise InputError(f"计划 {plan_id} 不在登记簿中。 / plan {plan_id} is not in the register of {ws.label}.")
     return json.loads(str(rows["plan_json"].iloc[0]))
 
 
@@ -173,7 +176,8 @@ def plan_seed(ws: Store, plan_id: str, *, actor: Principal | str, now: datetime 
 def _stored_seed(ws: Store, key: str) -> str:
     rows = ws.read(SEEDS, where={"key": key}, columns=["seed"]) if ws.has_layer(SEEDS) else None
     if rows is None or rows.empty:
-        raise InputError(f"no seed of {key} is kept in {ws.label} (made before seeds were kept in the register).")
+        raise InputError(f"登记簿中没有 {key} 的随机种子（在保存种子之前生成）。 / no seed of {key} is kept in "
+                         f"{ws.label} (made before seeds were kept in the register).")
     return str(rows["seed"].iloc[0])
 
 
@@ -206,3 +210,18 @@ def register_round(ws: Store, result: Mapping[str, Any], *, seed: str, actor: Pr
         tx.append(SEEDS, pd.DataFrame([{"key": record["round_id"], "kind": "round", "seed": seed,
                                         "created_at": now_local()}]))
     return record
+
+
+def round_seed(ws: Store, round_id: str, *, actor: Principal | str, now: datetime | None = None) -> str:
+    """A double-ten round's seed, once the window of its last day has closed (it reveals every day's)."""
+    authorize(actor, Permission.VIEW_SEEDS)
+    rows = ws.read(ROUNDS, where={"round_id": round_id}, columns=["round_json"]) if ws.has_layer(ROUNDS) else None
+    if rows is None or rows.empty:
+        raise InputError(f"双十轮次 {round_id} 不在登记簿中。 / Round {round_id} is not registered.")
+    last = json.loads(str(rows["round_json"].iloc[0]))["plans"][-1]["plan_id"]
+    closes = datetime.fromisoformat(Plan.from_json(registered_plan(ws, last)).window_closes_at())
+    if _moment(now) < closes:
+        raise PermissionDeniedError(f"双十轮次 {round_id} 的随机种子在最后一天检查结束（{closes:%Y-%m-%d %H:%M}）"
+                                    f"后才能查看。 / The seed of round {round_id} is revealed after "
+                                    f"{closes:%Y-%m-%d %H:%M}.")
+    return _stored_seed(ws, round_id)

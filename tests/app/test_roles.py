@@ -129,3 +129,13 @@ def test_a_leader_publishes_after_the_window_and_anyone_can_check(county: Store,
     assert list(table["计划编号"]) == [done.plan_id] and list(table["随机种子"]) == ["published"]
     assert verify_plan(done, table["随机种子"].iloc[0]) == []
     assert upcoming.plan_id not in " ".join(map(str, table.to_numpy().ravel()))
+
+
+def test_disabling_an_account_ends_its_open_session(county: Store) -> None:
+    from access.accounts import set_active
+
+    app = logged_in("planner1")
+    assert "login" in app.session_state
+    set_active(county, "planner1", False, actor="admin")
+    app.run()
+    assert "login" not in app.session_state and app.header[0].value == "登录"

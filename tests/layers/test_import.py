@@ -263,6 +263,16 @@ def test_a_csv_named_xlsx_is_read_as_csv_and_a_zip_bomb_is_refused(tmp_path: Pat
     assert bomb.stat().st_size < 2 * 2**20
     with pytest.raises(SchemaError, match="unpacks to 120 MB"):
         import_file(guixi_copy, "institutions", bomb, actor="tester")
+    # a few KB that declare 16,384 columns (each row padded to them in memory) are refused unread
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["机构名称"])
+    for row in range(2, 500):
+        book.active.cell(row=row, column=16384, value="x")
+    book.save(tmp_path / "wide.xlsx")
+    with pytest.raises(SchemaError, match="超过 64 列"):
+        import_file(guixi_copy, "institutions", tmp_path / "wide.xlsx", actor="tester")
     # the row limit and the file size limit come from the settings ([uploads])
     settings = tmp_path / "patrol.toml"
     text = DEFAULT_PATROL_SETTINGS.read_text(encoding="utf-8")

@@ -139,7 +139,10 @@ def test_cli_plan_verify_and_bad_files(guixi_ws, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} >= {"plan.json", "plan.geojson", "team_T1.gpx", "SECRET_seed.txt"}
     seed = (out / "SECRET_seed.txt").read_text(encoding="utf-8").split()[0]
     assert seed not in (out / "plan.json").read_text(encoding="utf-8")
-    assert main(["verify", str(out / "plan.json"), "--seed", seed]) == 0
+    assert main(["verify", str(out / "plan.json"), "--seed", seed]) == 1  # nothing binds a lone file…
+    assert "NOT BOUND" in capsys.readouterr().out
+    assert main(["verify", str(out / "plan.json"), "--seed", seed, "--workspace", guixi_ws.location]) == 0
+    assert "every route, stop and member matches the registered plan" in capsys.readouterr().out
     plan = read_plan(out / "plan.json").to_json()
     plan["draw"]["sites"].append(next(s[0] for s in plan["inputs"]["sites"] if s[0] not in plan["draw"]["sites"]))
     (tmp_path / "tampered.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")

@@ -332,3 +332,75 @@ def test_single_sign_on_maps_the_providers_identity_to_an_account(guixi_ws: Stor
         authenticate_identity(guixi_ws, "wang@bureau.gov.cn")
     log = guixi_ws.audit_log()
     assert (log["detail"] == "wang: single sign-on as wang@bureau.gov.cn").any()
+
+
+def test_a_team_leaders_errors_and_view_name_nothing_of_other_teams(registered) -> None:
+    ws, people, plan, _ = registered
+    other = next(t for t in plan.teams if t.team_id != "T1")
+    with pytest.raises(InputError) as refused:
+        record_results(ws, plan, [StopResult(other.stops[0].visit_id, True, other.stops[0].arrival),
+                                  StopResult("I:NO-SUCH-SITE", True, "09:00")], actor=people["t1"])
+    message = str(refused.value)
+    assert other.name not in message and other.team_id not in message
+    assert not any(s.visit_id in message for s in other.stops[1:])
+    view = open_route(ws, people["t1"], plan.plan_id, now=DURING).plan
+    own = {s.visit_id for s in view.teams[0].stops}
+    assert [t.team_id for t in view.teams] == ["T1"] and not view.inputs and not view.unplanned
+    assert set(view.draw["sites"]) <= own and set(view.probabilities) <= own
+    assert list(view.draw["teams"]) == ["T1"] and not view.warnings
+
+
+def test_verify_reports_malformed_files_and_the_cli_refuses_bad_input_in_one_line(registered, tmp_path: Path,
+                                                                                capsys) -> None:
+    ws, _, plan, seed = registered
+    for change in (lambda d: d["teams"][0]["stops"][0].update(probability="abc"),
+                   lambda d: d["teams"][0]["stops"][0].pop("visit_id"),
+                   lambda d: d.update(teams=["T1"]), lambda d: d.update(draw=[]),
+                   lambda d: d["inputs"].update(mandatory=5)):
+        doc = copy.deepcopy(plan.to_json())
+        change(doc)
+        assert verify_plan(doc, seed), "a malformed plan was confirmed"
+    good = tmp_path / "plan.json"
+    good.write_text(json.dumps(plan.to_json(), ensure_ascii=False), encoding="utf-8")
+    bad_csv = tmp_path / "published.csv"
+    bad_csv.write_bytes(b"plan_id,seed\n" + "计划".encode("gb18030") + b",x,extra\n")
+    assert main(["verify", str(good), "--seed", seed, "--published", str(bad_csv)]) == 2
+    extra = tmp_path / "extra.csv"
+    extra.write_text(f"plan_id,seed\n{plan.plan_id},{seed},extra\n", encoding="utf-8")
+    assert main(["verify", str(good), "--published", str(extra)]) == 0
+    gbk = tmp_path / "pw.txt"
+    gbk.write_bytes("密码密码密码".encode("gb18030"))
+    assert main(["user", "add", ws.location, "x9", "--role", "planner", "--password-file", str(gbk)]) == 2
+    assert main(["publish", ws.location, "--out", str(tmp_path / "new" / "folder" / "published.csv")]) == 0
+    assert (tmp_path / "new" / "folder" / "published.csv").is_file()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "not UTF-8" in err
+    # the seed from the command line: refused before the window closes (today is after 2026-11-23 here)
+    assert main(["seed", ws.location, plan.plan_id]) == 0
+    assert capsys.readouterr().out.strip() == seed
+
+
+def test_a_disabled_or_reset_account_ends_its_open_sessions(guixi_ws: Store) -> None:
+    from access.accounts import password_stamp
+
+    people = _people(guixi_ws)
+    before = password_stamp(guixi_ws, "plan1")
+    assert before
+    set_password(guixi_ws, "plan1", "a-new-password-2", actor=people["admin"])
+    assert password_stamp(guixi_ws, "plan1") not in (None, before)
+    set_active(guixi_ws, "plan1", False, actor=people["admin"])
+    assert password_stamp(guixi_ws, "plan1") is None
+
+
+def test_a_history_hides_a_route_not_yet_released_and_marks_a_withdrawn_plan(guixi_ws: Store, settings) -> None:
+    from casework.history import _planned
+
+    later = datetime.now(TIMEZONE) + timedelta(days=2)
+    plan, seed = make_plan(guixi_ws, later.strftime("%Y-%m-%d"), "day", seed="later", settings=settings,
+                           iterations=30)
+    register_plan(guixi_ws, plan, seed=seed, actor="planner")
+    stop = plan.teams[0].stops[0]
+    [row] = _planned(guixi_ws, stop.visit_id)
+    assert "尚未下发" in row["detail"] and stop.arrival not in row["detail"]
+    withdraw_plan(guixi_ws, plan.plan_id, reason="测试撤回", actor="planner")
+    assert _planned(guixi_ws, stop.visit_id)[0]["event"] == "列入计划（计划已撤回）"
