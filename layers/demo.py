@@ -164,32 +164,51 @@ def demo_layers(
     flow = schema.CLUE_FLOW
     statuses = [flow[min(3, int(a // 10))] for a in ages]
     order = np.argsort([r.value for r in received])
-    clue_points = gpd.GeoSeries([centres[c] for c in clue_codes], crs=metric).to_crs(DISPLAY_CRS)
-    rows = []
-    for number, i in enumerate(order, start=1):
-        rows.append(
-            {
-                "clue_id": f"DEMO-{received[i]:%Y%m%d}-{number:04d}",
-                "received_at": received[i].isoformat(timespec="minutes"),
-                "channel": _draw(rng, _CHANNEL_SHARES, 1)[0],
-                "category": categories[i],
-                "content": _CLUE_TEXT[categories[i]],
-                "status": statuses[i],
-                "address": _address(buildings, names, clue_codes[i]),
-                "location_method": "coordinates",
-                "location_confidence": 1.0,
-                "location_status": "placed",
-                "location_note": "",
-                "candidate_lon": None,
-                "candidate_lat": None,
-                "source": DEMO_LABEL,
-                "imported_at": stamp,
-                "geometry": clue_points.iloc[i],
-            }
-        )
-    clue_frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=DISPLAY_CRS)
-    clue_frame[["building_code", "community_code", "township_code"]] = attach_cells(clue_frame, ws)
+    ids = [f"DEMO-{received[i]:%Y%m%d}-{number:04d}" for number, i in enumerate(order, start=1)]
+    pick = list(order)
     return {
         "institutions": inst[[*schema.INSTITUTION_COLUMNS, "geometry"]],
-        "clues": clue_frame[[*schema.CLUE_COLUMNS, "geometry"]],
+        "clues": clue_frame(ws, ids, [clue_codes[i] for i in pick], [received[i] for i in pick],
+                            [categories[i] for i in pick], [statuses[i] for i in pick], rng,
+                            buildings=buildings, names=names, stamp=stamp),
     }
+
+
+def clue_frame(ws: Store, ids: list[str], codes: list[str], received: list[pd.Timestamp], categories: list[str],
+               statuses: list[str], rng: np.random.Generator, *, buildings: pd.DataFrame | None = None,
+               names: dict[str, str] | None = None, stamp: str | None = None) -> gpd.GeoDataFrame:
+    """Demonstration clues (演示数据) on buildings ``codes``: one row each, in the clues layer's columns."""
+    metric = ws.meta()["metric_crs"]
+    if buildings is None:
+        buildings = ws.read("buildings").to_crs(metric).set_index("code")
+    if names is None:
+        names = {**ws.read("townships").set_index("code")["name"].to_dict(),
+                 **ws.read("communities").set_index("code")["name"].to_dict()}
+    centres = buildings.geometry.representative_point()
+    points = gpd.GeoSeries([centres[c] for c in codes], crs=metric).to_crs(DISPLAY_CRS)
+    stamp = stamp or now_local()
+    rows = [
+        {
+            "clue_id": clue_id,
+            "received_at": when.isoformat(timespec="minutes"),
+            "channel": _draw(rng, _CHANNEL_SHARES, 1)[0],
+            "category": category,
+            "content": _CLUE_TEXT[category],
+            "status": status,
+            "address": _address(buildings, names, code),
+            "location_method": "coordinates",
+            "location_confidence": 1.0,
+            "location_status": "placed",
+            "location_note": "",
+            "candidate_lon": None,
+            "candidate_lat": None,
+            "source": DEMO_LABEL,
+            "imported_at": stamp,
+            "geometry": points.iloc[i],
+        }
+        for i, (clue_id, code, when, category, status) in enumerate(zip(ids, codes, received, categories, statuses,
+                                                                         strict=True))
+    ]
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=DISPLAY_CRS)
+    frame[["building_code", "community_code", "township_code"]] = attach_cells(frame, ws)
+    return frame[[*schema.CLUE_COLUMNS, "geometry"]]

@@ -218,6 +218,16 @@ def _withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from casework.simulate import simulate
+    from store import open_store
+
+    summary = simulate(open_store(args.workspace), getattr(args, "from"), args.days, seed=args.seed,
+                       actor=getattr(args, "actor", None) or "演示模拟")
+    print(summary.text())
+    return 0
+
+
 def _seed(args: argparse.Namespace) -> int:
     from routing.register import ROUNDS, plan_seed, round_seed
     from store import open_store
@@ -649,6 +659,12 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("workspace")
     publish.add_argument("plan_id", nargs="?", help="the plan to publish (omit to only write the list)")
     publish.add_argument("--out", help="write every published plan to this CSV")
+    sim = sub.add_parser("simulate", help="a lived-in county (演示数据): days of plans, results and clues")
+    sim.add_argument("workspace")
+    sim.add_argument("--from", required=True, help="first day, YYYY-MM-DD")
+    sim.add_argument("--days", type=int, default=30)
+    sim.add_argument("--seed", type=int, default=2026)
+    sim.set_defaults(func=_simulate)
     seed_cmd = sub.add_parser("seed", help="reveal a plan's or a double-ten round's seed once its window has closed")
     seed_cmd.add_argument("workspace")
     seed_cmd.add_argument("id", help="a plan id or a round id")
