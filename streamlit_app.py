@@ -19,6 +19,7 @@ from i18n import LANGUAGES, lang, plain, t
 
 #: page key → (script, icon, the permissions any one of which opens it)
 PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
+    "leaders_page": ("views/leaders.py", ":material/monitoring:", (Permission.VIEW_REPORTS,)),
     "team_page": ("views/team.py", ":material/route:", (Permission.RECORD_RESULTS, Permission.VIEW_PLANS)),
     "plan_page": ("views/planning.py", ":material/event:", (Permission.PLAN,)),
     "grid_page": ("views/grid.py", ":material/grid_on:", (Permission.VIEW_DATA,)),
@@ -30,7 +31,7 @@ PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
 }
 PUBLIC_PAGE = ("views/public.py", ":material/public:")
 #: the page each role lands on after logging in
-HOME_PAGE = {Role.TEAM_LEADER: "team_page", Role.PLANNER: "plan_page", Role.LEADER: "oversight_page",
+HOME_PAGE = {Role.TEAM_LEADER: "team_page", Role.PLANNER: "plan_page", Role.LEADER: "leaders_page",
              Role.ADMIN: "accounts_page"}
 
 st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")

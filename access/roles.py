@@ -36,15 +36,17 @@ class Permission(StrEnum):
     VIEW_SEEDS = "view_seeds"  # a plan's seed, once its window has closed
     VIEW_DATA = "view_data"  # the grid and who is responsible where
     VIEW_LAYERS = "view_layers"  # institutions, clues (with their content), risk, cases
+    VIEW_REPORTS = "view_reports"  # the leaders' figures, coverage and reports
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({Permission.MANAGE_ACCOUNTS, Permission.READ_AUDIT, Permission.VIEW_DATA}),
     Role.PLANNER: frozenset({Permission.EDIT_DATA, Permission.PLAN, Permission.VIEW_PLANS, Permission.RECORD_RESULTS,
-                             Permission.VIEW_SEEDS, Permission.VIEW_DATA, Permission.VIEW_LAYERS}),
+                             Permission.VIEW_SEEDS, Permission.VIEW_DATA, Permission.VIEW_LAYERS,
+                             Permission.VIEW_REPORTS}),
     Role.TEAM_LEADER: frozenset({Permission.RECORD_RESULTS, Permission.VIEW_DATA}),
     Role.LEADER: frozenset({Permission.VIEW_PLANS, Permission.READ_AUDIT, Permission.PUBLISH, Permission.VIEW_SEEDS,
-                            Permission.VIEW_DATA, Permission.VIEW_LAYERS}),
+                            Permission.VIEW_DATA, Permission.VIEW_LAYERS, Permission.VIEW_REPORTS}),
     Role.OPERATOR: frozenset(Permission),
 }
 

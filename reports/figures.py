@@ -108,6 +108,15 @@ def _visited(ws: Store, period: Period) -> pd.DataFrame:
     return results
 
 
+def _with(frame: pd.DataFrame | None, *columns: str) -> pd.DataFrame:
+    """``frame`` (or an empty one) with ``columns``, empty where a layer never had them (no result yet)."""
+    frame = pd.DataFrame(columns=list(columns)) if frame is None else frame.copy()
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = ""
+    return frame
+
+
 def _townships(ws: Store) -> tuple[dict[str, str], dict[str, str]]:
     communities = ws.read("communities", columns=["code", "parent_code"])
     townships = ws.read("townships", columns=["code", "name"])
@@ -133,13 +142,11 @@ def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = 
         members.update({(plan["plan_id"], t["team_id"]): len(t["members"]) for t in plan["teams"]})
     went_out = visited[["plan_id", "team_id"]].drop_duplicates()
     items = pd.Series([i for row in visited["items"] for i in row], dtype=object)
-    cases = ws.read_optional("cases")
-    cases = pd.DataFrame(columns=["opened_at", "closed_at"]) if cases is None else cases
+    cases = _with(ws.read_optional("cases"), "opened_at", "closed_at")
     opened = cases[period.holds(cases["opened_at"])]
     closed = cases[period.holds(cases["closed_at"])]
     to_close = (pd.to_datetime(closed["closed_at"], utc=True) - pd.to_datetime(closed["opened_at"], utc=True)).dt.days
-    clues = ws.read_optional("clues")
-    clues = pd.DataFrame(columns=["received_at", "handled_at"]) if clues is None else clues
+    clues = _with(ws.read_optional("clues"), "received_at", "handled_at")
     answered = clues[period.holds(clues["handled_at"])]
     deadline = (pd.to_datetime(answered["received_at"].astype(str).str[:10]) +
                 pd.Timedelta(days=settings.verify_clues_within_days))

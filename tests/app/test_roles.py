@@ -67,8 +67,9 @@ def test_each_role_gets_its_own_pages(county: Store) -> None:
     expected = {
         "admin": {"views/accounts.py", "views/oversight.py", "views/grid.py"},
         "planner1": {"views/planning.py", "views/team.py", "views/grid.py", "views/layers.py", "views/imports.py",
-                     "views/casework.py"},
-        "leader1": {"views/oversight.py", "views/team.py", "views/grid.py", "views/layers.py", "views/casework.py"},
+                     "views/casework.py", "views/leaders.py"},
+        "leader1": {"views/oversight.py", "views/team.py", "views/grid.py", "views/layers.py", "views/casework.py",
+                    "views/leaders.py"},
         "lead_t1": {"views/team.py", "views/grid.py"},
     }
     every = {f"views/{p.name}" for p in (ROOT / "views").glob("*.py")} - {"views/public.py"}
@@ -113,7 +114,7 @@ def test_a_leader_publishes_after_the_window_and_anyone_can_check(county: Store,
     upcoming, later_seed = make_plan(county, local_day() + pd.Timedelta(days=1), "day", seed="upcoming",
                                      settings=load_patrol_settings(), iterations=30)
     register_plan(county, upcoming, seed=later_seed, actor="planner1")
-    app = logged_in("leader1")
+    app = logged_in("leader1", page="views/oversight.py")
     assert app.header[0].value == "登记簿与审计"
     assert set(app.dataframe[0].value["计划编号"]) == {done.plan_id, upcoming.plan_id}
     assert app.selectbox(key="publish_pick").options == [done.plan_id]  # tomorrow's window has not closed
@@ -139,3 +140,22 @@ def test_disabling_an_account_ends_its_open_session(county: Store) -> None:
     set_active(county, "planner1", False, actor="admin")
     app.run()
     assert "login" not in app.session_state and app.header[0].value == "登录"
+
+
+def test_the_leaders_page_shows_figures_coverage_and_the_report(county: Store) -> None:
+    from casework.simulate import simulate
+
+    simulate(county, (local_day() - pd.Timedelta(days=4)).strftime("%Y-%m-%d"), 3, seed=5, iterations=30)
+    app = logged_in("leader1")  # a leader lands on the leaders' page
+    assert not app.exception, app.exception
+    assert app.header[0].value == "巡查工作看板"
+    metrics = {m.label: m.value for m in app.metric}
+    results = county.read("results")
+    assert metrics["检查次数"] == str(int(results["visited"].astype(bool).sum()))
+    coverage = app.dataframe[0].value
+    assert len(coverage) == len(county.read("communities")) and "覆盖率" in coverage.columns
+    app.selectbox(key="leaders_level").set_value("townships").run()
+    assert len(app.dataframe[0].value) == len(county.read("townships"))
+    app.selectbox(key="leaders_shift").set_value("night").run()
+    assert not app.exception
+    assert any("报表" in b.label for b in app.get("download_button"))
