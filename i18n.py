@@ -275,6 +275,7 @@ TEXT: dict[str, dict[str, str]] = {
     "leaders_reports": {"zh": "周报与月报", "en": "Weekly and monthly reports"},
     "leaders_week": {"zh": "周（如 2026-W49）", "en": "Week (e.g. 2026-W49)"},
     "leaders_month": {"zh": "月（如 2026-12）", "en": "Month (e.g. 2026-12)"},
+    "leaders_download_pdf": {"zh": "下载 {period} 报告（PDF）", "en": "Download the {period} report (PDF)"},
     "leaders_download_xlsx": {"zh": "下载 {period} 报表（XLSX）", "en": "Download the {period} report (XLSX)"},
     "login_page": {"zh": "登录", "en": "Log in"},
     "login_header": {"zh": "登录", "en": "Log in"},

@@ -16,7 +16,8 @@ from i18n import plain, t
 from layers.render import base_map, finish_map, legend_html, risk_color
 from reports.coverage import LEVELS, cell_coverage, visits
 from reports.figures import Period, double_ten, period_figures
-from reports.workbook import report_xlsx, summary_rows
+from reports.report import report_files
+from reports.workbook import summary_rows
 from store import open_store
 
 
@@ -57,6 +58,17 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
     return cells.drop(columns="geometry")
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _report_files(path: str, version: str, text: str, kind: str) -> dict[str, bytes]:
+    period = Period.week(text) if kind == "week" else Period.month(text)
+    return report_files(open_store(path), period, f"report_{text}")
+
+
+def _report(path: str, text: str, kind: str) -> dict[str, bytes]:
+    """The period's XLSX and PDF (made once per workspace version: the PDF takes a moment)."""
+    return _report_files(path, open_store(path).version(), text, kind)
+
+
 def _downloads(path: str) -> None:
     st.subheader(t("leaders_reports"))
     c1, c2 = st.columns(2)
@@ -64,17 +76,19 @@ def _downloads(path: str) -> None:
     week = c1.text_input(t("leaders_week"), value=f"{today.isocalendar().year}-W{today.isocalendar().week:02d}",
                          key="leaders_week")
     month = c2.text_input(t("leaders_month"), value=f"{today:%Y-%m}", key="leaders_month")
-    ws = open_store(path)
     for column, text, make in ((c1, week, Period.week), (c2, month, Period.month)):
         try:
             period = make(text)
         except InputError as exc:
             column.error(plain(exc))
             continue
-        data = report_xlsx(period_figures(ws, period), double_ten(ws, period))
-        column.download_button(t("leaders_download_xlsx").format(period=period.label), data,
+        files = _report(path, text, make.__name__)
+        column.download_button(t("leaders_download_xlsx").format(period=period.label), files[f"report_{text}.xlsx"],
                                file_name=f"report_{text}.xlsx", key=f"leaders_xlsx_{make.__name__}",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        column.download_button(t("leaders_download_pdf").format(period=period.label), files[f"report_{text}.pdf"],
+                               file_name=f"report_{text}.pdf", key=f"leaders_pdf_{make.__name__}",
+                               mime="application/pdf")
 
 
 def render() -> None:

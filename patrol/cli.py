@@ -230,7 +230,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from reports.figures import Period, double_ten, period_figures
-    from reports.workbook import report_xlsx, summary_rows
+    from reports.report import report_files
+    from reports.workbook import summary_rows
     from store import open_store
 
     if bool(args.week) == bool(args.month):
@@ -240,11 +241,11 @@ def _report(args: argparse.Namespace) -> int:
     figures, compliance = period_figures(ws, period), double_ten(ws, period)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    target = out / f"report_{args.week or args.month}.xlsx"
-    target.write_bytes(report_xlsx(figures, compliance))
     for name, value in summary_rows(figures, compliance):
         print(f"  {name}：{value}")
-    print(f"written: {target}")
+    for name, data in report_files(ws, period, f"report_{args.week or args.month}").items():
+        (out / name).write_bytes(data)
+        print(f"written: {out / name}")
     return 0
 
 
@@ -685,11 +686,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--days", type=int, default=30)
     sim.add_argument("--seed", type=int, default=2026)
     sim.set_defaults(func=_simulate)
-    rep = sub.add_parser("report", help="the leaders' weekly or monthly report (XLSX)")
+    rep = sub.add_parser("report", help="the leaders' weekly or monthly report (XLSX and PDF)")
     rep.add_argument("workspace")
     rep.add_argument("--week", help="an ISO week, e.g. 2026-W49")
     rep.add_argument("--month", help="a month, e.g. 2026-12")
-    rep.add_argument("--out", required=True, help="folder for report_<period>.xlsx")
+    rep.add_argument("--out", required=True, help="folder for report_<period>.xlsx and .pdf")
     rep.set_defaults(func=_report)
     seed_cmd = sub.add_parser("seed", help="reveal a plan's or a double-ten round's seed once its window has closed")
     seed_cmd.add_argument("workspace")

@@ -117,5 +117,12 @@ def test_the_workbook_holds_the_figures_in_chinese_sheets_with_native_charts(for
     assert len(charts) == 2
     assert main(["report", fortnight.location, "--month", "2026-11", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "report_2026-11.xlsx").is_file() and "检查次数" in capsys.readouterr().out
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(tmp_path / "report_2026-11.pdf")
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "校外培训巡查工作报告" in text and f"检查次数 {figures.inspections}" in text
+    assert f"出动检查人员（人次） {figures.turnouts}" in text and "OpenStreetMap" in text
+    assert str(figures.by_township["township"].iloc[0]) in text
     assert main(["report", fortnight.location, "--week", "2026-W99", "--out", str(tmp_path)]) == 2
     assert main(["report", fortnight.location, "--out", str(tmp_path)]) == 2
