@@ -116,6 +116,7 @@ class DrawSettings:
     max_probability: float
     min_weight: float
     same_day_factor: float = 1.0  # a site visited in the other shift of the day keeps this share of its weight
+    max_boost: float = 2.0  # the most a gap on the leaders' map may multiply a community's sites' weights by
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,10 @@ class PatrolSettings:
         if not 0 < bounds.min_probability < bounds.max_probability < 1:
             raise InputError(f"{source}: [draw] needs 0 < min_probability < max_probability < 1.")
         factor = _number(source, "[draw] same_day_factor", draw.get("same_day_factor", 1.0), positive=True, at_most=1)
-        bounds = replace(bounds, same_day_factor=factor)
+        boost = _number(source, "[draw] max_boost", draw.get("max_boost", 2.0), positive=True, at_most=10)
+        if boost < 1:
+            raise InputError(f"{source}: [draw] max_boost must be at least 1 (found {boost}).")
+        bounds = replace(bounds, same_day_factor=factor, max_boost=boost)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,
             far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),

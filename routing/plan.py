@@ -322,6 +322,7 @@ def make_plan(
     required: dict[str, str] | None = None,
     placed: Collection[str] = (),
     release: Mapping[str, str] | None = None,
+    boost: Mapping[str, float] | None = None,
 ) -> tuple[Plan, str]:
     """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
 
@@ -329,7 +330,9 @@ def make_plan(
     double-ten schedule uses it); ``previous`` overrides the pairs of the day before; ``placed`` are
     mandatory tasks an earlier day of the same round already routes (a round sets each task once);
     ``release`` gives a team's release time (ISO; default: the shift's start less
-    ``[access] release_minutes_before``).
+    ``[access] release_minutes_before``); ``boost`` maps community codes (the leaders' gap map) to
+    a factor their sites' weights are multiplied by, capped at ``[draw] max_boost`` and recorded in
+    the inputs.
     """
     actor = authorize(actor if actor is not None else cli_actor(), Permission.PLAN)
     settings = settings or load_patrol_settings(store=ws)
@@ -356,6 +359,10 @@ def make_plan(
     mandatory = mandatory[~mandatory["visit_id"].isin(set(same_day["visit_id"]) | set(placed))]
     seen_today = pool["visit_id"].isin(set(same_day["visit_id"]))
     pool = pool.assign(weight=np.where(seen_today, pool["weight"] * settings.draw.same_day_factor, pool["weight"]))
+    boosts = {str(c): round(min(max(float(f), 1.0), settings.draw.max_boost), 3) for c, f in (boost or {}).items()}
+    if boosts:
+        factor = pool["community_code"].map(boosts).fillna(1.0)
+        pool = pool.assign(weight=pool["weight"] * factor)
     if required:
         moved = pool["visit_id"].isin(list(required))
         extra = pool[moved].assign(
@@ -413,6 +420,7 @@ def make_plan(
         "inspectors": _record(inspectors),
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
         **({"revisit_hazards": hazards} if hazards else {}),
+        **({"boost": boosts} if boosts else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
