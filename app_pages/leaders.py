@@ -16,6 +16,7 @@ from i18n import plain, t
 from layers.render import base_map, finish_map, legend_html, risk_color
 from reports.coverage import LEVELS, cell_coverage, visits
 from reports.figures import Period, double_ten, period_figures
+from reports.gaps import gaps
 from reports.report import report_files
 from reports.workbook import summary_rows
 from store import open_store
@@ -45,6 +46,15 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
                                       aliases=[t("name"), t("leaders_institutions"), t("leaders_covered"),
                                                t("leaders_share"), t("leaders_inspections"), t("leaders_last")]),
     ).add_to(m)
+    ranked = gaps(ws, end, top=5)
+    ranked = ranked[ranked["gap"] > 0]
+    if level == "communities" and len(ranked):
+        outlined = cells[cells["code"].isin(set(ranked["code"]))].merge(ranked[["code", "reason"]], on="code")
+        folium.GeoJson(outlined[["name", "reason", "geometry"]].to_json(), name=t("leaders_gap_layer"),
+                       style_function=lambda _f: {"color": "#b71c1c", "weight": 4, "fillOpacity": 0, "dashArray": "6"},
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "reason"], aliases=[t("name"),
+                                                                                         t("leaders_gap_reason")]),
+                       ).add_to(m)
     if len(seen):
         folium.plugins.HeatMap(seen[["lat", "lon"]].astype(float).to_numpy().tolist(), name=t("leaders_heat"),
                                radius=18, blur=14).add_to(m)
@@ -131,6 +141,13 @@ def render() -> None:
         "code": t("code"), "name": t("name"), "institutions": t("leaders_institutions"),
         "covered": t("leaders_covered"), "share": t("leaders_share"), "inspections": t("leaders_inspections"),
         "last_visit": t("leaders_last"), "days_since": t("leaders_days_since")}), hide_index=True, width="stretch")
+    st.subheader(t("leaders_gaps"))
+    st.caption(t("leaders_gaps_caption"))
+    ranked = gaps(ws, end, top=10)
+    st.dataframe(ranked[ranked["gap"] > 0].rename(columns={
+        "code": t("code"), "name": t("name"), "risk": t("leaders_risk"), "clues": t("leaders_recent_clues"),
+        "inspections": t("leaders_recent_inspections"), "last_visit": t("leaders_last"), "gap": t("leaders_gap"),
+        "reason": t("leaders_gap_reason")}), hide_index=True, width="stretch")
     st.subheader(t("leaders_overdue"))
     st.dataframe(compliance.institutions[compliance.institutions["overdue_days"] > 0].rename(columns={
         "institution_id": t("code"), "name": t("name"), "township": t("townships"), "last_visit": t("leaders_last"),

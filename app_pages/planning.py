@@ -15,6 +15,7 @@ from core.errors import InputError
 from core.settings import load_patrol_settings
 from i18n import plain, plan_labels, t
 from layers.render import add_grid_level, add_plan, add_points, base_map, finish_map, legend_html, risk_color
+from reports.gaps import gaps
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
 from routing.plan import make_plan
@@ -42,7 +43,7 @@ def _probability_layer(m, plan: Plan, path) -> None:
     )
 
 
-def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> None:
+def _generate(path, day, shift: str, team_ids: list[str], seconds: float, boost: dict[str, float]) -> None:
     ws = open_store(path)
     teams, inspectors = load_teams(path)
     teams = teams[teams["team_id"].isin(team_ids)].reset_index(drop=True)
@@ -56,6 +57,7 @@ def _generate(path, day, shift: str, team_ids: list[str], seconds: float) -> Non
             settings=load_patrol_settings(store=ws),
             time_limit=seconds,
             actor=current_actor(),
+            boost=boost,
         )
         register_plan(ws, plan, seed=seed, actor=current_actor())
     except InputError as exc:
@@ -191,13 +193,18 @@ def render() -> None:
             t("plan_teams"), list(names), default=list(names), format_func=lambda k: str(names.get(k, k)),
             key="plan_teams",
         )
+        ranked = gaps(open_store(path), (pd.Timestamp.now(tz=TIMEZONE)).strftime("%Y-%m-%d"), top=5)
+        ranked = ranked[ranked["gap"] > 0]
+        reasons = dict(zip(ranked["code"], ranked["name"] + "：" + ranked["reason"], strict=True))
+        boosted = st.multiselect(t("plan_boost") + f"（×{settings.draw.max_boost:g}）", list(reasons),
+                                 format_func=lambda c: reasons.get(c, c), key="plan_boost")
         submitted = st.form_submit_button(t("plan_generate"), type="primary")
     if submitted:
         if not chosen:
             st.error(t("plan_teams") + "：" + t("plan_none_yet"))
         else:
             with st.spinner(t("plan_generate") + "…"):
-                _generate(path, day, shift, chosen, seconds)
+                _generate(path, day, shift, chosen, seconds, dict.fromkeys(boosted, settings.draw.max_boost))
     _register_of_day(path, day, shift)
     result = st.session_state.get("plan_result")
     if not result or result["workspace"] != str(path):

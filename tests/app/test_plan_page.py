@@ -82,3 +82,16 @@ def test_a_second_plan_for_the_shift_is_refused_until_the_first_is_withdrawn(cou
     assert register.loc[second.plan_id, "status"] == "live"
     log = county.audit_log()
     assert ((log["action"] == "plan-withdraw") & (log["actor"] == "planner1")).any()
+
+
+def test_a_planner_sends_a_gap_community_into_the_draw(county: Store) -> None:
+    add_user(county, "planner1", "planner")
+    app = logged_in("planner1", page="views/planning.py")
+    choice = app.multiselect(key="plan_boost")
+    assert choice.options, "the default county has communities with recent clues and no patrols"
+    choice.select(choice.options[0])
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    plan = app.session_state["plan_result"]["plan"]
+    [(community, factor)] = plan.inputs["boost"].items()
+    assert factor == 2.0 and community in set(county.read("communities")["code"])

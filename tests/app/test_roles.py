@@ -154,6 +154,8 @@ def test_the_leaders_page_shows_figures_coverage_and_the_report(county: Store) -
     assert metrics["检查次数"] == str(int(results["visited"].astype(bool).sum()))
     coverage = app.dataframe[0].value
     assert len(coverage) == len(county.read("communities")) and "覆盖率" in coverage.columns
+    gap_table = app.dataframe[1].value
+    assert "原因" in gap_table.columns and gap_table["原因"].str.contains("近30天举报").all()
     app.selectbox(key="leaders_level").set_value("townships").run()
     assert len(app.dataframe[0].value) == len(county.read("townships"))
     app.selectbox(key="leaders_shift").set_value("night").run()
