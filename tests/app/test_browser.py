@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ def _register_todays_plan(path: Path) -> str:
     """Today's day plan in the private workspace (on the backend under test); return its location."""
     import pandas as pd
 
+    from casework.simulate import simulate
     from core.clock import local_day
     from core.settings import load_patrol_settings
     from routing.plan import make_plan
@@ -41,11 +43,13 @@ def _register_todays_plan(path: Path) -> str:
     from tests.helpers import add_user, on_backend
 
     ws = on_backend(path)
+    simulate(ws, (local_day() - pd.Timedelta(days=5)).strftime("%Y-%m-%d"), 3, seed=9, iterations=30)  # a past
     released = (local_day() - pd.Timedelta(days=1)).isoformat()  # released to the team leaders since yesterday
     plan, seed = make_plan(ws, local_day(), "day", seed="browser", settings=load_patrol_settings(), iterations=50,
                            release=dict.fromkeys(ws.read("teams")["team_id"], released))
     register_plan(ws, plan, seed=seed, actor="planner")
     add_user(ws, "planner1", "planner")
+    add_user(ws, "leader1", "leader")
     add_user(ws, "lead_t1", "team_leader", team_id=plan.teams[0].team_id)
     return ws.location
 
@@ -223,7 +227,8 @@ def test_team_leader_prints_the_sheet_and_records_a_result_on_a_phone(browser: t
     page.get_by_text("已保存 1 条结果").wait_for(timeout=60_000)
     assert outside == [], f"the page asked outside hosts for: {outside}"
     recorded = results_table(open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8")))
-    assert len(recorded) == 1 and recorded["action"][0] == "rectify"
+    today = recorded[recorded["date"] == pd.Timestamp.now(tz="Asia/Shanghai").strftime("%Y-%m-%d")]
+    assert len(today) == 1 and today["action"].iloc[0] == "rectify"
 
 
 def test_upload_names_with_paths_write_nothing_outside_a_temporary_folder(home: tuple, tmp_path: Path) -> None:
@@ -253,4 +258,37 @@ def test_a_team_leader_is_offered_only_their_pages_and_a_fresh_tab_must_log_in(b
     page.goto(app_url + "/planning", wait_until="domcontentloaded")  # a typed URL is a new session: log in again
     page.get_by_role("button", name="登录").wait_for(timeout=60_000)
     assert page.get_by_text("不打招呼的巡查计划").count() == 0
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports(browser: tuple,
+                                                                                  tmp_path: Path) -> None:
+    import pypdfium2
+
+    page, outside = browser
+    _log_in(page, "leader1")  # a leader lands on the leaders' page
+    page.get_by_text("巡查工作看板").wait_for(timeout=60_000)
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+    cells = frame.locator("path.leaflet-interactive")
+    cells.first.wait_for(timeout=60_000)
+    fills = {cells.nth(i).get_attribute("fill") for i in range(cells.count())}
+    assert len(fills - {None, "none"}) >= 2, f"cells are not coloured by coverage: {fills}"
+    frame.locator("canvas.leaflet-heatmap-layer").wait_for(timeout=30_000)
+    assert int(page.locator("[data-testid='stMetricValue']").first.inner_text()) > 0
+    shapes = cells.count()
+    page.get_by_label("层级").click()  # a filter change redraws the map: townships instead of communities
+    page.get_by_role("option", name="乡镇(街道)").click()
+    page.wait_for_function("n => { const f = document.querySelector(\"iframe[title*='streamlit_folium']\");"
+                           " return f && f.contentDocument.querySelectorAll('path.leaflet-interactive').length < n; }",
+                           arg=shapes, timeout=30_000)
+    saved = {}
+    for label in ("报表（XLSX）", "报告（PDF）"):
+        with page.expect_download(timeout=90_000) as download:
+            page.get_by_role("button", name=label).first.click()
+        saved[label] = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved[label])
+    assert saved["报表（XLSX）"].read_bytes().startswith(b"PK")
+    pdf = pypdfium2.PdfDocument(saved["报告（PDF）"])
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "校外培训巡查工作报告" in text and "检查次数" in text
     assert outside == [], f"the page asked outside hosts for: {outside}"
