@@ -106,6 +106,9 @@ def render() -> None:
     path = str(st.session_state["workspace"])
     st.header(t("leaders_header"))
     today = pd.Timestamp.now(tz=TIMEZONE).date()
+    results = load_optional(path, "results")
+    if results is not None and len(results):  # a county whose results stop earlier: the range ends there
+        today = min(today, pd.Timestamp(str(results["date"].max())).date())
     teams = load_optional(path, "teams")
     names = {} if teams is None else dict(zip(teams["team_id"], teams["name"], strict=True))
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])

@@ -61,6 +61,11 @@ _CLUE_TEXT = {
 _CHANNEL_SHARES = {"hotline": 0.55, "wechat": 0.2, "mailbox": 0.1, "supervisor": 0.1, "other": 0.05}
 
 
+#: the location columns of a row placed by its own coordinates (demonstration rows all are)
+PLACED = {"location_method": "coordinates", "location_confidence": 1.0, "location_status": "placed",
+          "location_note": "", "candidate_lon": None, "candidate_lat": None}
+
+
 def _draw(rng: np.random.Generator, shares: dict[str, float], size: int) -> list[str]:
     keys = list(shares)
     p = np.array([shares[k] for k in keys])
@@ -131,12 +136,7 @@ def demo_layers(
             "status": status,
             "kind": kind,
             "address": [_address(buildings, names, c) for c in codes],
-            "location_method": "coordinates",
-            "location_confidence": 1.0,
-            "location_status": "placed",
-            "location_note": "",
-            "candidate_lon": None,
-            "candidate_lat": None,
+            **PLACED,
             "last_inspected": inspected,
             "registry_inspected": inspected,
             "source": DEMO_LABEL,
@@ -196,12 +196,7 @@ def clue_frame(ws: Store, ids: list[str], codes: list[str], received: list[pd.Ti
             "content": _CLUE_TEXT[category],
             "status": status,
             "address": _address(buildings, names, code),
-            "location_method": "coordinates",
-            "location_confidence": 1.0,
-            "location_status": "placed",
-            "location_note": "",
-            "candidate_lon": None,
-            "candidate_lat": None,
+            **PLACED,
             "source": DEMO_LABEL,
             "imported_at": stamp,
             "geometry": points.iloc[i],
