@@ -94,10 +94,10 @@ def _downloads(path: str) -> None:
             continue
         files = _report(path, text, make.__name__)
         column.download_button(t("leaders_download_xlsx").format(period=period.label), files[f"report_{text}.xlsx"],
-                               file_name=f"report_{text}.xlsx", key=f"leaders_xlsx_{make.__name__}",
+                               file_name=f"report_{text}.xlsx", key=f"leaders_xlsx_{make.__name__}", on_click="ignore",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         column.download_button(t("leaders_download_pdf").format(period=period.label), files[f"report_{text}.pdf"],
-                               file_name=f"report_{text}.pdf", key=f"leaders_pdf_{make.__name__}",
+                               file_name=f"report_{text}.pdf", key=f"leaders_pdf_{make.__name__}", on_click="ignore",
                                mime="application/pdf")
 
 

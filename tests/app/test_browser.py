@@ -281,6 +281,7 @@ def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports
     page.wait_for_function("n => { const f = document.querySelector(\"iframe[title*='streamlit_folium']\");"
                            " return f && f.contentDocument.querySelectorAll('path.leaflet-interactive').length < n; }",
                            arg=shapes, timeout=30_000)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)  # the rerun is done
     saved = {}
     for label in ("报表（XLSX）", "报告（PDF）"):
         with page.expect_download(timeout=90_000) as download:
