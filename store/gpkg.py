@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,20 @@ def _kind(declared: str) -> str:
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode; the switch needs the file to itself and does not wait by itself (SQLite
+    answers "locked" at once), so it is retried until the busy timeout when writers start together."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 class GeoPackageSession(Session):
     """A connection to one GeoPackage file."""
@@ -292,7 +307,7 @@ class GeoPackageStore(Store):
             self._check_geopackage(connection)
             if write:
                 if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    connection.execute("PRAGMA journal_mode = WAL")
+                    _switch_to_wal(connection)
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("BEGIN IMMEDIATE")
             session = GeoPackageSession(connection)
