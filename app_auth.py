@@ -153,7 +153,7 @@ def login_page(choices: list[str], title) -> None:
     if submitted:
         ws = open_store(workspace)
         if not has_accounts(ws):
-            st.error(t("login_no_accounts").format(workspace=title(workspace)))
+            st.error(t("login_no_accounts").format(workspace=plain(title(workspace))))
             return
         try:
             principal = authenticate(ws, username, password)
@@ -168,5 +168,5 @@ def login_page(choices: list[str], title) -> None:
     if sso_configured():
         st.button(t("login_sso"), on_click=st.login, key="login_sso", icon=":material/badge:")
     if demo_accounts_file().is_file():
-        st.caption(t("login_demo_hint").format(path=demo_accounts_file()))
+        st.caption(t("login_demo_hint").format(path=plain(demo_accounts_file())))
     st.caption(t("login_first_admin"))

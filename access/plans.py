@@ -88,7 +88,9 @@ def open_route(ws: Store, actor: Principal | str, plan_id: str, team_id: str = "
     A planner's or leader's view before release is written to the audit log.
     """
     person, moment = as_principal(actor), _moment(now)
-    plans = [p for p in _live_plans(ws, None) if p.plan_id == plan_id]
+    rows = ws.read_optional(PLANS, where={"plan_id": plan_id})
+    plans = [] if rows is None or rows.empty or str(rows.iloc[0].get("status") or LIVE) != LIVE else [
+        Plan.from_json(json.loads(str(rows["plan_json"].iloc[0])))]
     if not plans:
         raise InputError(f"计划 {plan_id} 不存在或已撤回。 / Plan {plan_id} is not a live plan.")
     plan = plans[0]

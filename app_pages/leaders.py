@@ -27,7 +27,8 @@ def _coverage_color(share: float | None) -> str:
     return "#9e9e9e" if share is None or pd.isna(share) else risk_color(1.0 - float(share))
 
 
-def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None) -> pd.DataFrame:
+def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None,
+         ranked: pd.DataFrame) -> pd.DataFrame:
     ws = open_store(path)
     cells = cell_coverage(ws, level, start, end, shift=shift, team=team)
     seen = visits(ws, end, start=start, shift=shift, team=team)
@@ -46,8 +47,7 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
                                       aliases=[t("name"), t("leaders_institutions"), t("leaders_covered"),
                                                t("leaders_share"), t("leaders_inspections"), t("leaders_last")]),
     ).add_to(m)
-    ranked = gaps(ws, end, top=5)
-    ranked = ranked[ranked["gap"] > 0]
+    ranked = ranked[ranked["gap"] > 0].head(5)
     if level == "communities" and len(ranked):
         outlined = cells[cells["code"].isin(set(ranked["code"]))].merge(ranked[["code", "reason"]], on="code")
         folium.GeoJson(outlined[["name", "reason", "geometry"]].to_json(), name=t("leaders_gap_layer"),
@@ -124,7 +124,8 @@ def render() -> None:
     start, end = (d.strftime("%Y-%m-%d") for d in chosen)
     period = Period(pd.Timestamp(start, tz=TIMEZONE), pd.Timestamp(end, tz=TIMEZONE), f"{start} 至 {end}")
     ws = open_store(path)
-    figures, compliance = period_figures(ws, period), double_ten(ws, period)
+    figures = period_figures(ws, period)
+    compliance = double_ten(ws, period, figures=figures)
     metrics = st.columns(6)
     shown: list[tuple[str, str]] = [
         (t("leaders_inspections"), str(figures.inspections)),
@@ -139,14 +140,14 @@ def render() -> None:
     st.bar_chart(compliance.daily.set_index("date")[["inspections", "target"]].rename(
         columns={"inspections": t("leaders_inspections"), "target": t("leaders_target")}), stack=False)
     st.subheader(t("leaders_coverage"))
-    table = _map(path, level, start, end, shift or None, team or None)
+    ranked = gaps(ws, end, top=10)
+    table = _map(path, level, start, end, shift or None, team or None, ranked)
     st.dataframe(table.sort_values("share", na_position="last").rename(columns={
         "code": t("code"), "name": t("name"), "institutions": t("leaders_institutions"),
         "covered": t("leaders_covered"), "share": t("leaders_share"), "inspections": t("leaders_inspections"),
         "last_visit": t("leaders_last"), "days_since": t("leaders_days_since")}), hide_index=True, width="stretch")
     st.subheader(t("leaders_gaps"))
     st.caption(t("leaders_gaps_caption"))
-    ranked = gaps(ws, end, top=10)
     st.dataframe(ranked[ranked["gap"] > 0].rename(columns={
         "code": t("code"), "name": t("name"), "risk": t("leaders_risk"), "clues": t("leaders_recent_clues"),
         "inspections": t("leaders_recent_inspections"), "last_visit": t("leaders_last"), "gap": t("leaders_gap"),

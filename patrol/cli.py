@@ -238,7 +238,8 @@ def _report(args: argparse.Namespace) -> int:
         raise InputError("give exactly one of --week 2026-W49 or --month 2026-12.")
     period = Period.week(args.week) if args.week else Period.month(args.month)
     ws = open_store(args.workspace)
-    figures, compliance = period_figures(ws, period), double_ten(ws, period)
+    figures = period_figures(ws, period)
+    compliance = double_ten(ws, period, figures=figures)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, value in summary_rows(figures, compliance):

@@ -49,7 +49,8 @@ class Period:
         """An ISO week such as ``2026-W49`` (Monday to Sunday)."""
         match = re.fullmatch(r"(\d{4})-W(\d{1,2})", text.strip())
         if not match or not 1 <= int(match.group(2)) <= 53:
-            raise InputError(f"--week {text!r}: give an ISO week like 2026-W49.")
+            raise InputError(f"周 {text!r} 无法识别，请写成 2026-W49。 / --week {text!r}: give an ISO week "
+                             "like 2026-W49.")
         monday = pd.Timestamp.fromisocalendar(int(match.group(1)), int(match.group(2)), 1).tz_localize(TIMEZONE)
         return cls(monday, monday + pd.Timedelta(days=6), f"{match.group(1)}年第{int(match.group(2))}周")
 
@@ -58,7 +59,7 @@ class Period:
         """A month such as ``2026-12``."""
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            raise InputError(f"--month {text!r}: give a month like 2026-12.")
+            raise InputError(f"月 {text!r} 无法识别，请写成 2026-12。 / --month {text!r}: give a month like 2026-12.")
         first = pd.Timestamp(int(match.group(1)), int(match.group(2)), 1, tz=TIMEZONE)
         return cls(first, first + pd.offsets.MonthEnd(0), f"{match.group(1)}年{int(match.group(2))}月")
 
@@ -200,13 +201,14 @@ class DoubleTen:
     shortfall_team_days: int
 
 
-def double_ten(ws: Store, period: Period, settings: PatrolSettings | None = None) -> DoubleTen:
+def double_ten(ws: Store, period: Period, settings: PatrolSettings | None = None, *,
+               figures: Figures | None = None) -> DoubleTen:
     """Per day inspections against the target, per active institution covered or overdue at the
     period's end (``overdue_days`` past the rolling window; never visited counts from the period's
     start), and the team-days the shortfall of the period's days amounts to."""
     settings = settings or load_patrol_settings(store=ws)
     rule = settings.double_ten
-    figures = period_figures(ws, period, settings)
+    figures = figures or period_figures(ws, period, settings)
     daily = figures.daily.assign(short=lambda f: (f["target"] - f["inspections"]).clip(lower=0))
     everything = Period(pd.Timestamp("1900-01-01", tz=TIMEZONE), period.end, "")
     visits = _visited(ws, everything)

@@ -11,7 +11,8 @@ from store import Store
 
 def report_files(ws: Store, period: Period, stem: str) -> dict[str, bytes]:
     """``{stem}.xlsx`` and ``{stem}.pdf`` of ``period``."""
-    figures, compliance = period_figures(ws, period), double_ten(ws, period)
+    figures = period_figures(ws, period)
+    compliance = double_ten(ws, period, figures=figures)
     cells = cell_coverage(ws, "communities", f"{period.start:%Y-%m-%d}", f"{period.end:%Y-%m-%d}")
     meta = ws.meta()
     return {f"{stem}.xlsx": report_xlsx(figures, compliance),
