@@ -168,6 +168,17 @@ class UploadSettings:
 
 
 @dataclass(frozen=True)
+class AreaSettings:
+    """``[areas]``: patrol areas (包片) — balance, time budget, travel estimate, cross-area days."""
+
+    tolerance: float = 0.10  # each area's workload within ±this share of the mean, where the geography allows
+    seconds: float = 8.0  # time budget of one computation (retries over seeds within it)
+    detour: float = 1.3  # straight-line distance × this, where the workspace has no road network
+    cross_share: float = 0.2  # share of days on which the teams swap areas (交叉检查)
+    flip_steps: int = 400  # border moves tried after each tree split
+
+
+@dataclass(frozen=True)
 class PatrolSettings:
     """The patrol planner's settings (``settings/patrol.toml``)."""
 
@@ -185,6 +196,7 @@ class PatrolSettings:
     source: str
     access: AccessSettings = AccessSettings()
     uploads: UploadSettings = UploadSettings()
+    areas: AreaSettings = AreaSettings()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str) -> PatrolSettings:
@@ -245,7 +257,20 @@ class PatrolSettings:
                 k: type(default)(_number(source, f"[uploads] {k}", _section(data, "uploads").get(k, default),
                                          positive=True))
                 for k, default in vars(UploadSettings()).items()}),
+            areas=_areas(source, _section(data, "areas")),
         )
+
+
+def _areas(source: str, table: Mapping[str, Any]) -> AreaSettings:
+    defaults = AreaSettings()
+    values = {k: type(v)(_number(source, f"[areas] {k}", table.get(k, v), positive=k != "cross_share"))
+              for k, v in vars(defaults).items()}
+    if not 0 < values["tolerance"] < 1 or not 0 <= values["cross_share"] < 1:
+        raise InputError(f"{source}: [areas] needs 0 < tolerance < 1 and 0 ≤ cross_share < 1.")
+    unknown = sorted(set(table) - set(values))
+    if unknown:
+        raise InputError(f"{source}: [areas] has unknown keys: {', '.join(unknown)}.")
+    return AreaSettings(**values)
 
 
 def patrol_settings_path(path: str | os.PathLike[str] | None = None) -> Path:

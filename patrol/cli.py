@@ -218,6 +218,35 @@ def _withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _areas(args: argparse.Namespace) -> int:
+    from routing.areas import area_history, compute_areas, current_areas, save_areas
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    if args.history:
+        history = area_history(ws)
+        if history.empty:
+            print("no patrol areas saved yet; compute them with `patrol areas WORKSPACE`")
+        for row in history.itertuples():
+            print(f"v{row.version}\t{row.made_at}\t{row.made_by}\t{row.method}\t"
+                  f"max deviation {100 * float(row.max_deviation):.1f}%\tbalanced: {row.balanced}")
+        return 0
+    if args.show:
+        plan = current_areas(ws)
+        if plan is None:
+            raise InputError(f"{ws.label} has no saved patrol areas; compute them with "
+                             f"`patrol areas {args.workspace}`.")
+        print(f"version {plan.version}, saved {plan.made_at} by {plan.made_by} ({plan.method})")
+    else:
+        plan = compute_areas(ws, seed=args.seed)
+        if not args.dry_run:
+            plan = save_areas(ws, plan, actor=_actor(args), note=f"patrol areas --seed {args.seed}")
+            print(f"saved as version {plan.version}")
+    print(plan.summary())
+    print(f"travel: {plan.travel_method}")
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from casework.simulate import simulate
     from store import open_store
@@ -687,6 +716,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--days", type=int, default=30)
     sim.add_argument("--seed", type=int, default=2026)
     sim.set_defaults(func=_simulate)
+    areas = sub.add_parser("areas", help="包片: split the communities among the teams into balanced, contiguous "
+                           "patrol areas, save them as a new version and print the balance of each")
+    areas.add_argument("workspace")
+    areas.add_argument("--seed", type=int, default=2026, help="the partition's random seed")
+    areas.add_argument("--dry-run", action="store_true", help="compute and print, save nothing")
+    areas.add_argument("--show", action="store_true", help="print the saved areas' balance on today's workloads")
+    areas.add_argument("--history", action="store_true", help="list the saved versions with who and when")
+    areas.add_argument("--actor", default=argparse.SUPPRESS, help="who saves (default: the login name)")
+    areas.set_defaults(func=_areas)
     rep = sub.add_parser("report", help="the leaders' weekly or monthly report (XLSX and PDF)")
     rep.add_argument("workspace")
     rep.add_argument("--week", help="an ISO week, e.g. 2026-W49")
