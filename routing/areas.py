@@ -22,14 +22,13 @@ why (for example a community whose workload alone exceeds the bound).
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -537,11 +536,53 @@ def move_community(ws: Store, plan: AreaPlan, community: str, team_id: str,
                     travel_method=moved.travel_method)
 
 
-def area_digest_inputs(plan: AreaPlan) -> dict[str, object]:
-    """What a day's plan records of the areas it used (so that ``verify`` redoes the draw)."""
-    return {"version": plan.version, "assignment": dict(sorted(plan.assignment().items()))}
+def latest_assignment(ws: Store) -> tuple[int, dict[str, str]] | None:
+    """The latest saved version and its community → team map (read only; ``None`` if none saved)."""
+    if not (ws.has_layer(VERSIONS) and ws.has_layer(AREAS)):
+        return None
+    versions = ws.read(VERSIONS, columns=["version"])
+    if versions.empty:
+        return None
+    version = int(pd.to_numeric(versions["version"]).max())
+    rows = ws.read(AREAS, where={"version": version}, columns=["team_id", "community_code"])
+    return version, dict(zip(rows["community_code"].astype(str), rows["team_id"].astype(str), strict=True))
 
 
-def finite_or_none(value: float) -> float | None:
-    """``value`` or ``None`` if it is not finite (for JSON)."""
-    return value if math.isfinite(value) else None
+def plan_areas(ws: Store, settings: PatrolSettings) -> dict[str, Any] | None:
+    """What a day's plan records of the areas (its inputs, so that ``verify`` redoes the day's
+    working areas): the version, its assignment and the cross-area share."""
+    latest = latest_assignment(ws)
+    if latest is None:
+        return None
+    version, assignment = latest
+    return {"version": version, "assignment": dict(sorted(assignment.items())),
+            "cross_share": settings.areas.cross_share}
+
+
+def working_areas(areas: Mapping[str, Any], team_ids: Sequence[str], seed: str) -> dict[str, Any]:
+    """The day's areas from a plan's recorded ``areas``: on a cross-inspection day (交叉检查, drawn
+    with probability ``cross_share`` from the plan's seed) each team works the area of the next
+    team in a drawn order, so no team always inspects its own patch. Returns ``{"cross": bool,
+    "owner": {community: team working it today}}``; communities of teams not out today are free."""
+    from routing.draw import shuffled, uniform
+
+    teams = [str(t) for t in team_ids]
+    present = {c: t for c, t in areas.get("assignment", {}).items() if t in teams}
+    cross = len(teams) > 1 and uniform(seed, "cross-area") < float(areas.get("cross_share", 0))
+    if cross:
+        order = shuffled(seed, "cross-area-order", sorted(teams))
+        works = {order[k]: order[(k + 1) % len(order)] for k in range(len(order))}  # team → area it works
+        by_area = {area: team for team, area in works.items()}
+        present = {c: by_area[t] for c, t in present.items()}
+    return {"cross": cross, "owner": dict(sorted(present.items()))}
+
+
+def out_of_area(owner: Mapping[str, str], team_ids: Sequence[str],
+                avoid: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Communities each team may not enter today: those other teams work, plus its own avoidances;
+    a community whose owner must avoid it (回避) is open to every team that need not."""
+    out = {}
+    for team in team_ids:
+        others = {c for c, t in owner.items() if t != team and c not in avoid.get(t, frozenset())}
+        out[team] = frozenset(others | set(avoid.get(team, frozenset())))
+    return out

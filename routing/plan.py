@@ -36,6 +36,7 @@ from core.clock import as_local, local_day, now_local
 from core.errors import InputError
 from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
+from routing.areas import out_of_area, plan_areas, working_areas
 from routing.draw import commitment, digest, inclusion_probabilities, new_seed, revisits_due, systematic_sample
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
@@ -299,7 +300,17 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
         "probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
         "sites": drawn,
         "teams": teams,
+        **({"areas": working_areas(inputs["areas"], team_ids, seed)} if inputs.get("areas") else {}),
     }
+
+
+def team_bans(drawn: Mapping[str, Any], inspectors: pd.DataFrame) -> dict[str, frozenset[str]]:
+    """Communities each team may not enter: its members' own (回避) and, with patrol areas, those
+    other teams work today (see :func:`routing.areas.out_of_area`)."""
+    avoid = {team: frozenset(avoided_communities(members, inspectors)) for team, members in drawn["teams"].items()}
+    if "areas" not in drawn:
+        return avoid
+    return out_of_area(drawn["areas"]["owner"], list(drawn["teams"]), avoid)
 
 
 def _record(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -421,6 +432,7 @@ def make_plan(
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
         **({"revisit_hazards": hazards} if hazards else {}),
         **({"boost": boosts} if boosts else {}),
+        **({"areas": areas} if (areas := plan_areas(ws, settings)) else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
@@ -428,6 +440,7 @@ def make_plan(
     }
     inputs_digest = digest(inputs)
     drawn = draw_from_inputs(inputs, seed)
+    bans = team_bans(drawn, inspectors)
     chosen = set(drawn["sites"]) | set(mandatory["visit_id"])
     rows = [i for i, vid in enumerate(visits_all["visit_id"]) if vid in chosen]
     visits = [
@@ -442,8 +455,7 @@ def make_plan(
         for i in rows
     ]
     vehicles = [
-        Vehicle(t.team_id, i, t.mode, frozenset(avoided_communities(drawn["teams"][t.team_id], inspectors)))
-        for i, t in enumerate(teams.itertuples())
+        Vehicle(t.team_id, i, t.mode, bans[t.team_id]) for i, t in enumerate(teams.itertuples())
     ]
     budget = float(time_limit if time_limit is not None else settings.solver_seconds)
     routes = solve_routes(
@@ -604,7 +616,8 @@ def _assemble(
         "commitment": commitment(seed, inputs_digest),
         "inputs_digest": inputs_digest,
         "inputs": inputs,
-        "draw": {"sites": drawn["sites"], "teams": drawn["teams"]},
+        "draw": {"sites": drawn["sites"], "teams": drawn["teams"],
+                 **({"areas": drawn["areas"]} if "areas" in drawn else {})},
         "probabilities": drawn["probabilities"],
         "teams": out_teams,
         "unplanned": unplanned,
@@ -705,6 +718,15 @@ def _verify_document(plan: Mapping[str, Any], seed: str, registered: Mapping[str
             if expected is not None and abs(float(stop.get("probability", -1)) - expected) > 1e-6:
                 problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}): probability "
                                 f"{stop.get('probability')} on the sheet, the draw gives {expected}")
+    if "areas" in redo:
+        if recorded.get("areas") != redo["areas"]:
+            problems.append("the day's patrol areas (交叉检查 or not, and who works where) differ from the draw")
+        bans = team_bans(redo, pd.DataFrame(inputs.get("inspectors", [])))
+        for team in plan.get("teams", []):
+            for stop in team.get("stops", []):
+                if stop.get("community_code") in bans.get(team["team_id"], frozenset()):
+                    problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}) is in "
+                                    f"community {stop['community_code']}, outside the team's area today")
     listed = {u.get("visit_id") for u in plan.get("unplanned", [])}
     routed = {s["visit_id"] for t in plan.get("teams", []) for s in t.get("stops", [])}
     for visit_id in sorted((set(redo["sites"]) | set(inputs.get("mandatory", []))) - routed - listed):

@@ -113,3 +113,58 @@ def test_areas_are_versioned_with_who_and_when_and_an_edit_moves_one_community(t
         save_areas(ws, moved, actor=planner, method="edited", based_on=1)
     with pytest.raises(PermissionDeniedError):
         save_areas(ws, moved, actor=Principal("lead", Role.TEAM_LEADER, team_id="T1"))
+
+
+def test_plans_keep_to_the_areas_except_on_the_drawn_cross_inspection_days(tmp_path: Path) -> None:
+    import dataclasses
+
+    from core.settings import load_patrol_settings
+    from routing.plan import make_plan, verify_plan
+
+    ws = on_backend(Path(shutil.copy2(SHIPPED, tmp_path / "p.gpkg")))
+    base = load_patrol_settings(store=ws)
+    settings = dataclasses.replace(base, areas=dataclasses.replace(base.areas, cross_share=0.5), solver_seconds=2)
+    save_areas(ws, compute_areas(ws, seed=1, settings=settings), actor=Principal("planner1", Role.PLANNER))
+    saved = ws.read("patrol_areas")  # read here, not through the planner, to check it independently
+    own = dict(zip(saved["community_code"], saved["team_id"], strict=True))
+    people = ws.read("inspectors").set_index("inspector_id")
+    kinds = set()
+    for k, day in enumerate(["2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10"]):
+        plan, seed = make_plan(ws, day, "day", seed=f"areas-{k}", settings=settings, iterations=30)
+        assert plan.inputs["areas"]["version"] == 1 and plan.inputs["areas"]["assignment"] == own
+        cross = bool(plan.draw["areas"]["cross"])
+        kinds.add(cross)
+        works = {}  # the area each team works today: its own, or on a cross day one other team's
+        for team in plan.teams:
+            homes = {str(people.at[m.inspector_id, "home_community"]) for m in team.members}
+            outside = []
+            for stop in team.stops:
+                owner = own.get(stop.community_code)
+                if owner is None or (owner == team.team_id and not cross):
+                    continue
+                owner_team = next(t for t in plan.teams if t.team_id == owner)  # every team is out today
+                owner_homes = {str(people.at[m.inspector_id, "home_community"]) for m in owner_team.members}
+                if stop.community_code in owner_homes:  # the owner must avoid it: open to others
+                    continue
+                outside.append(owner)
+            assert all(c not in homes for c in (s.community_code for s in team.stops))
+            if not cross:
+                assert outside == [], (team.team_id, outside)
+            else:
+                assert len(set(outside)) <= 1 and team.team_id not in outside
+                if outside:
+                    works[team.team_id] = outside[0]
+        if cross:
+            assert len(set(works.values())) == len(works)  # no two teams work the same area
+        assert verify_plan(plan, seed) == []
+    assert kinds == {True, False}  # at cross_share 0.5 both kinds of day occur in these four draws
+    document = plan.to_json()  # a stop handed to a team the day's areas keep out is caught
+    owner = document["draw"]["areas"]["owner"]
+    giver = next(t for t in document["teams"] if any(owner.get(s["community_code"]) == t["team_id"]
+                                                     for s in t["stops"]))
+    stop = next(s for s in giver["stops"] if owner.get(s["community_code"]) == giver["team_id"])
+    taker = next(t for t in document["teams"] if t["team_id"] != giver["team_id"])
+    giver["stops"] = [dict(s, order=i + 1) for i, s in enumerate(x for x in giver["stops"] if x is not stop)]
+    taker["stops"].append(dict(stop, order=len(taker["stops"]) + 1))
+    problems = verify_plan(document, seed)
+    assert any("outside the team's area" in p and stop["visit_id"] in p for p in problems), problems
