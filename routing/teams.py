@@ -197,6 +197,24 @@ def workspace_teams(ws: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 DEPARTMENTS = ("教育局", "市场监管局", "公安局", "消防救援大队", "文广新旅局", "街道办事处")
 
 
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 21 → 二十一, 105 → 一百零五 (below 10,000; Arabic digits beyond)."""
+    digits = "零一二三四五六七八九"
+    if not 0 < n < 10_000:
+        return str(n)
+    if n < 20:
+        return ("十" if n >= 10 else "") + (digits[n % 10] if n % 10 or n < 10 else "")
+    parts, zero = [], False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // value % 10
+        if d:
+            parts.append(("零" if zero and parts else "") + digits[d] + unit)
+            zero = False
+        elif parts:
+            zero = True
+    return "".join(parts)
+
+
 def demo_teams(
     ws: Store, *, n_teams: int = 4, n_inspectors: int = 16, seed: int = 2026
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -211,13 +229,14 @@ def demo_teams(
         else centres.union_all().centroid
     )
     order = np.argsort(centres.distance(focus).to_numpy())
-    picks = [int(order[i * 7]) for i in range(n_teams)]
+    step = max(1, min(7, len(order) // max(n_teams, 1)))  # spread out; every team its own building while any
+    picks = [int(order[(i * step) % len(order)]) for i in range(n_teams)]
     points = centres.iloc[picks].to_crs("EPSG:4326")
     modes = ["car", "ebike", "car", "ebike", "walk"]
     teams = pd.DataFrame(
         {
             "team_id": [f"T{i + 1}" for i in range(n_teams)],
-            "name": [f"第{'一二三四五六七八九十'[i]}检查组" for i in range(n_teams)],
+            "name": [f"第{chinese_number(i + 1)}检查组" for i in range(n_teams)],
             "base_lon": points.x.round(6).to_numpy(),
             "base_lat": points.y.round(6).to_numpy(),
             "mode": [modes[i % len(modes)] for i in range(n_teams)],

@@ -101,3 +101,13 @@ def test_team_and_inspector_files_are_checked_row_by_row(guixi_ws, tmp_path):
     )
     row = read_inspectors(people, guixi_ws).iloc[0]
     assert row["law_cert"] and row["home_community"] == "360681003002"
+
+
+def test_demo_teams_work_for_any_number_of_teams(guixi_ws):
+    from routing.teams import chinese_number, demo_teams
+
+    teams, inspectors = demo_teams(guixi_ws, n_teams=24, n_inspectors=96)
+    assert len(teams) == 24 and teams["team_id"].is_unique and teams["name"].is_unique
+    assert teams["name"].iloc[19] == "第二十检查组" and teams["name"].iloc[23] == "第二十四检查组"
+    assert len(inspectors) == 96 and inspectors["inspector_id"].is_unique
+    assert [chinese_number(n) for n in (10, 11, 20, 105, 110)] == ["十", "十一", "二十", "一百零五", "一百一十"]
