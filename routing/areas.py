@@ -26,7 +26,7 @@ import random
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, cast
 
@@ -271,7 +271,8 @@ def evaluate(loads: Workloads, assignment: Mapping[str, str], graph: nx.Graph | 
     areas = tuple(Area(team, tuple(sorted(c for c in codes if assignment[c] == team)), totals[team],
                        totals[team] - moving[team], moving[team], (totals[team] - mean) / mean,
                        pieces.get(team, False)) for team in loads.teams)
-    return AreaPlan(areas, tolerance, travel_method=loads.travel_method, **extra)  # type: ignore[arg-type]
+    plan = AreaPlan(areas, tolerance, travel_method=loads.travel_method, **extra)  # type: ignore[arg-type]
+    return replace(plan, reasons=_reasons(loads, plan))
 
 
 def _reasons(loads: Workloads, plan: AreaPlan) -> tuple[str, ...]:
@@ -417,7 +418,7 @@ def partition_areas(loads: Workloads, graph: nx.Graph, options: AreaSettings, *,
         if tries % 5 == 0:  # cuts at this tolerance keep failing: let the tree cut more freely, the walk evens out
             epsilon = min(epsilon * 1.5, 0.95)
     assert best is not None
-    return AreaPlan(best.areas, best.tolerance, _reasons(loads, best), seed=seed, travel_method=loads.travel_method)
+    return best
 
 
 def _grow(graph: nx.Graph, proxy: np.ndarray, parts: int, rng: random.Random) -> dict[int, int]:
@@ -474,10 +475,9 @@ def saved_areas(ws: Store, version: int, settings: PatrolSettings | None = None)
         lost = sorted(set(assignment) - set(known))
         raise InputError(f"包片区域第 {version} 版有社区没有在用的检查组：{', '.join(lost[:5])}；请重新划分。 / "
                          f"areas version {version} leave communities without an active team; compute them again.")
-    plan = evaluate(loads, known, tolerance=settings.areas.tolerance)
-    return AreaPlan(plan.areas, plan.tolerance, _reasons(loads, plan), version=int(version),
+    return evaluate(loads, known, tolerance=settings.areas.tolerance, version=int(version),
                     made_at=str(meta["made_at"]), made_by=str(meta["made_by"]), method=str(meta["method"]),
-                    seed=int(meta["seed"] or 0), travel_method=plan.travel_method)
+                    seed=int(meta["seed"] or 0))
 
 
 def area_history(ws: Store) -> pd.DataFrame:
@@ -530,10 +530,8 @@ def move_community(ws: Store, plan: AreaPlan, community: str, team_id: str,
     assignment[community] = team_id
     settings = settings or load_patrol_settings(store=ws)
     loads = workloads(ws, settings)
-    moved = evaluate(loads, assignment, tolerance=plan.tolerance)
-    return AreaPlan(moved.areas, moved.tolerance, _reasons(loads, moved), version=plan.version,
-                    made_at=plan.made_at, made_by=plan.made_by, method="edited", seed=plan.seed,
-                    travel_method=moved.travel_method)
+    return evaluate(loads, assignment, tolerance=plan.tolerance, version=plan.version, made_at=plan.made_at,
+                    made_by=plan.made_by, method="edited", seed=plan.seed)
 
 
 def latest_assignment(ws: Store) -> tuple[int, dict[str, str]] | None:

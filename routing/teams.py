@@ -204,7 +204,8 @@ def chinese_number(n: int) -> str:
         return str(n)
     if n < 20:
         return ("十" if n >= 10 else "") + (digits[n % 10] if n % 10 or n < 10 else "")
-    parts, zero = [], False
+    parts: list[str] = []
+    zero = False
     for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
         d = n // value % 10
         if d:

@@ -293,3 +293,48 @@ def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "校外培训巡查工作报告" in text and "检查次数" in text
     assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_a_planner_hands_a_community_to_another_team_on_the_map_and_saves(home: tuple,
+                                                                          browser_workspace: str) -> None:
+    import re
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from store import open_store
+
+    page, outside = home
+    page.get_by_role("link", name="包片区域").click()
+    page.get_by_text("包片区域：社区分给各检查组").wait_for(timeout=60_000)
+    page.get_by_role("button", name="自动划分包片区域").click()
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=90_000)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+    moved = page.get_by_text("（尚未保存）")
+    names = ["第二检查组", "第三检查组", "第一检查组", "第四检查组"]
+    for attempt in range(8):  # a click on a community the chosen team has already moves nothing: try another
+        page.get_by_label("点击社区，移交给").click()
+        page.get_by_role("option", name=names[attempt % 4]).click()
+        page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+        frame.locator("path.leaflet-interactive").nth(attempt).click()
+        try:
+            moved.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    found = re.search(r"已把 (.+) 划给 (.+)（尚未保存）", moved.inner_text())
+    assert found, moved.inner_text()
+    community, team_name = found.groups()
+    page.get_by_role("button", name="保存为新版本").click()
+    page.get_by_text("已保存为第").wait_for(timeout=60_000)
+    location = (Path(browser_workspace).parent / "location").read_text(encoding="utf-8")
+    ws = open_store(location)
+    code = ws.read("communities", where={"name": community})["code"].iloc[0]
+    team = ws.read("teams", where={"name": team_name})["team_id"].iloc[0]
+    latest = ws.read("area_versions")["version"].astype(int).max()
+    rows = ws.read("patrol_areas", where={"version": int(latest)})
+    assert rows.set_index("community_code").at[code, "team_id"] == team  # the move is in the store…
+    audit = ws.audit_log()
+    saves = audit[audit["action"] == "save-areas"]
+    assert (saves["actor"] == "planner1").any()  # …and in the audit log, with who
+    assert outside == [], f"the page asked outside hosts for: {outside}"
