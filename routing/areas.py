@@ -41,6 +41,7 @@ from access.roles import Permission, Principal, authorize
 from core.clock import now_local
 from core.errors import InputError
 from core.settings import AreaSettings, PatrolSettings, load_patrol_settings
+from routing.teams import in_use
 from store import Store
 
 AREAS = "patrol_areas"
@@ -146,8 +147,7 @@ def workloads(ws: Store, settings: PatrolSettings | None = None, teams: pd.DataF
         if not ws.has_layer("teams"):
             raise InputError(f"{ws.label} 没有检查组，请先添加。 / {ws.label} has no teams; add them first.")
         teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry", errors="ignore")
-    if "active" in teams.columns:
-        teams = teams[teams["active"].astype(str).str.lower().isin(["", "yes", "true", "1", "nan", "none"])]
+    teams = teams[in_use(teams)]
     if teams.empty:
         raise InputError(f"{ws.label} 没有在用的检查组。 / {ws.label} has no active teams.")
     if len(teams) > len(communities):

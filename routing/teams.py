@@ -12,6 +12,7 @@ one of its members lives in or is responsible for; the planner enforces that per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,15 @@ def _unique_id(row: object, field: str, value: str, seen: set[str], problems: li
     return True
 
 
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as stripped text (an edited table holds numbers and booleans too)."""
+    out = frame.copy()
+    for column in out.columns:
+        out[column] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                       ("是" if v is True else "否" if v is False else str(v).strip()) for v in out[column]]
+    return out
+
+
 def parse_mode(value: str) -> str | None:
     """``walk``, ``ebike`` or ``car`` for a mode written in English or Chinese; else ``None``."""
     text = str(value).strip().lower()
@@ -81,11 +91,18 @@ def parse_mode(value: str) -> str | None:
 def read_teams(path: str | Path, ws: Store) -> pd.DataFrame:
     """Read and check a teams file; every problem is named with its row and field."""
     table = read_table(path, TEAM_HEADERS, required=tuple(TEAM_COLUMNS))
+    return check_teams(table.frame, ws, path)
+
+
+def check_teams(frame: pd.DataFrame, ws: Store, source: str | Path = "表格") -> pd.DataFrame:
+    """Check teams (columns :data:`TEAM_COLUMNS`, text); every problem is named with its row and field."""
+    frame = _as_text(frame)
+    path = source
     county = ws.read("county").geometry.union_all().buffer(0.05)
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for row, rec in table.frame.iterrows():
+    for row, rec in frame.iterrows():
         team_id = rec["team_id"]
         if not _unique_id(row, "team_id", team_id, seen, problems):
             continue
@@ -135,11 +152,18 @@ def read_inspectors(path: str | Path, ws: Store) -> pd.DataFrame:
     """Read and check an inspectors file; communities are resolved to codes."""
     required = ("inspector_id", "name", "department", "law_cert", "home_community")
     table = read_table(path, INSPECTOR_HEADERS, required=required)
+    return check_inspectors(table.frame, ws, path)
+
+
+def check_inspectors(frame: pd.DataFrame, ws: Store, source: str | Path = "表格") -> pd.DataFrame:
+    """Check inspectors (columns :data:`INSPECTOR_COLUMNS`, text); communities are resolved to codes."""
+    frame = _as_text(frame)
+    path = source
     resolve = community_resolver(ws)
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for row, rec in table.frame.iterrows():
+    for row, rec in frame.iterrows():
         pid = rec["inspector_id"]
         if not _unique_id(row, "inspector_id", pid, seen, problems):
             continue
@@ -187,11 +211,55 @@ def workspace_teams(ws: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"{ws.label} has no teams or inspectors; pass --teams and --inspectors files "
             "or add demonstration ones with `patrol demo-teams`."
         )
-    teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry", errors="ignore")[TEAM_COLUMNS]
+    teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry", errors="ignore")
     people = pd.DataFrame(ws.read("inspectors"))
+    teams = teams[in_use(teams)].reset_index(drop=True)[TEAM_COLUMNS]  # deactivated ones stay on file
+    people = people[in_use(people)].reset_index(drop=True)
     people["law_cert"] = people["law_cert"].astype(str).str.lower().isin(YES)
     people = people.fillna("")
     return teams, people[INSPECTOR_COLUMNS]
+
+
+def in_use(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are in use (``active`` not 否/no; every row when the column is absent)."""
+    if "active" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    return ~frame["active"].fillna("yes").astype(str).str.strip().str.lower().isin(NO - {""})
+
+
+def rule_problems(teams: pd.DataFrame, inspectors: pd.DataFrame, rules: TeamSettings) -> list[str]:
+    """What stops the draw (双随机) from making the teams, in Chinese, as a planner edits the lists."""
+    n, people = len(teams), len(inspectors)
+    problems = []
+    if n == 0:
+        return ["没有在用的检查组。"]
+    certified = int(inspectors["law_cert"].astype(bool).sum()) if people else 0
+    departments = inspectors["department"].nunique() if people else 0
+    if people < 2 * n:
+        problems.append(f"只有 {people} 名在用检查人员，{n} 个联合检查组每组至少 2 人。")
+    if certified < rules.min_law_cert * n:
+        problems.append(f"只有 {certified} 人持执法证，{n} 个检查组需要 {rules.min_law_cert * n} 人"
+                        f"（每组 {rules.min_law_cert} 人）；请增加持证人员或减少检查组。")
+    if departments < rules.min_departments:
+        problems.append(f"检查人员只来自 {departments} 个部门，联合检查每组至少 {rules.min_departments} 个部门。")
+    if people < rules.size * n:
+        problems.append(f"{people} 人不够 {n} 组每组 {rules.size} 人，抽签时部分组人数不足 {rules.size} 人。")
+    return problems
+
+
+def save_teams(ws: Store, teams: pd.DataFrame, inspectors: pd.DataFrame, *, actor: Any,
+               active_teams: Sequence[bool] | None = None, active_people: Sequence[bool] | None = None) -> None:
+    """Write the checked lists (with who is in use) to the workspace in one audited transaction."""
+    from access.roles import Permission, authorize
+
+    by = authorize(actor, Permission.EDIT_DATA)
+    layers = teams_layers(teams, inspectors)
+    layers["teams"]["active"] = ["yes" if a else "no" for a in (active_teams or [True] * len(teams))]
+    layers["inspectors"]["active"] = ["yes" if a else "no" for a in (active_people or [True] * len(inspectors))]
+    detail = f"{len(teams)} teams, {len(inspectors)} inspectors"
+    with ws.transaction(actor=by, action="edit-teams", detail=detail) as tx:
+        for name, frame in layers.items():
+            tx.replace(name, frame)
 
 
 DEPARTMENTS = ("教育局", "市场监管局", "公安局", "消防救援大队", "文广新旅局", "街道办事处")

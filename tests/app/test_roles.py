@@ -66,8 +66,8 @@ def test_each_role_gets_its_own_pages(county: Store) -> None:
     add_user(county, "lead_t1", "team_leader", team_id="T1")
     expected = {
         "admin": {"views/accounts.py", "views/oversight.py", "views/grid.py"},
-        "planner1": {"views/planning.py", "views/areas.py", "views/team.py", "views/grid.py", "views/layers.py",
-                     "views/imports.py", "views/casework.py", "views/leaders.py"},
+        "planner1": {"views/planning.py", "views/areas.py", "views/teams.py", "views/team.py", "views/grid.py",
+                     "views/layers.py", "views/imports.py", "views/casework.py", "views/leaders.py"},
         "leader1": {"views/oversight.py", "views/team.py", "views/grid.py", "views/layers.py", "views/casework.py",
                     "views/leaders.py"},
         "lead_t1": {"views/team.py", "views/grid.py"},
