@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -152,3 +153,79 @@ def schedule(
         "round_sites": list(institutions["visit_id"]),
         "round_high": sorted(high),
     }
+
+
+@dataclass(frozen=True)
+class RoundOverview:
+    """A registered double-ten round as planned: per day and team, and what falls short."""
+
+    round_id: str
+    start: str
+    days: int
+    shift: str
+    commitment: str
+    created_by: str
+    created_at: str
+    per_day: pd.DataFrame  # date, team_id, team_name, stops, round_visits
+    visits_needed: int
+    visits_made: int
+    uncovered: list[str]
+    days_under_minimum: dict[str, int]
+    shortfall_team_days: int
+
+    @property
+    def met(self) -> bool:
+        """Every institution of the round covered and every day at the daily minimum."""
+        return not self.uncovered and not self.days_under_minimum
+
+
+def rounds(ws: Store) -> pd.DataFrame:
+    """The registered rounds, newest first: ``round_id, from, days, shift, created_at, created_by, commitment``."""
+    from routing.register import ROUNDS
+
+    columns = ["round_id", "from", "days", "shift", "created_at", "created_by", "commitment"]
+    if not ws.has_layer(ROUNDS):
+        return pd.DataFrame(columns=columns)
+    return ws.read(ROUNDS)[columns].sort_values("created_at", ascending=False).reset_index(drop=True)
+
+
+def round_overview(ws: Store, round_id: str, settings: PatrolSettings | None = None) -> RoundOverview:
+    """Recount a registered round from the register: its live plans' stops per day and team, the
+    visits its institutions needed (twice for the high-risk ones) and got, the days under the daily
+    minimum and the shortfall in team-days — as ``patrol schedule`` reports it."""
+    import json
+
+    from core.errors import InputError
+    from routing.plan import read_plan_stops
+    from routing.register import ROUNDS, plans_register
+
+    settings = settings or load_patrol_settings(store=ws)
+    rows = ws.read(ROUNDS, where={"round_id": round_id}) if ws.has_layer(ROUNDS) else pd.DataFrame()
+    if rows.empty:
+        raise InputError(f"双十轮次 {round_id} 不在登记簿中。 / round {round_id} is not in the register.")
+    row = rows.iloc[0]
+    record = json.loads(str(row["round_json"]))
+    institutions = list(record["inputs"]["institutions"])
+    high = set(record["inputs"]["high_risk"])
+    register = plans_register(ws)
+    live = register[(register["round_id"] == round_id) & (register["status"] == "live")]
+    stops = read_plan_stops(ws)
+    stops = stops[stops["plan_id"].isin(set(live["plan_id"]))]
+    in_round = stops["visit_id"].isin(set(institutions))
+    per_day = (stops.assign(round_visit=in_round).groupby(["date", "team_id", "team_name"])
+               .agg(stops=("visit_id", "size"), round_visits=("round_visit", "sum")).reset_index())
+    done = stops[in_round].groupby("visit_id").size()
+    needed = {i: 1 + (i in high) for i in institutions}
+    made = {i: min(int(done.get(i, 0)), n) for i, n in needed.items()}
+    uncovered = sorted(i for i, n in needed.items() if made[i] < n)
+    daily = stops.groupby("date").size()
+    dates = [(local_day(str(row["from"])) + pd.Timedelta(days=d)).strftime("%Y-%m-%d") for d in range(int(row["days"]))]
+    minimum = settings.double_ten.min_daily
+    under = {d: minimum - int(daily.get(d, 0)) for d in dates if int(daily.get(d, 0)) < minimum}
+    teams = max(stops.groupby("date")["team_id"].nunique().max() if len(stops) else 0, 1)
+    per_team_day = len(stops) / max(len(dates) * teams, 1)
+    short = max(sum(needed[i] - made[i] for i in uncovered), sum(under.values()))
+    return RoundOverview(round_id, str(row["from"]), int(row["days"]), str(row["shift"]), str(row["commitment"]),
+                         str(row["created_by"]), str(row["created_at"]), per_day, sum(needed.values()),
+                         sum(made.values()), uncovered, under,
+                         0 if short == 0 else math.ceil(short / max(per_team_day, 0.1)))

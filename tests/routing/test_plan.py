@@ -172,6 +172,19 @@ def test_double_ten_is_met_or_the_shortfall_stated(guixi_ws, settings):
     short = schedule(guixi_ws, DAY, days=10, shift="night", teams=teams.iloc[:1], inspectors=people, seed="round",
                      settings=settings, iterations=50)
     assert not short["met"] and short["shortfall_team_days"] > 0 and short["uncovered"]
+    # registered, the round is recounted from the register alone, with the same shortfall
+    from routing.register import register_round
+    from routing.schedule import round_overview, rounds
+
+    record = register_round(guixi_ws, short, seed=short["seed"], actor="planner")
+    assert list(rounds(guixi_ws)["round_id"]) == [record["round_id"]]
+    overview = round_overview(guixi_ws, record["round_id"], settings)
+    assert not overview.met and overview.uncovered == short["uncovered"]
+    assert overview.visits_made == short["visits_made"] and overview.visits_needed == short["visits_needed"]
+    assert overview.days_under_minimum == short["days_under_minimum"]
+    assert overview.shortfall_team_days == short["shortfall_team_days"]
+    assert overview.per_day["stops"].sum() == sum(d["visits"] for d in short["plans"])
+    assert set(overview.per_day["team_id"]) == {str(teams["team_id"].iloc[0])}
 
 
 def test_a_simulated_month_of_plans_is_not_guessable(guixi_ws, settings):
