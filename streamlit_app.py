@@ -23,6 +23,7 @@ PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
     "team_page": ("views/team.py", ":material/route:", (Permission.RECORD_RESULTS, Permission.VIEW_PLANS)),
     "plan_page": ("views/planning.py", ":material/event:", (Permission.PLAN,)),
     "areas_page": ("views/areas.py", ":material/map:", (Permission.PLAN,)),
+    "rounds_page": ("views/rounds.py", ":material/event_repeat:", (Permission.PLAN,)),
     "teams_page": ("views/teams.py", ":material/groups:", (Permission.EDIT_DATA,)),
     "grid_page": ("views/grid.py", ":material/grid_on:", (Permission.VIEW_DATA,)),
     "layers_page": ("views/layers.py", ":material/layers:", (Permission.VIEW_LAYERS,)),

@@ -3,13 +3,16 @@ coverage on the grid at every level with a heat layer of visits, and the report 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
+
 import folium
 import folium.plugins
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_optional
+from app_cache import load_meta, load_optional
 from core.clock import TIMEZONE
 from core.errors import InputError
 from i18n import plain, t
@@ -19,6 +22,7 @@ from reports.figures import Period, double_ten, period_figures
 from reports.gaps import gaps
 from reports.report import report_files
 from reports.workbook import summary_rows
+from routing.register import plans_register
 from store import open_store
 
 
@@ -27,11 +31,17 @@ def _coverage_color(share: float | None) -> str:
     return "#9e9e9e" if share is None or pd.isna(share) else risk_color(1.0 - float(share))
 
 
+DRILL = {"townships": "communities", "communities": "buildings"}  # a click on a cell opens the level below
+
+
 def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None,
-         ranked: pd.DataFrame) -> pd.DataFrame:
+         ranked: pd.DataFrame, within: str | None = None, key: str = "leaders_map") -> tuple[pd.DataFrame, dict | None]:
     ws = open_store(path)
-    cells = cell_coverage(ws, level, start, end, shift=shift, team=team)
+    cells = cell_coverage(ws, level, start, end, shift=shift, team=team, within=within)
     seen = visits(ws, end, start=start, shift=shift, team=team)
+    if within:
+        column = "township_code" if level == "communities" else "community_code"
+        seen = seen[seen[column] == within]
     bounds = tuple(cells.total_bounds) if len(cells) else (116, 28, 118, 29)
     m = base_map(bounds)  # type: ignore[arg-type]
     shown = cells.assign(share_pct=[("" if pd.isna(s) else f"{100 * s:.0f}%") for s in cells["share"]],
@@ -60,12 +70,51 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
                                radius=18, blur=14).add_to(m)
     left, right = st.columns([4, 1])
     with left:
-        st_folium(finish_map(m), key="leaders_map", height=520, use_container_width=True, returned_objects=[])
+        clicked = st_folium(finish_map(m), key=key, height=520, use_container_width=True,
+                            returned_objects=["last_active_drawing"])
     with right:
         st.markdown(legend_html([(risk_color(0.0), "100%"), (risk_color(0.5), "50%"), (risk_color(1.0), "0%"),
                                  ("#9e9e9e", t("leaders_no_institution"))], title=t("leaders_share"), note=""),
                     unsafe_allow_html=True)
-    return cells.drop(columns="geometry")
+        if level in DRILL:
+            st.caption(t("leaders_drill_hint"))
+    return cells.drop(columns="geometry"), (clicked or {}).get("last_active_drawing")
+
+
+def _this_week(day: date) -> tuple[date, date]:
+    monday = day - timedelta(days=day.weekday())
+    return monday, day
+
+
+def _last_month(day: date) -> tuple[date, date]:
+    end = day.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end
+
+
+PRESETS: dict[str, Callable[[date], tuple[date, date]]] = {
+    "range_30": lambda d: (d - timedelta(days=29), d),
+    "range_7": lambda d: (d - timedelta(days=6), d),
+    "range_today": lambda d: (d, d),
+    "range_week": _this_week,
+    "range_month": lambda d: (d.replace(day=1), d),
+    "range_last_month": _last_month,
+    "range_custom": lambda d: (d - timedelta(days=29), d),
+}
+
+
+def _reset_drill() -> None:
+    st.session_state.pop("leaders_path", None)
+    st.session_state["leaders_nav"] = st.session_state.get("leaders_nav", 0) + 1
+
+
+def _anchor(results: pd.DataFrame | None) -> date:
+    """The day the ranges end: today, or the county's last results when none came in the last 30 days
+    (a demonstration county, or one that stopped recording)."""
+    today = pd.Timestamp.now(tz=TIMEZONE).date()
+    if results is None or results.empty:
+        return today
+    last = pd.Timestamp(str(results["date"].max())).date()
+    return last if (today - last).days >= 30 else today
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -105,23 +154,32 @@ def render() -> None:
     """Render the leaders' page."""
     path = str(st.session_state["workspace"])
     st.header(t("leaders_header"))
-    today = pd.Timestamp.now(tz=TIMEZONE).date()
     results = load_optional(path, "results")
-    if results is not None and len(results):  # a county whose results stop earlier: the range ends there
-        today = min(today, pd.Timestamp(str(results["date"].max())).date())
+    today = _anchor(results)
+    simulated = load_meta(path).get("simulated_days", "")
+    if ".." in simulated:
+        st.info(t("leaders_demo").format(first=simulated.split("..")[0], last=simulated.split("..")[1]))
     teams = load_optional(path, "teams")
     names = {} if teams is None else dict(zip(teams["team_id"], teams["name"], strict=True))
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    chosen = c1.date_input(t("leaders_range"), value=(today - pd.Timedelta(days=29), today), key="leaders_range")
+    preset = c1.selectbox(t("leaders_range"), list(PRESETS), key="leaders_preset", format_func=lambda k: t(k))
+    if preset == "range_custom":
+        chosen = c1.date_input(t("leaders_range_custom"), value=(today - pd.Timedelta(days=29), today),
+                               key="leaders_range")
+        if not isinstance(chosen, tuple) or len(chosen) != 2:
+            st.info(t("leaders_pick_range"))
+            return
+        first, last = chosen
+    else:
+        first, last = PRESETS[preset](today)
     shift = c2.selectbox(t("plan_shift"), ["", "day", "night"], key="leaders_shift",
                          format_func=lambda s: t(f"shift_{s}") if s else t("all"))
     team = c3.selectbox(t("team_pick_team"), ["", *names], key="leaders_team",
                         format_func=lambda k: str(names.get(k, k)) if k else t("all"))
-    level = c4.selectbox(t("level"), list(LEVELS), key="leaders_level", index=1, format_func=t)
-    if not isinstance(chosen, tuple) or len(chosen) != 2:
-        st.info(t("leaders_pick_range"))
-        return
-    start, end = (d.strftime("%Y-%m-%d") for d in chosen)
+    level = c4.selectbox(t("level"), list(LEVELS), key="leaders_level", index=1, format_func=t,
+                         on_change=_reset_drill)
+    start, end = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
+    c1.caption(f"{start} 至 {end}")
     period = Period(pd.Timestamp(start, tz=TIMEZONE), pd.Timestamp(end, tz=TIMEZONE), f"{start} 至 {end}")
     ws = open_store(path)
     figures = period_figures(ws, period)
@@ -141,7 +199,25 @@ def render() -> None:
         columns={"inspections": t("leaders_inspections"), "target": t("leaders_target")}), stack=False)
     st.subheader(t("leaders_coverage"))
     ranked = gaps(ws, end, top=10)
-    table = _map(path, level, start, end, shift or None, team or None, ranked)
+    drilled: list[tuple[str, str, str]] = st.session_state.setdefault("leaders_path", [])  # (level, code, name)
+    shown_level, within = (DRILL[drilled[-1][0]], drilled[-1][1]) if drilled else (level, None)
+    if drilled:
+        crumbs = " › ".join([t("county"), *(plain(name) for _, _, name in drilled)])
+        b1, b2 = st.columns([4, 1])
+        b1.markdown(f"**{crumbs}** · {t(shown_level)}")
+        if b2.button(t("leaders_drill_up"), key="leaders_drill_up"):
+            drilled.pop()
+            st.session_state["leaders_nav"] = st.session_state.get("leaders_nav", 0) + 1
+            st.rerun()
+    # each step of the drill-down draws a fresh map (its own key), so an old click is never replayed
+    key = f"leaders_map_{st.session_state.get('leaders_nav', 0)}"
+    table, clicked = _map(path, shown_level, start, end, shift or None, team or None, ranked, within, key)
+    feature = (clicked or {}).get("properties") or {}
+    code = str(feature.get("code", ""))
+    if shown_level in DRILL and code in set(table["code"]):
+        drilled.append((shown_level, code, str(feature.get("name", code))))
+        st.session_state["leaders_nav"] = st.session_state.get("leaders_nav", 0) + 1
+        st.rerun()
     st.dataframe(table.sort_values("share", na_position="last").rename(columns={
         "code": t("code"), "name": t("name"), "institutions": t("leaders_institutions"),
         "covered": t("leaders_covered"), "share": t("leaders_share"), "inspections": t("leaders_inspections"),
@@ -157,6 +233,17 @@ def render() -> None:
         "institution_id": t("code"), "name": t("name"), "township": t("townships"), "last_visit": t("leaders_last"),
         "days_since": t("leaders_days_since"), "overdue_days": t("leaders_overdue_days")}), hide_index=True,
         width="stretch")
+    withdrawn = plans_register(ws)
+    withdrawn = withdrawn[(withdrawn["status"] == "withdrawn") & (withdrawn["date"].astype(str) >= start)
+                          & (withdrawn["date"].astype(str) <= end)]
+    st.subheader(t("leaders_withdrawn").format(n=len(withdrawn)))
+    if len(withdrawn):
+        st.dataframe(withdrawn[["date", "shift", "plan_id", "withdrawn_at", "withdrawn_by", "withdraw_reason"]].rename(
+            columns={"date": t("rounds_date"), "shift": t("plan_shift"), "plan_id": t("code"),
+                     "withdrawn_at": t("areas_made_at"), "withdrawn_by": t("areas_made_by"),
+                     "withdraw_reason": t("leaders_gap_reason")}), hide_index=True, width="stretch")
+    else:
+        st.caption(t("leaders_no_withdrawn"))
     with st.expander(t("leaders_all_figures")):
         st.dataframe(pd.DataFrame([(k, str(v)) for k, v in summary_rows(figures, compliance)],
                                   columns=[t("leaders_figure"), t("leaders_value")]), hide_index=True)

@@ -39,6 +39,7 @@ from routing.register import register_plan
 from store import Store
 
 ACTOR = "演示模拟"
+SIMULATED = "simulated_days"  # meta key: the simulated days, "first..last"
 NOT_VISITED_REASONS = ("场所关门，无人应答", "已搬离原址", "道路施工无法到达", "临时改派其他任务")
 PROBLEM_TEXT = {
     "permits": "未能出示办学许可证", "staff": "授课人员无教师资格证", "safety": "无应急预案",
@@ -165,7 +166,19 @@ def simulate(ws: Store, start: str, days: int, *, seed: int = 2026, actor: str =
             _record(ws, plan, seed, rates, settings, actor, summary)
         refresh(ws, actor=actor, today=str(day.date()))
         summary.days += 1
+    first, last = str(local_day(start).date()), str((local_day(start) + pd.Timedelta(days=days - 1)).date())
+    before = ws.meta().get(SIMULATED, "")
+    if ".." in before:
+        first, last = min(first, before.split("..")[0]), max(last, before.split("..")[1])
+    with ws.transaction(actor=actor, action="simulate", detail=summary.text()) as tx:
+        tx.set_meta({SIMULATED: f"{first}..{last}"})  # the pages label these days 演示数据
     return summary
+
+
+def simulated_days(ws: Store) -> tuple[str, str] | None:
+    """The first and last simulated day (演示数据) of a workspace, or ``None`` if it has none."""
+    text = ws.meta().get(SIMULATED, "")
+    return (text.split("..")[0], text.split("..")[1]) if ".." in text else None
 
 
 def _record(ws: Store, plan: Plan, seed: int, rates: SimulationRates, settings: PatrolSettings, actor: str,

@@ -39,13 +39,17 @@ def visits(ws: Store, end: str, *, start: str = "", shift: str | None = None,
 
 
 def cell_coverage(ws: Store, level: str, start: str, end: str, *, shift: str | None = None,
-                  team: str | None = None, window_days: int = 10) -> gpd.GeoDataFrame:
+                  team: str | None = None, window_days: int = 10, within: str | None = None) -> gpd.GeoDataFrame:
     """Coverage of each cell of ``level`` (see module doc); ``share`` is NaN where a cell has no
-    active institution."""
+    active institution. ``within`` keeps the cells of one parent (a township's communities, a
+    community's buildings): the drill-down from the county to the buildings."""
     if level not in LEVELS:
         raise InputError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}.")
     key = {"townships": "township_code", "communities": "community_code", "buildings": "building_code"}[level]
-    cells = ws.read(level, columns=["code", "name"])
+    cells = ws.read(level, columns=["code", "name", "parent_code"])
+    if within:
+        cells = cells[cells["parent_code"] == within]
+    cells = cells.drop(columns="parent_code")
     seen = visits(ws, end, shift=shift, team=team)
     in_range = seen[seen["date"].astype(str).str[:10] >= start]
     window_start = (pd.Timestamp(end) - pd.Timedelta(days=window_days - 1)).strftime("%Y-%m-%d")

@@ -104,6 +104,8 @@ def candidate_visits(ws: Store, day: pd.Timestamp, settings: PatrolSettings) -> 
         clues = ws.read("clues")
         clues = clues[clues["status"].isin(OPEN_CLUES) & clues.geometry.notna()]
         received = pd.to_datetime(clues["received_at"], errors="coerce", utc=True).dt.tz_convert(day.tz)
+        known = (received.isna() | (received < day.normalize() + pd.Timedelta(days=1))).to_numpy()
+        clues, received = clues[known], received[known]  # a plan for a past day knows only the clues received by then
         due = received.dt.normalize() + pd.Timedelta(days=settings.verify_clues_within_days)
         frame = pd.DataFrame(
             {

@@ -73,8 +73,10 @@ def schedule(
     seed: str | None = None,
     time_limit: float | None = None,
     iterations: int | None = None,
+    actor: Any = None,
 ) -> dict[str, Any]:
-    """Plan ``days`` days from ``start`` under the double-ten rule; return plans, seeds and shortfall."""
+    """Plan ``days`` days from ``start`` under the double-ten rule; return plans, seeds and shortfall
+    (``actor``, a :class:`access.roles.Principal` or an operator's name, must be allowed to plan)."""
     settings = settings or load_patrol_settings(store=ws)
     rule = settings.double_ten
     days = int(days or rule.days)
@@ -111,6 +113,7 @@ def schedule(
             previous=previous,
             required=required,
             placed=placed,
+            actor=actor,
         )
         placed |= {s.visit_id for _, s in plan.stops() if s.mandatory and s.visit_id not in required}
         visited = {stop.visit_id for _, stop in plan.stops()}

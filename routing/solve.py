@@ -10,6 +10,7 @@ not fit is left out by the solver and reported by the caller, never dropped sile
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,7 +129,16 @@ def solve_routes(
     # array matches; at run time it takes any 2-D integer array.
     data = ProblemData(locations, clients, depots, types, matrices, matrices)  # type: ignore[arg-type]
     stop = MaxIterations(iterations) if iterations else MaxRuntime(time_limit)
-    result = pyvrp.solve(data, stop=stop, seed=seed, display=False, collect_stats=False)
+    with warnings.catch_warnings(record=True) as caught:
+        # every visit is optional (a prize), so an empty route is always feasible: PyVRP's warning that a
+        # penalty hit its bound (a shift over-full of mandatory visits) is logged; overruns are cut below
+        warnings.simplefilter("always", pyvrp.exceptions.PenaltyBoundWarning)
+        result = pyvrp.solve(data, stop=stop, seed=seed, display=False, collect_stats=False)
+    for warning in caught:
+        if issubclass(warning.category, pyvrp.exceptions.PenaltyBoundWarning):
+            log.info("PyVRP: a penalty reached its bound (a shift over-full of mandatory visits)")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     best = result.best
     stops: dict[str, list[Stop]] = {v.team_id: [] for v in vehicles}
     back: dict[str, int] = {v.team_id: start for v in vehicles}

@@ -23,3 +23,9 @@ patrol demo-layers $W/haidian_110108.gpkg --seed 2026 --institutions 20 --clues 
 patrol demo-teams $W/guixi_360681.gpkg --seed 2026
 patrol demo-teams $W/haidian_110108.gpkg --seed 2026 --teams 3 --inspectors 12
 cp "$W/guixi_360681.gpkg" "$W/haidian_110108.gpkg" data/
+# What a new user's data home gets for the default county: the same county after a simulated month
+# of plans, results and clues (演示数据), so that the leaders' page has figures on first start.
+cp data/guixi_360681.gpkg "$W/lived-in.gpkg"
+patrol simulate "$W/lived-in.gpkg" --from 2026-11-01 --days 30 --seed 2026
+mkdir -p data/lived-in
+cp "$W/lived-in.gpkg" data/lived-in/guixi_360681.gpkg

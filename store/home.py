@@ -1,7 +1,10 @@
 """Where a user's working data lives: ``$PATROL_HOME`` (default ``~/.local/share/shuangjian-patrol``).
 
 The repository ships sample workspaces in ``data/``; they are never written. On first use each
-one is copied into the data home, and the app and the command line work on those copies.
+one is copied into the data home, and the app and the command line work on those copies. Where
+``data/lived-in/`` holds the same county after a simulated month of patrols (演示数据, made by
+``scripts/build_default.sh``), that one is copied instead, so that a new user's leaders' page has
+figures at once; the bare samples in ``data/`` stay what the tests build on.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data"
+LIVED_IN_DIR = SHIPPED_DIR / "lived-in"
 DEFAULT_NAME = "guixi_360681"
 
 
@@ -49,7 +53,8 @@ def working_workspaces() -> list[Path]:
         if not target.exists():
             handle, name = tempfile.mkstemp(prefix=f".{sample.stem}.", suffix=".gpkg", dir=home)
             os.close(handle)
-            shutil.copyfile(sample, name)
+            lived_in = LIVED_IN_DIR / sample.name
+            shutil.copyfile(lived_in if lived_in.exists() else sample, name)
             os.replace(name, target)
     return sorted(home.glob("*.gpkg"), key=lambda p: (p.stem != DEFAULT_NAME, p.name))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import folium
 import folium.plugins
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -123,3 +124,20 @@ def test_imported_text_is_shown_as_typed_not_as_markdown() -> None:
     shown = plain("![x](http://evil.example/a.png) **粗** :red[红] 北街社区")
     assert "![" not in shown and "](" not in shown and "**" not in shown and ":red[" not in shown
     assert shown.replace("\\", "") == "![x](http://evil.example/a.png) **粗** :red[红] 北街社区"  # nothing lost
+
+
+def test_a_new_users_default_county_has_a_simulated_month_on_the_leaders_page(private_data_home: Path) -> None:
+    from store import open_store
+
+    AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()  # first start: the data home
+    home_copy = open_store(private_data_home / "guixi_360681.gpkg")
+    first, last = home_copy.meta()["simulated_days"].split("..")
+    assert (pd.Timestamp(last) - pd.Timestamp(first)).days >= 27  # a month of 演示数据
+    assert len(home_copy.read("results")) > 0 and len(home_copy.read("plans")) >= 28
+    shipped = open_store(ROOT / "data" / "guixi_360681.gpkg")
+    assert not shipped.has_layer("results")  # the bare sample the tests build on is not changed
+    assert len(home_copy.read("buildings")) == len(shipped.read("buildings"))  # the same county
+    leader = logged_in("demo_leader", demo_password("guixi_360681", "demo_leader"))
+    assert leader.header[0].value == "巡查工作看板"
+    assert int({m.label: m.value for m in leader.metric}["检查次数"]) > 0  # figures on first start
+    assert any("演示数据" in i.value and first in i.value for i in leader.info)

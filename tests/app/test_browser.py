@@ -125,6 +125,15 @@ def browser(app_url: str) -> Iterator[tuple[object, list[str]]]:
             chromium.close()
 
 
+def _choose(page: object, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox ``label`` once the page has settled (a click while it reruns is lost)."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)  # type: ignore[attr-defined]
+    box = page.get_by_label(label)  # type: ignore[attr-defined]
+    box.click()
+    box.fill(option)
+    page.get_by_role("option", name=option).click()  # type: ignore[attr-defined]
+
+
 def _log_in(page: object, username: str, password: str | None = None) -> None:
     from tests.helpers import TEST_PASSWORD
 
@@ -264,6 +273,7 @@ def test_a_team_leader_is_offered_only_their_pages_and_a_fresh_tab_must_log_in(b
 def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports(browser: tuple,
                                                                                   tmp_path: Path) -> None:
     import pypdfium2
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page, outside = browser
     _log_in(page, "leader1")  # a leader lands on the leaders' page
@@ -292,6 +302,26 @@ def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports
     pdf = pypdfium2.PdfDocument(saved["报告（PDF）"])
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     assert "校外培训巡查工作报告" in text and "检查次数" in text
+    first_metric = "document.querySelector(\"[data-testid='stMetricValue']\").innerText"
+    before = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    _choose(page, "统计期间", "今天")  # the date range: today has no results yet
+    page.wait_for_function(f"() => {first_metric} === '0'", timeout=30_000)
+    _choose(page, "统计期间", "近30天")
+    page.wait_for_function(f"v => {first_metric} === v", arg=before, timeout=30_000)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)
+    frame = page.frame_locator("iframe[title*='streamlit_folium']").first  # drill down: a township's communities
+    up = page.get_by_role("button", name="返回上一级")
+    for attempt in range(3):  # the map may still be redrawing after the range change: click again
+        frame.locator("path.leaflet-interactive").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        frame.locator("path.leaflet-interactive").nth(attempt).click()
+        try:
+            up.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    up.wait_for(timeout=1000)
+    assert "社区(村)" in page.locator("p", has_text="县区 ›").first.inner_text()
     assert outside == [], f"the page asked outside hosts for: {outside}"
 
 

@@ -66,8 +66,8 @@ def test_each_role_gets_its_own_pages(county: Store) -> None:
     add_user(county, "lead_t1", "team_leader", team_id="T1")
     expected = {
         "admin": {"views/accounts.py", "views/oversight.py", "views/grid.py"},
-        "planner1": {"views/planning.py", "views/areas.py", "views/teams.py", "views/team.py", "views/grid.py",
-                     "views/layers.py", "views/imports.py", "views/casework.py", "views/leaders.py"},
+        "planner1": {"views/planning.py", "views/areas.py", "views/rounds.py", "views/teams.py", "views/team.py",
+                     "views/grid.py", "views/layers.py", "views/imports.py", "views/casework.py", "views/leaders.py"},
         "leader1": {"views/oversight.py", "views/team.py", "views/grid.py", "views/layers.py", "views/casework.py",
                     "views/leaders.py"},
         "lead_t1": {"views/team.py", "views/grid.py"},
@@ -161,3 +161,17 @@ def test_the_leaders_page_shows_figures_coverage_and_the_report(county: Store) -
     app.selectbox(key="leaders_shift").set_value("night").run()
     assert not app.exception
     assert any("报表" in b.label for b in app.get("download_button"))
+    assert any("演示数据" in i.value for i in app.info)  # simulated days are labelled as such
+    app.selectbox(key="leaders_shift").set_value("").run()
+    app.selectbox(key="leaders_preset").set_value("range_today").run()  # no results are recorded today
+    assert {m.label: m.value for m in app.metric}["检查次数"] == "0"
+    app.selectbox(key="leaders_preset").set_value("range_7").run()
+    assert {m.label: m.value for m in app.metric}["检查次数"] == metrics["检查次数"]
+    from routing.register import withdraw_plan
+
+    plan, seed = make_plan(county, local_day(), "night", seed="w", settings=load_patrol_settings(), iterations=30)
+    register_plan(county, plan, seed=seed, actor="planner1")
+    withdraw_plan(county, plan.plan_id, reason="人员临时抽调", actor="planner1")
+    app.run()
+    assert any("撤回重抽的计划（1 个）" in h.value for h in app.subheader)
+    assert any("人员临时抽调" in set(d.value.get("原因", [])) for d in app.dataframe)

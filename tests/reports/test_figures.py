@@ -126,3 +126,24 @@ def test_the_workbook_holds_the_figures_in_chinese_sheets_with_native_charts(for
     assert str(figures.by_township["township"].iloc[0]) in text
     assert main(["report", fortnight.location, "--week", "2026-W99", "--out", str(tmp_path)]) == 2
     assert main(["report", fortnight.location, "--out", str(tmp_path)]) == 2
+
+
+def test_coverage_per_cell_and_the_drill_down_from_township_to_buildings(fortnight: Store) -> None:
+    from reports.coverage import cell_coverage
+
+    results = fortnight.read("results").drop_duplicates(["plan_id", "visit_id"], keep="last")
+    results = results[results["visited"].astype(bool) & _in(results["date"], "2026-11-02", "2026-11-15")]
+    communities = fortnight.read("communities")
+    parent = dict(zip(communities["code"], communities["parent_code"], strict=True))
+    towns = cell_coverage(fortnight, "townships", "2026-11-02", "2026-11-15")
+    by_town = results["community_code"].map(parent).value_counts()
+    for row in towns.itertuples():
+        assert row.inspections == int(by_town.get(row.code, 0)), row.name
+    busiest = towns.sort_values("inspections").iloc[-1]
+    inside = cell_coverage(fortnight, "communities", "2026-11-02", "2026-11-15", within=busiest["code"])
+    assert set(inside["code"]) == {c for c, p in parent.items() if p == busiest["code"]}
+    assert inside["inspections"].sum() == busiest["inspections"]  # the township's visits, shared out
+    community = inside.sort_values("inspections").iloc[-1]
+    buildings = cell_coverage(fortnight, "buildings", "2026-11-02", "2026-11-15", within=community["code"])
+    all_buildings = fortnight.read("buildings", columns=["code", "parent_code"])
+    assert set(buildings["code"]) == set(all_buildings.loc[all_buildings["parent_code"] == community["code"], "code"])
