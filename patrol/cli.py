@@ -489,6 +489,30 @@ def _schedule(args: argparse.Namespace) -> int:
     return 1
 
 
+def _teams(args: argparse.Namespace) -> int:
+    from routing.teams import import_teams, workspace_teams
+    from store import open_store
+
+    ws = open_store(args.workspace)
+    if args.teams or args.inspectors:
+        teams, people, problems = import_teams(ws, teams_path=args.teams, inspectors_path=args.inspectors,
+                                               actor=_actor(args))
+        print(f"saved: {len(teams)} teams and {len(people)} inspectors in use in {ws.label}")
+    else:
+        from core.settings import load_patrol_settings
+        from routing.teams import rule_problems
+
+        teams, people = workspace_teams(ws)
+        problems = rule_problems(teams, people, load_patrol_settings(store=ws).teams)
+    for row in teams.itertuples():
+        print(f"{row.team_id}\t{row.name}\t{row.mode}\t({row.base_lon}, {row.base_lat})")
+    print(f"{len(people)} inspectors in use, {int(people['law_cert'].sum())} with a law-enforcement certificate, "
+          f"{people['department'].nunique()} departments")
+    for problem in problems:
+        print(f"warning: {problem}")
+    return 0
+
+
 def _demo_teams(args: argparse.Namespace) -> int:
     from routing.teams import demo_teams, teams_layers
     from store import open_store
@@ -749,6 +773,13 @@ def build_parser() -> argparse.ArgumentParser:
     withdraw.set_defaults(func=_withdraw)
     publish.set_defaults(func=_publish)
     user.set_defaults(func=_user)
+    teams_cmd = sub.add_parser("teams", help="list the workspace's teams and inspectors, or replace them from "
+                               "CSV/XLSX files (checked row by row; the draw's rules are checked too)")
+    teams_cmd.add_argument("workspace")
+    teams_cmd.add_argument("--teams", help="teams file: team_id,name,base_lon,base_lat,mode")
+    teams_cmd.add_argument("--inspectors", help="inspectors file: inspector_id,name,department,law_cert,home_community")
+    teams_cmd.add_argument("--actor", default=argparse.SUPPRESS, help="who imports (default: the login name)")
+    teams_cmd.set_defaults(func=_teams)
     demo_teams_cmd = sub.add_parser("demo-teams", help="write demonstration teams and inspectors (演示数据)")
     demo_teams_cmd.add_argument("workspace")
     demo_teams_cmd.add_argument("--teams", type=int, default=4)

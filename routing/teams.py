@@ -414,3 +414,38 @@ def avoided_communities(members: list[str], inspectors: pd.DataFrame) -> list[st
             codes.add(str(people.at[person, "home_community"]))
         codes.update(c for c in str(people.at[person, "responsible_communities"] or "").split(";") if c)
     return sorted(codes)
+
+
+def import_teams(ws: Store, *, teams_path: str | Path | None = None, inspectors_path: str | Path | None = None,
+                 actor: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Replace the workspace's team list, inspector list or both with checked files (the formats
+    of the module doc), all in use, in one audited write; the list not given stays as it is.
+    Returns the lists in force and what the draw's rules say of them (Chinese)."""
+    from core.settings import load_patrol_settings
+
+    if teams_path is None and inspectors_path is None:
+        raise InputError("给出检查组文件或检查人员文件（或两者）。 / give a teams file, an inspectors file, or both.")
+    teams = read_teams(teams_path, ws) if teams_path else None
+    people = read_inspectors(inspectors_path, ws) if inspectors_path else None
+    stored_teams = pd.DataFrame(ws.read("teams")).drop(columns="geometry") if ws.has_layer("teams") else None
+    stored_people = pd.DataFrame(ws.read("inspectors")) if ws.has_layer("inspectors") else None
+    if teams is None:
+        if stored_teams is None:
+            raise InputError(f"{ws.label} 还没有检查组，请同时给出检查组文件。 / {ws.label} has no teams yet; "
+                             "give a teams file too.")
+        active_teams = list(in_use(stored_teams))
+        teams = stored_teams[TEAM_COLUMNS]
+    else:
+        active_teams = [True] * len(teams)
+    if people is None:
+        if stored_people is None:
+            raise InputError(f"{ws.label} 还没有检查人员，请同时给出检查人员文件。 / {ws.label} has no inspectors yet; "
+                             "give an inspectors file too.")
+        active_people = list(in_use(stored_people))
+        people = stored_people[INSPECTOR_COLUMNS].assign(
+            law_cert=stored_people["law_cert"].astype(str).str.strip().str.lower().isin(YES))
+    else:
+        active_people = [True] * len(people)
+    save_teams(ws, teams, people, actor=actor, active_teams=active_teams, active_people=active_people)
+    kept_teams, kept_people = workspace_teams(ws)
+    return kept_teams, kept_people, rule_problems(kept_teams, kept_people, load_patrol_settings(store=ws).teams)

@@ -111,3 +111,23 @@ def test_demo_teams_work_for_any_number_of_teams(guixi_ws):
     assert teams["name"].iloc[19] == "第二十检查组" and teams["name"].iloc[23] == "第二十四检查组"
     assert len(inspectors) == 96 and inspectors["inspector_id"].is_unique
     assert [chinese_number(n) for n in (10, 11, 20, 105, 110)] == ["十", "十一", "二十", "一百零五", "一百一十"]
+
+
+def test_teams_are_imported_into_the_workspace_from_files_checked_row_by_row(guixi_ws, tmp_path, capsys):
+    from patrol.cli import main
+    from routing.teams import import_teams, workspace_teams
+
+    good = tmp_path / "teams.csv"
+    good.write_text("组号,名称,驻地经度,驻地纬度,出行方式\nA1,甲组,117.2269,28.2951,汽车\nA2,乙组,117.2251,28.2975,电动车\n",
+                    encoding="utf-8")
+    before_people = workspace_teams(guixi_ws)[1]
+    teams, people, problems = import_teams(guixi_ws, teams_path=good, actor="科员")
+    assert list(teams["team_id"]) == ["A1", "A2"] and list(teams["mode"]) == ["car", "ebike"]
+    assert len(people) == len(before_people) and problems == []  # the inspectors stay as they were
+    assert guixi_ws.audit_log().iloc[-1]["actor"] == "科员"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("team_id,name,base_lon,base_lat,mode\nB1,丙组,28.2951,117.2269,plane\n", encoding="utf-8")
+    assert main(["teams", guixi_ws.location, "--teams", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2, mode: 'plane'" in err and "look swapped" in err
+    assert list(workspace_teams(guixi_ws)[0]["team_id"]) == ["A1", "A2"]  # nothing was used
