@@ -317,6 +317,16 @@ TEXT: dict[str, dict[str, str]] = {
     "teams_rules_ok": {"zh": "{teams} 个在用检查组、{people} 名在用人员，满足抽签规则。",
                        "en": "{teams} teams and {people} inspectors in use meet the draw's rules."},
     "teams_save": {"zh": "保存名单", "en": "Save the lists"},
+    "teams_import": {"zh": "从文件导入（CSV / XLSX）", "en": "Import from files (CSV / XLSX)"},
+    "teams_import_caption": {"zh": "检查组：队伍编号、队伍名称、驻地经度、驻地纬度、出行方式；检查人员：人员编号、姓名、单位、执法证、居住社区（可选：包保社区）。"
+                                   "导入的名单替换现有名单（只给一个文件时另一份不变），逐行检查，有错则不导入。",
+                             "en": "Teams: team_id, name, base_lon, base_lat, mode; inspectors: inspector_id, name, "
+                                   "department, law_cert, home_community (optionally responsible_communities). An "
+                                   "imported list replaces the current one (the other stays); every row is checked "
+                                   "and nothing is used if any is wrong."},
+    "teams_import_teams": {"zh": "检查组文件", "en": "Teams file"},
+    "teams_import_people": {"zh": "检查人员文件", "en": "Inspectors file"},
+    "teams_import_go": {"zh": "导入并保存", "en": "Import and save"},
     "teams_saved": {"zh": "已保存：{teams} 个检查组，{people} 名检查人员。", "en": "Saved: {teams} teams, {people} inspectors."},
     "rounds_page": {"zh": "双十轮次", "en": "Double-ten rounds"},
     "rounds_header": {"zh": "双十原则：一轮覆盖全部在册机构", "en": "Double ten: a round covering every active institution"},

@@ -12,13 +12,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_meta, load_optional
+from app_cache import load_meta, load_optional, version
 from core.clock import TIMEZONE
 from core.errors import InputError
 from i18n import plain, t
 from layers.render import base_map, finish_map, legend_html, risk_color
 from reports.coverage import LEVELS, cell_coverage, visits
-from reports.figures import Period, double_ten, period_figures
+from reports.figures import DoubleTen, Figures, Period, double_ten, period_figures
 from reports.gaps import gaps
 from reports.report import report_files
 from reports.workbook import summary_rows
@@ -34,11 +34,28 @@ def _coverage_color(share: float | None) -> str:
 DRILL = {"townships": "communities", "communities": "buildings"}  # a click on a cell opens the level below
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _coverage(path: str, version: str, level: str, start: str, end: str, shift: str | None, team: str | None,
+              within: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cells' coverage and the range's visits (computed once per workspace version and filter)."""
+    ws = open_store(path)
+    seen = visits(ws, end, shift=shift, team=team)
+    cells = cell_coverage(ws, level, start, end, shift=shift, team=team, within=within, seen=seen)
+    return cells, seen[seen["date"].astype(str).str[:10] >= start]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _figures(path: str, version: str, start: str, end: str) -> tuple[Figures, DoubleTen, pd.DataFrame]:
+    """The period's figures, its double-ten compliance and the ranked gaps (once per workspace version)."""
+    ws = open_store(path)
+    period = Period(pd.Timestamp(start, tz=TIMEZONE), pd.Timestamp(end, tz=TIMEZONE), f"{start} 至 {end}")
+    figures = period_figures(ws, period)
+    return figures, double_ten(ws, period, figures=figures), gaps(ws, end, top=10)
+
+
 def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None,
          ranked: pd.DataFrame, within: str | None = None, key: str = "leaders_map") -> tuple[pd.DataFrame, dict | None]:
-    ws = open_store(path)
-    cells = cell_coverage(ws, level, start, end, shift=shift, team=team, within=within)
-    seen = visits(ws, end, start=start, shift=shift, team=team)
+    cells, seen = _coverage(path, version(path), level, start, end, shift, team, within)
     if within:
         column = "township_code" if level == "communities" else "community_code"
         seen = seen[seen[column] == within]
@@ -180,10 +197,8 @@ def render() -> None:
                          on_change=_reset_drill)
     start, end = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
     c1.caption(f"{start} 至 {end}")
-    period = Period(pd.Timestamp(start, tz=TIMEZONE), pd.Timestamp(end, tz=TIMEZONE), f"{start} 至 {end}")
     ws = open_store(path)
-    figures = period_figures(ws, period)
-    compliance = double_ten(ws, period, figures=figures)
+    figures, compliance, ranked = _figures(path, version(path), start, end)
     metrics = st.columns(6)
     shown: list[tuple[str, str]] = [
         (t("leaders_inspections"), str(figures.inspections)),
@@ -198,7 +213,6 @@ def render() -> None:
     st.bar_chart(compliance.daily.set_index("date")[["inspections", "target"]].rename(
         columns={"inspections": t("leaders_inspections"), "target": t("leaders_target")}), stack=False)
     st.subheader(t("leaders_coverage"))
-    ranked = gaps(ws, end, top=10)
     drilled: list[tuple[str, str, str]] = st.session_state.setdefault("leaders_path", [])  # (level, code, name)
     shown_level, within = (DRILL[drilled[-1][0]], drilled[-1][1]) if drilled else (level, None)
     if drilled:

@@ -3,12 +3,16 @@ draw's rules checked as the planner edits, and saved in one audited write."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from app_cache import current_actor
 from core.errors import InputError, PermissionDeniedError
 from core.settings import MODES, load_patrol_settings
+from core.untrusted import check_upload, safe_filename
 from i18n import plain, t
 from routing.teams import (
     INSPECTOR_COLUMNS,
@@ -16,6 +20,7 @@ from routing.teams import (
     YES,
     check_inspectors,
     check_teams,
+    import_teams,
     in_use,
     rule_problems,
     save_teams,
@@ -37,11 +42,43 @@ def _stored(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return teams.reset_index(drop=True), people.reset_index(drop=True)
 
 
+def _import(path: str, teams_file: object | None, people_file: object | None) -> None:
+    """Replace the lists from uploaded files (checked row by row; a file's name is never a path)."""
+    ws = open_store(path)
+    limits = load_patrol_settings(store=ws).uploads
+    with tempfile.TemporaryDirectory() as folder:
+        saved: dict[str, Path] = {}
+        try:
+            for kind, upload in (("teams", teams_file), ("inspectors", people_file)):
+                if upload is None:
+                    continue
+                check_upload(upload.name, upload.size, limits)  # type: ignore[attr-defined]
+                (Path(folder) / kind).mkdir()
+                target = Path(folder) / kind / safe_filename(upload.name)  # type: ignore[attr-defined]
+                target.write_bytes(upload.getvalue())  # type: ignore[attr-defined]
+                saved[kind] = target
+            teams, people, problems = import_teams(ws, teams_path=saved.get("teams"),
+                                                   inspectors_path=saved.get("inspectors"), actor=current_actor())
+        except (InputError, PermissionDeniedError) as exc:  # named by the user's file, not our temporary folder
+            st.error(plain(str(exc).replace(f"{folder}/teams/", "").replace(f"{folder}/inspectors/", "")))
+            return
+    st.success(t("teams_saved").format(teams=len(teams), people=len(people)))
+    for problem in problems:
+        st.warning(plain(problem))
+
+
 def render() -> None:
     """Render the teams and inspectors page."""
     path = str(st.session_state["workspace"])
     st.header(t("teams_header"))
     st.caption(t("teams_caption"))
+    with st.expander(t("teams_import")):
+        st.caption(t("teams_import_caption"))
+        c1, c2 = st.columns(2)
+        teams_file = c1.file_uploader(t("teams_import_teams"), type=["csv", "xlsx"], key="teams_file")
+        people_file = c2.file_uploader(t("teams_import_people"), type=["csv", "xlsx"], key="people_file")
+        if st.button(t("teams_import_go"), key="teams_import_go", disabled=teams_file is None and people_file is None):
+            _import(path, teams_file, people_file)
     teams, people = _stored(path)
     settings = load_patrol_settings(store=open_store(path))
     text = st.column_config.TextColumn

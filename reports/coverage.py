@@ -39,7 +39,8 @@ def visits(ws: Store, end: str, *, start: str = "", shift: str | None = None,
 
 
 def cell_coverage(ws: Store, level: str, start: str, end: str, *, shift: str | None = None,
-                  team: str | None = None, window_days: int = 10, within: str | None = None) -> gpd.GeoDataFrame:
+                  team: str | None = None, window_days: int = 10, within: str | None = None,
+                  seen: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Coverage of each cell of ``level`` (see module doc); ``share`` is NaN where a cell has no
     active institution. ``within`` keeps the cells of one parent (a township's communities, a
     community's buildings): the drill-down from the county to the buildings."""
@@ -50,7 +51,7 @@ def cell_coverage(ws: Store, level: str, start: str, end: str, *, shift: str | N
     if within:
         cells = cells[cells["parent_code"] == within]
     cells = cells.drop(columns="parent_code")
-    seen = visits(ws, end, shift=shift, team=team)
+    seen = visits(ws, end, shift=shift, team=team) if seen is None else seen  # ``seen``: visits(…) already read
     in_range = seen[seen["date"].astype(str).str[:10] >= start]
     window_start = (pd.Timestamp(end) - pd.Timedelta(days=window_days - 1)).strftime("%Y-%m-%d")
     recent = set(seen.loc[(seen["kind"] == "institution") & (seen["date"].astype(str) >= window_start), "target"])

@@ -270,8 +270,8 @@ def test_a_team_leader_is_offered_only_their_pages_and_a_fresh_tab_must_log_in(b
     assert outside == [], f"the page asked outside hosts for: {outside}"
 
 
-def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports(browser: tuple,
-                                                                                  tmp_path: Path) -> None:
+def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports(browser: tuple, tmp_path: Path,
+                                                                                  browser_workspace: str) -> None:
     import pypdfium2
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -304,8 +304,15 @@ def test_the_leaders_page_colours_the_grid_draws_the_heat_and_gives_both_reports
     assert "校外培训巡查工作报告" in text and "检查次数" in text
     first_metric = "document.querySelector(\"[data-testid='stMetricValue']\").innerText"
     before = page.locator("[data-testid='stMetricValue']").first.inner_text()
-    _choose(page, "统计期间", "今天")  # the date range: today has no results yet
-    page.wait_for_function(f"() => {first_metric} === '0'", timeout=30_000)
+    from core.clock import local_day
+    from store import open_store
+
+    results = open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8")).read("results")
+    results = results.drop_duplicates(["plan_id", "visit_id"], keep="last")  # a corrected result counts once
+    today = results[(results["date"].astype(str).str[:10] == str(local_day().date())) & results["visited"].astype(bool)]
+    assert str(len(today)) != before  # the past days hold more inspections than today
+    _choose(page, "统计期间", "今天")  # the date range: only today's inspections (a team leader may have recorded some)
+    page.wait_for_function(f"v => {first_metric} === v", arg=str(len(today)), timeout=30_000)
     _choose(page, "统计期间", "近30天")
     page.wait_for_function(f"v => {first_metric} === v", arg=before, timeout=30_000)
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)

@@ -49,3 +49,22 @@ def test_rules_are_checked_as_the_lists_change_and_deactivated_people_are_not_dr
 
     with pytest.raises(PermissionDeniedError):
         save_teams(county, teams, people, actor=Principal("lead", Role.TEAM_LEADER, team_id="T1"))
+
+
+def test_a_planner_imports_a_teams_file_and_a_bad_file_changes_nothing(county: Store) -> None:
+    add_user(county, "planner1", "planner")
+    app = logged_in("planner1", page="views/teams.py")
+    good = "组号,名称,驻地经度,驻地纬度,出行方式\nA1,甲组,117.2269,28.2951,汽车\nA2,乙组,117.2251,28.2975,电动车\n"
+    app.get("file_uploader")[0].set_value(("../../etc/队伍.csv", good.encode("utf-8"), "text/csv")).run()
+    app.button(key="teams_import_go").click().run()
+    assert not app.exception, app.exception
+    assert "已保存：2 个检查组" in app.success[0].value
+    assert list(county.read("teams")["team_id"]) == ["A1", "A2"] and len(county.read("inspectors")) == 16
+    bad = "team_id,name,base_lon,base_lat,mode\nB1,丙组,28.2951,117.2269,plane\n"
+    app.get("file_uploader")[0].set_value(("bad.csv", bad.encode("utf-8"), "text/csv")).run()
+    app.button(key="teams_import_go").click().run()
+    errors = [e.value for e in app.error]
+    assert any("bad" in e and "plane" in e and "tmp" not in e for e in errors), errors  # named, no server path
+    assert list(county.read("teams")["team_id"]) == ["A1", "A2"]  # nothing was used
+    actors = county.audit_log().query("action == 'edit-teams'")["actor"]
+    assert list(actors) == ["planner1"]
