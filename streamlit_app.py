@@ -25,6 +25,7 @@ PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
     "areas_page": ("views/areas.py", ":material/map:", (Permission.PLAN,)),
     "rounds_page": ("views/rounds.py", ":material/event_repeat:", (Permission.PLAN,)),
     "teams_page": ("views/teams.py", ":material/groups:", (Permission.EDIT_DATA,)),
+    "field_page": ("views/field.py", ":material/add_location_alt:", (Permission.REPORT_FIELD,)),
     "grid_page": ("views/grid.py", ":material/grid_on:", (Permission.VIEW_DATA,)),
     "layers_page": ("views/layers.py", ":material/layers:", (Permission.VIEW_LAYERS,)),
     "case_page": ("views/casework.py", ":material/fact_check:", (Permission.VIEW_LAYERS,)),
@@ -35,7 +36,7 @@ PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
 PUBLIC_PAGE = ("views/public.py", ":material/public:")
 #: the page each role lands on after logging in
 HOME_PAGE = {Role.TEAM_LEADER: "team_page", Role.PLANNER: "plan_page", Role.LEADER: "leaders_page",
-             Role.ADMIN: "accounts_page"}
+             Role.ADMIN: "accounts_page", Role.GRID_MEMBER: "field_page", Role.VOLUNTEER: "field_page"}
 
 st.set_page_config(page_title="双减网格巡查", page_icon="🗺️", layout="wide")
 

@@ -24,12 +24,13 @@ from store import Store
 
 ACCOUNTS_LAYER = "accounts"
 USERNAME = re.compile(r"^[\w.\-]{2,32}$")
-LOGIN_ROLES = (Role.ADMIN, Role.PLANNER, Role.TEAM_LEADER, Role.LEADER)
+LOGIN_ROLES = (Role.ADMIN, Role.PLANNER, Role.TEAM_LEADER, Role.LEADER, Role.GRID_MEMBER, Role.VOLUNTEER)
+FIELD_ROLES = (Role.GRID_MEMBER, Role.VOLUNTEER)
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # checked for unknown names, so they take as long as known ones
 COLUMNS = ["username", "display_name", "role", "team_id", "inspector_id", "active", "password_hash",
            "failed_logins", "locked_until", "created_at", "created_by", "updated_at", "sso_identity",
-           "password_changed_at"]
+           "password_changed_at", "cell_code"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,13 @@ class Account:
     locked_until: str
     created_at: str
     created_by: str
+    cell_code: str = ""
 
     @property
     def principal(self) -> Principal:
         """The person this account logs in as."""
-        return Principal(self.username, self.role, self.display_name, self.team_id, self.inspector_id)
+        return Principal(self.username, self.role, self.display_name, self.team_id, self.inspector_id,
+                         self.cell_code)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -73,7 +76,7 @@ def _text(value: object) -> str:
 def _account(row: pd.Series) -> Account:
     return Account(str(row["username"]), _text(row["display_name"]), Role(str(row["role"])), _text(row["team_id"]),
                    _text(row["inspector_id"]), bool(row["active"]), _text(row["locked_until"]),
-                   _text(row["created_at"]), _text(row["created_by"]))
+                   _text(row["created_at"]), _text(row["created_by"]), _text(row.get("cell_code", "")))
 
 
 def has_accounts(ws: Store) -> bool:
@@ -98,7 +101,7 @@ def check_password(password: str, username: str, settings: AccessSettings) -> No
 
 def add_account(ws: Store, *, username: str, password: str, role: Role | str, actor: Principal | str,
                 display_name: str = "", team_id: str = "", inspector_id: str = "", sso_identity: str = "",
-                settings: AccessSettings | None = None) -> Account:
+                cell_code: str = "", settings: AccessSettings | None = None) -> Account:
     """Add an account; :class:`InputError` names what is wrong (name taken, weak password, no team).
 
     ``sso_identity`` is the e-mail (or subject) the bureau's identity provider gives this person,
@@ -119,6 +122,14 @@ def add_account(ws: Store, *, username: str, password: str, role: Role | str, ac
     if role == Role.TEAM_LEADER and not (team_id or inspector_id):
         raise InputError("检查组组长须绑定一个检查组（--team）或一名检查人员（--inspector）。 / "
                          "A team leader is bound to a team (--team) or an inspector (--inspector).")
+    if role in FIELD_ROLES:
+        cell_code = cell_code.strip()
+        if role == Role.GRID_MEMBER and not cell_code:
+            raise InputError("网格员须绑定所负责的网格（社区或楼栋代码，--cell）。 / A grid member is bound to their "
+                             "cell (a community or building code, --cell).")
+        if cell_code and all(ws.read(level, where={"code": cell_code}, columns=["code"]).empty
+                             for level in ("communities", "buildings")):
+            raise InputError(f"网格 {cell_code} 不在本县区。 / cell {cell_code} is not a community or building here.")
     _check_binding(ws, team_id, inspector_id)
     check_password(password, username, _settings(ws, settings))
     stamp = _now(None).isoformat(timespec="seconds")
@@ -127,7 +138,8 @@ def add_account(ws: Store, *, username: str, password: str, role: Role | str, ac
                          "inspector_id": inspector_id if role == Role.TEAM_LEADER else "", "active": True,
                          "password_hash": _HASHER.hash(password), "failed_logins": 0, "locked_until": "",
                          "created_at": stamp, "created_by": by, "updated_at": stamp,
-                         "sso_identity": sso_identity.strip().lower(), "password_changed_at": stamp}],
+                         "sso_identity": sso_identity.strip().lower(), "password_changed_at": stamp,
+                         "cell_code": cell_code if role in FIELD_ROLES else ""}],
                        columns=COLUMNS)
     with ws.transaction(actor=by, action="account-add", detail=f"{username}: {role.value}") as tx:
         existing = tx.read(ACCOUNTS_LAYER) if tx.has_layer(ACCOUNTS_LAYER) else pd.DataFrame(columns=COLUMNS)

@@ -20,6 +20,8 @@ class Role(StrEnum):
     PLANNER = "planner"  # 计划编制人: grid, layers, imports, teams, plans
     TEAM_LEADER = "team_leader"  # 检查组组长: their own team's route once released, and its results
     LEADER = "leader"  # 局领导/专班: every figure, the register, the audit log, publication (一公开)
+    GRID_MEMBER = "grid_member"  # 网格员: reports clues from the field and "nothing found today" for their cell
+    VOLUNTEER = "volunteer"  # 志愿者 (e.g. a school's volunteers): reports clues from the field
     OPERATOR = "operator"  # the command line at the server (not a login)
 
 
@@ -37,6 +39,7 @@ class Permission(StrEnum):
     VIEW_DATA = "view_data"  # the grid and who is responsible where
     VIEW_LAYERS = "view_layers"  # institutions, clues (with their content), risk, cases
     VIEW_REPORTS = "view_reports"  # the leaders' figures, coverage and reports
+    REPORT_FIELD = "report_field"  # file a clue from the field, and "nothing found today" (一排查一上报)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -47,11 +50,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_LEADER: frozenset({Permission.RECORD_RESULTS, Permission.VIEW_DATA}),
     Role.LEADER: frozenset({Permission.VIEW_PLANS, Permission.READ_AUDIT, Permission.PUBLISH, Permission.VIEW_SEEDS,
                             Permission.VIEW_DATA, Permission.VIEW_LAYERS, Permission.VIEW_REPORTS}),
+    Role.GRID_MEMBER: frozenset({Permission.REPORT_FIELD}),
+    Role.VOLUNTEER: frozenset({Permission.REPORT_FIELD}),
     Role.OPERATOR: frozenset(Permission),
 }
 
 ROLE_NAMES_ZH = {Role.ADMIN: "系统管理员", Role.PLANNER: "计划编制人", Role.TEAM_LEADER: "检查组组长",
-                 Role.LEADER: "局领导", Role.OPERATOR: "服务器操作员"}
+                 Role.LEADER: "局领导", Role.GRID_MEMBER: "网格员", Role.VOLUNTEER: "志愿者",
+                 Role.OPERATOR: "服务器操作员"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Principal:
     display_name: str = ""
     team_id: str = ""
     inspector_id: str = ""
+    cell_code: str = ""  # a grid member's own cell (a community or building code)
 
     @classmethod
     def operator(cls, name: str) -> Principal:

@@ -42,6 +42,7 @@ def _add(path: str) -> None:
         inspector = c4.selectbox(t("accounts_inspector"),
                                  none + ([] if people is None else list(people["inspector_id"])),
                                  format_func=lambda v: v or t("accounts_none"), key="acc_inspector")
+        cell = st.text_input(t("accounts_cell"), key="acc_cell", max_chars=20)
         c5, c6 = st.columns(2)
         password = c5.text_input(t("login_password"), type="password", key="acc_password")
         again = c6.text_input(t("accounts_password_again"), type="password", key="acc_password_again")
@@ -53,7 +54,8 @@ def _add(path: str) -> None:
         return
     try:
         account = add_account(open_store(path), username=username, password=password, role=role,
-                              display_name=name, team_id=team, inspector_id=inspector, actor=current_actor())
+                              display_name=name, team_id=team, inspector_id=inspector, cell_code=cell,
+                              actor=current_actor())
     except InputError as exc:
         st.error(plain(exc))
         return

@@ -235,7 +235,8 @@ def render() -> None:
     st.dataframe(table.sort_values("share", na_position="last").rename(columns={
         "code": t("code"), "name": t("name"), "institutions": t("leaders_institutions"),
         "covered": t("leaders_covered"), "share": t("leaders_share"), "inspections": t("leaders_inspections"),
-        "last_visit": t("leaders_last"), "days_since": t("leaders_days_since")}), hide_index=True, width="stretch")
+        "last_visit": t("leaders_last"), "days_since": t("leaders_days_since"),
+        "grid_walks": t("leaders_grid_walks")}), hide_index=True, width="stretch")
     st.subheader(t("leaders_gaps"))
     st.caption(t("leaders_gaps_caption"))
     st.dataframe(ranked[ranked["gap"] > 0].rename(columns={

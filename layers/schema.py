@@ -43,6 +43,9 @@ CLUE_CHANNELS: tuple[Term, ...] = (
     Term("wechat", "微信", "WeChat", ("微信公众号", "公众号", "小程序")),
     Term("mailbox", "信箱", "mailbox", ("邮箱", "电子邮件", "来信", "局长信箱", "email", "mail")),
     Term("supervisor", "社会监督员", "social supervisor", ("监督员", "社会监督")),
+    Term("grid_member", "网格员上报", "grid member", ("网格员", "网格上报", "楼长")),
+    Term("volunteer", "志愿者上报", "volunteer", ("志愿者", "家长志愿者")),
+    Term("inspection", "检查发现", "found on an inspection", ("巡查发现", "检查中发现")),
     Term("other", "其他", "other", ("其它", "来访", "走访")),
 )
 CLUE_CATEGORIES: tuple[Term, ...] = (

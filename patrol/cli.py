@@ -343,7 +343,8 @@ def _user(args: argparse.Namespace) -> int:
     if args.action == "add":
         account = add_account(ws, username=args.username, password=password, role=args.role or "", actor=actor,
                               display_name=args.name or "", team_id=args.team or "",
-                              inspector_id=args.inspector or "", sso_identity=args.sso or "")
+                              inspector_id=args.inspector or "", sso_identity=args.sso or "",
+                              cell_code=args.cell or "")
         print(f"added: {account.username} ({account.role.value})")
     else:
         set_password(ws, args.username, password, actor=actor)
@@ -763,10 +764,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("action", choices=["add", "passwd", "disable", "enable", "list"])
     user.add_argument("workspace")
     user.add_argument("username", nargs="?")
-    user.add_argument("--role", choices=["admin", "planner", "team_leader", "leader"])
+    user.add_argument("--role", choices=["admin", "planner", "team_leader", "leader", "grid_member", "volunteer"])
     user.add_argument("--name", help="the person's name as shown in the app")
     user.add_argument("--team", help="a team leader's team (team_id)")
     user.add_argument("--inspector", help="or the inspector a team leader is (inspector_id)")
+    user.add_argument("--cell", help="a grid member's own cell: a community or building code (网格)")
     user.add_argument("--password-file", help="read the password from this file instead of a prompt")
     user.add_argument("--sso", help="the e-mail the bureau's identity provider gives this person (single sign-on)")
     verify.set_defaults(func=_verify)

@@ -14,7 +14,8 @@ from core.visits import VisitRef
 from store import Store
 
 LEVELS = ("townships", "communities", "buildings")
-COLUMNS = ["code", "name", "institutions", "covered", "share", "inspections", "last_visit", "days_since"]
+COLUMNS = ["code", "name", "institutions", "covered", "share", "inspections", "last_visit", "days_since",
+           "grid_walks"]
 
 
 def visits(ws: Store, end: str, *, start: str = "", shift: str | None = None,
@@ -69,4 +70,14 @@ def cell_coverage(ws: Store, level: str, start: str, end: str, *, shift: str | N
     frame["inspections"] = frame["code"].map(in_range.groupby(key).size()).fillna(0).astype(int)
     frame["last_visit"] = frame["code"].map(last).fillna("")
     frame["days_since"] = [(pd.Timestamp(end) - pd.Timestamp(d)).days if d else np.nan for d in frame["last_visit"]]
+    from casework.field import grid_walks
+
+    walks = grid_walks(ws, start, end)  # the grid's own patrols (一排查一上报), counted apart from the teams'
+    if level == "townships":
+        communities = ws.read("communities", columns=["code", "parent_code"])
+        walks["cell"] = walks["community_code"].map(dict(zip(communities["code"], communities["parent_code"],
+                                                             strict=True)))
+    else:
+        walks["cell"] = walks["community_code"] if level == "communities" else walks["cell_code"]
+    frame["grid_walks"] = frame["code"].map(walks.groupby("cell").size()).fillna(0).astype(int)
     return frame[[*COLUMNS, "geometry"]]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -98,6 +98,9 @@ class Figures:
     by_township: pd.DataFrame  # township_code, township, inspections, communities, problems, notices
     by_team: pd.DataFrame  # team_id, team, shifts, inspections, turnouts, problems, notices
     daily: pd.DataFrame  # date, inspections, target
+    clues_by_channel: dict[str, int] = field(default_factory=dict)  # received, by source (热线、网格员、志愿者…)
+    grid_walks: int = 0  # "nothing found today" reports of the grid's own patrols (一排查一上报)
+    cells_walked: int = 0  # distinct cells those reports cover
 
 
 def _visited(ws: Store, period: Period) -> pd.DataFrame:
@@ -152,6 +155,10 @@ def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = 
     deadline = (pd.to_datetime(answered["received_at"].astype(str).str[:10]) +
                 pd.Timedelta(days=settings.verify_clues_within_days))
     in_time = pd.to_datetime(answered["handled_at"].astype(str).str[:10]) <= deadline
+    received = _with(clues[period.holds(clues["received_at"])], "channel")
+    from casework.field import grid_walks
+
+    walks = grid_walks(ws, f"{period.start:%Y-%m-%d}", f"{period.end:%Y-%m-%d}")
     township_of, township_names = _townships(ws)
     visited["township_code"] = visited["community_code"].map(township_of).fillna("")
     visited["problem"] = visited["items"].map(bool) | (visited["finding"] == "not_fixed")
@@ -188,6 +195,8 @@ def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = 
         answered_in_time_share=round(float(in_time.mean()), 3) if len(answered) else None,
         plans=len(register), plans_withdrawn=int((register["status"] == "withdrawn").sum()),
         by_township=by_township, by_team=by_team, daily=daily,
+        clues_by_channel={term.code: int((received["channel"] == term.code).sum()) for term in schema.CLUE_CHANNELS},
+        grid_walks=len(walks), cells_walked=int(walks["cell_code"].nunique()),
     )
 
 

@@ -26,7 +26,11 @@ def summary_rows(figures: Figures, compliance: DoubleTen) -> list[tuple[str, obj
         *[(f"下达{NOTICE_NAMES[k]}（份）", v) for k, v in figures.notices_by_kind.items()],
         ("新立整改案件", figures.cases_opened), ("整改销号", figures.cases_closed),
         ("平均整改天数", "" if figures.mean_days_to_close is None else figures.mean_days_to_close),
-        ("受理举报线索", figures.clues_received), ("现场核查线索", figures.clues_verified),
+        ("受理举报线索", figures.clues_received),
+        *[(f"  其中{term.zh}", figures.clues_by_channel.get(term.code, 0)) for term in schema.CLUE_CHANNELS
+          if figures.clues_by_channel.get(term.code, 0)],
+        ("网格自查上报（无异常）", figures.grid_walks), ("网格自查覆盖网格数", figures.cells_walked),
+        ("现场核查线索", figures.clues_verified),
         ("办结反馈线索", figures.clues_answered),
         ("按时办结率", "" if share is None else f"{100 * share:.1f}%"),
         ("登记巡查计划", figures.plans), ("撤回重排计划", figures.plans_withdrawn),

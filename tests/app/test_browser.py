@@ -51,6 +51,7 @@ def _register_todays_plan(path: Path) -> str:
     add_user(ws, "planner1", "planner")
     add_user(ws, "leader1", "leader")
     add_user(ws, "lead_t1", "team_leader", team_id=plan.teams[0].team_id)
+    add_user(ws, "wg1", "grid_member", cell_code="360681003002")
     return ws.location
 
 
@@ -374,4 +375,43 @@ def test_a_planner_hands_a_community_to_another_team_on_the_map_and_saves(home: 
     audit = ws.audit_log()
     saves = audit[audit["action"] == "save-areas"]
     assert (saves["actor"] == "planner1").any()  # …and in the audit log, with who
+    assert outside == [], f"the page asked outside hosts for: {outside}"
+
+
+def test_a_grid_member_reports_from_a_phone_with_its_location_and_a_photo(browser: tuple, app_url: str,
+                                                                          browser_workspace: str) -> None:
+    from store import open_store
+    from tests.casework.test_field import photo_with_gps
+
+    page, outside = browser
+    page.context.grant_permissions(["geolocation"], origin=app_url)
+    page.context.set_geolocation({"latitude": 28.29515, "longitude": 117.22692})
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    _log_in(page, "wg1")  # a grid member lands on the field page
+    page.get_by_text("现场上报（网格员、志愿者）").wait_for(timeout=60_000)
+    _choose(page, "类别", "在职教师有偿补课")
+    page.get_by_label("看到的情况（简要）").fill("在职教师在家中有偿补课，每晚7点")
+    page.get_by_test_id("stCheckbox").get_by_text("使用手机定位").click()
+    page.get_by_text("手机定位）").wait_for(timeout=30_000)  # the place came from the phone
+    page.locator("input[type=file]").set_input_files(files=[{"name": "现场.jpg", "mimeType": "image/jpeg",
+                                                             "buffer": photo_with_gps()}])
+    page.get_by_text("现场.jpg").wait_for(timeout=30_000)
+    page.get_by_role("button", name="提交上报").click()
+    page.get_by_text("已上报，线索编号").wait_for(timeout=60_000)
+    ws = open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8"))
+    clues = ws.read("clues")
+    mine = clues[clues["reporter"] == "wg1"]
+    assert len(mine) == 1 and abs(float(mine.geometry.iloc[0].x) - 117.22692) < 1e-5  # placed by the phone
+    assert mine["channel"].iloc[0] == "grid_member" and mine["status"].iloc[0] == "received"
+    assert len(ws.read("clue_photos", where={"clue_id": mine["clue_id"].iloc[0]})) == 1
+    links = [a.inner_text() for a in page.locator("[data-testid='stSidebarNav'] a").all()]
+    assert not any("路线" in text or "计划" in text for text in links), links  # no plan, no route
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/team", wait_until="domcontentloaded")  # typing a route's address opens no route
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    page.get_by_text("Page not found").wait_for(timeout=30_000)  # Streamlit's own notice: no such page here
+    page.keyboard.press("Escape")
+    _log_in(page, "wg1")
+    page.get_by_text("现场上报（网格员、志愿者）").wait_for(timeout=60_000)
+    assert page.get_by_text("检查组今日路线").count() == 0
     assert outside == [], f"the page asked outside hosts for: {outside}"

@@ -64,6 +64,7 @@ def test_an_idle_session_expires(county: Store) -> None:
 
 def test_each_role_gets_its_own_pages(county: Store) -> None:
     add_user(county, "lead_t1", "team_leader", team_id="T1")
+    add_user(county, "wg1", "grid_member", cell_code="360681003002")
     expected = {
         "admin": {"views/accounts.py", "views/oversight.py", "views/grid.py"},
         "planner1": {"views/planning.py", "views/areas.py", "views/rounds.py", "views/teams.py", "views/team.py",
@@ -71,6 +72,7 @@ def test_each_role_gets_its_own_pages(county: Store) -> None:
         "leader1": {"views/oversight.py", "views/team.py", "views/grid.py", "views/layers.py", "views/casework.py",
                     "views/leaders.py"},
         "lead_t1": {"views/team.py", "views/grid.py"},
+        "wg1": {"views/field.py"},  # a grid member: field reports only, no plan, no route, no layer
     }
     every = {f"views/{p.name}" for p in (ROOT / "views").glob("*.py")} - {"views/public.py"}
     for username, pages in expected.items():
