@@ -403,6 +403,10 @@ TEXT: dict[str, dict[str, str]] = {
     "field_status": {"zh": "办理状态", "en": "Status"},
     "field_verify_by": {"zh": "核查时限", "en": "Verify by"},
     "leaders_grid_walks": {"zh": "网格自查", "en": "Grid's own walks"},
+    "team_covert": {"zh": "暗访", "en": "covert"},
+    "team_covert_hint": {"zh": "暗访：不亮明身份、不出示证件、不当场下达文书，只记录可观察到的情况；发现问题可抄告或转为明查。",
+                         "en": "Covert: do not identify yourselves, show no papers and issue no notice; record only "
+                               "what can be observed. Refer problems or hand them to an open inspection."},
     "areas_page": {"zh": "包片区域", "en": "Patrol areas"},
     "areas_header": {"zh": "包片区域：社区分给各检查组", "en": "Patrol areas: communities shared among the teams"},
     "areas_caption": {"zh": "每组一片，连片、紧凑；工作量（按风险加权的预计检查时长加上从驻地出发的路程）尽量在平均值±10%以内。"

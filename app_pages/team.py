@@ -91,7 +91,7 @@ def _downloads(path: str, plan: Plan, team: TeamRoute, color: str) -> None:
 
 def _stop_label(stop: Stop, done: dict[str, bool]) -> str:
     mark = "✓" if done.get(stop.visit_id) else "✗" if stop.visit_id in done else "○"
-    return f"{mark} {stop.order}. {stop.arrival} {stop.name}"
+    return f"{mark} {stop.order}. {stop.arrival} {stop.name}" + (f"（{t('team_covert')}）" if stop.covert else "")
 
 
 def _text(row: pd.Series | None, column: str) -> str:
@@ -126,6 +126,8 @@ def _prefill(path: str, plan: Plan, stop: Stop) -> None:
         state[f"rec_check_{term.code}"] = checklist.get(term.code, "not_checked")
     state["rec_problems"] = _text(row, "problems")
     state["rec_action"] = _text(row, "action") or "none"
+    if stop.covert and state["rec_action"] not in ("none", "refer"):
+        state["rec_action"] = "none"
     state["rec_refer"] = _text(row, "refer_to")
     days = _text(row, "rectify_days")
     state["rec_days"] = int(float(days)) if days else 0
@@ -139,6 +141,10 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
     stop = stops[visit_id]
     _prefill(path, plan, stop)
     st.caption(f"{t('kind_' + stop.kind)}｜{plain(stop.address)}｜{plain(stop.reason)}")
+    if stop.covert:
+        st.info(t("team_covert_hint"))
+    items = [term for term in schema.CHECKLIST_ITEMS if not stop.covert or term.code in schema.COVERT_ITEMS]
+    actions = [term.code for term in schema.ACTIONS if not stop.covert or term.code in ("none", "refer")]
     with st.form("record_form", clear_on_submit=False):
         visited = st.radio(
             t("team_visited"),
@@ -160,8 +166,8 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
                 key="rec_finding",
             )
         st.markdown(f"**{t('team_checklist')}**")
-        checklist = {}
-        for term in schema.CHECKLIST_ITEMS:
+        checklist = {term.code: "not_checked" for term in schema.CHECKLIST_ITEMS}  # 暗访: only what is observable
+        for term in items:
             checklist[term.code] = st.radio(
                 term.zh if lang() == "zh" else term.en,
                 CHECKS,
@@ -173,7 +179,7 @@ def _record_form(path: str, plan: Plan, team: TeamRoute, done: dict[str, bool]) 
         problems = st.text_area(t("team_problems"), key="rec_problems", height=80)
         action = st.radio(
             t("team_action"),
-            [term.code for term in schema.ACTIONS],
+            actions,
             horizontal=True,
             format_func=lambda a: schema.label("action", a, lang()),
             key="rec_action",
@@ -309,7 +315,7 @@ def render() -> None:
                 "order": s.order,
                 "arrival": s.arrival,
                 "name": s.name,
-                "kind": t(f"kind_{s.kind}"),
+                "kind": t(f"kind_{s.kind}") + (f"（{t('team_covert')}）" if s.covert else ""),
                 "address": s.address,
                 "recorded": t("team_done")
                 if done.get(s.visit_id)

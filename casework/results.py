@@ -306,6 +306,16 @@ def _result_row(plan, team, stop, result: StopResult, settings, problems: list[s
                or value not in ("ok", "problem", "not_checked")]
         if bad:
             problems.append(f"{where}: unknown checklist entries {bad}.")
+        if stop.covert:  # 暗访: only what anyone can see; papers and notices wait for an open inspection
+            unseen = [code for code, value in result.checklist.items()
+                      if value != "not_checked" and code not in schema.COVERT_ITEMS]
+            if unseen:
+                problems.append(f"{where}: {stop.name} 是暗访，只记录可观察的情况，不能记录 "
+                                f"{'、'.join(schema.label('checklist', c) for c in unseen)}。 / a covert visit records "
+                                "only what can be observed.")
+            if result.action not in ("none", "refer"):
+                problems.append(f"{where}: {stop.name} 是暗访，不当场下达文书；发现问题请抄告或转明查。 / "
+                                "a covert visit issues no notice on the spot.")
     else:
         if not result.not_visited_reason.strip():
             problems.append(f"{where}: {stop.name} was not visited; say why (未检查原因).")

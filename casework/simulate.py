@@ -109,12 +109,17 @@ def stop_result(stop: Stop, rng: np.random.Generator, rates: SimulationRates) ->
             checklist[str(rng.choice(items))] = "problem"
     else:  # revisit
         finding = "fixed" if rng.random() < rates.revisit_fixed else "not_fixed"
+    if stop.covert:  # 暗访: only what anyone can see is recorded
+        checklist = {code: (value if code in schema.COVERT_ITEMS else "not_checked")
+                     for code, value in checklist.items()}
     found = [code for code, value in checklist.items() if value == "problem"]
     problems = "；".join(PROBLEM_TEXT[c] for c in found)
     if stop.kind == "revisit" and finding == "not_fixed":
         problems = "整改未到位"
     action = "none"
-    if found:
+    if found and stop.covert:
+        action = "refer" if rng.random() < rates.notice_shares.get("refer", 0.2) else "none"
+    elif found:
         kinds = list(rates.notice_shares)
         action = str(rng.choice(kinds, p=np.array(list(rates.notice_shares.values())) / sum(
             rates.notice_shares.values())))

@@ -117,6 +117,7 @@ class DrawSettings:
     min_weight: float
     same_day_factor: float = 1.0  # a site visited in the other shift of the day keeps this share of its weight
     max_boost: float = 2.0  # the most a gap on the leaders' map may multiply a community's sites' weights by
+    covert_share: float = 0.3  # 明察暗访: the share of stops drawn covert (暗访), the rest open (明察)
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ class PatrolSettings:
         boost = _number(source, "[draw] max_boost", draw.get("max_boost", 2.0), positive=True, at_most=10)
         if boost < 1:
             raise InputError(f"{source}: [draw] max_boost must be at least 1 (found {boost}).")
-        bounds = replace(bounds, same_day_factor=factor, max_boost=boost)
+        covert = _number(source, "[draw] covert_share", draw.get("covert_share", 0.3), at_most=0.95)
+        bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,
             far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),

@@ -70,6 +70,10 @@ CLUE_STATUSES: tuple[Term, ...] = (
 )
 CLUE_FLOW = tuple(term.code for term in CLUE_STATUSES)
 
+# 暗访: what a covert visit records — only what anyone may see or ask as a customer, never papers
+COVERT_ITEMS = ("fees", "materials", "qr_code", "gatekeeper", "fire", "surroundings")
+COVERT_KINDS = ("institution", "place", "clue")
+
 # What is checked on site (DOMAIN.md), in the order of the printed sheet.
 CHECKLIST_ITEMS: tuple[Term, ...] = (
     Term("permits", "证照", "permits and licences", ("办学许可证", "营业执照", "证照情况", "证照齐全")),

@@ -54,6 +54,7 @@ class Stop:
     departure: str
     service_min: int
     snap_m: float
+    covert: bool = False  # 暗访: no marking of inspectors on this stop's sheet and phone view
 
     @property
     def visit(self) -> VisitRef:

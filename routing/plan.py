@@ -36,8 +36,17 @@ from core.clock import as_local, local_day, now_local
 from core.errors import InputError
 from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
+from layers import schema
 from routing.areas import out_of_area, plan_areas, working_areas
-from routing.draw import commitment, digest, inclusion_probabilities, new_seed, revisits_due, systematic_sample
+from routing.draw import (
+    commitment,
+    digest,
+    inclusion_probabilities,
+    new_seed,
+    revisits_due,
+    systematic_sample,
+    uniform,
+)
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.matrix import TravelTimes, travel_times
 from routing.model import Plan
@@ -303,7 +312,16 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
         "sites": drawn,
         "teams": teams,
         **({"areas": working_areas(inputs["areas"], team_ids, seed)} if inputs.get("areas") else {}),
+        **({"covert": covert_visits(drawn + list(inputs["mandatory"]), seed, rules["draw"]["covert_share"])}
+           if "covert_share" in rules["draw"] else {}),
     }
+
+
+def covert_visits(visit_ids: list[str], seed: str, share: float) -> list[str]:
+    """The visits made covert (暗访): each institution, place or clue check with probability ``share``,
+    drawn from the plan's seed (a 回头看 stays open)."""
+    return sorted(v for v in set(visit_ids)
+                  if VisitRef.parse(v).kind.value in schema.COVERT_KINDS and uniform(seed, "covert", v) < share)
 
 
 def team_bans(drawn: Mapping[str, Any], inspectors: pd.DataFrame) -> dict[str, frozenset[str]]:
@@ -436,7 +454,7 @@ def make_plan(
         **({"boost": boosts} if boosts else {}),
         **({"areas": areas} if (areas := plan_areas(ws, settings)) else {}),
         "rules": {
-            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability")},
+            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
         },
     }
@@ -532,6 +550,7 @@ def _assemble(
     to_wgs84 = Transformer.from_crs(metric, "EPSG:4326", always_xy=True)
     people = inspectors.set_index("inspector_id")
     probability = drawn["probabilities"]
+    covert = set(drawn.get("covert", []))
     out_teams = []
     for vehicle, team in zip(vehicles, teams.itertuples(), strict=True):
         tt = matrices[vehicle.mode]
@@ -557,6 +576,7 @@ def _assemble(
                     "departure": clock(stop.departure_s),
                     "service_min": round(visit.service_s / 60),
                     "snap_m": round(float(snap_m[visit.location]), 1),
+                    "covert": visit.visit_id in covert,
                 }
             )
             legs.append(_leg(tt, previous_row, visit.location, to_wgs84))
@@ -619,7 +639,8 @@ def _assemble(
         "inputs_digest": inputs_digest,
         "inputs": inputs,
         "draw": {"sites": drawn["sites"], "teams": drawn["teams"],
-                 **({"areas": drawn["areas"]} if "areas" in drawn else {})},
+                 **({"areas": drawn["areas"]} if "areas" in drawn else {}),
+                 **({"covert": drawn["covert"]} if "covert" in drawn else {})},
         "probabilities": drawn["probabilities"],
         "teams": out_teams,
         "unplanned": unplanned,
@@ -729,6 +750,14 @@ def _verify_document(plan: Mapping[str, Any], seed: str, registered: Mapping[str
                 if stop.get("community_code") in bans.get(team["team_id"], frozenset()):
                     problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}) is in "
                                     f"community {stop['community_code']}, outside the team's area today")
+    if "covert" in redo:
+        covert = set(redo["covert"])
+        for team in plan.get("teams", []):
+            for stop in team.get("stops", []):
+                if bool(stop.get("covert")) != (stop["visit_id"] in covert):
+                    problems.append(f"team {team['team_id']} stop {stop['order']} ({stop['visit_id']}): marked "
+                                    f"{'covert' if stop.get('covert') else 'open'}, the draw makes it "
+                                    f"{'covert' if stop['visit_id'] in covert else 'open'}")
     listed = {u.get("visit_id") for u in plan.get("unplanned", [])}
     routed = {s["visit_id"] for t in plan.get("teams", []) for s in t.get("stops", [])}
     for visit_id in sorted((set(redo["sites"]) | set(inputs.get("mandatory", []))) - routed - listed):

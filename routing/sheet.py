@@ -85,6 +85,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "closing": "签字确认",
         "base": "出发地",
         "none_stops": "本班次无检查点。",
+        "covert_mark": "暗访",
         "kinds": {"institution": "机构", "place": "重点场所", "clue": "线索核查", "revisit": "回头看"},
         "modes": {"car": "驾车", "ebike": "电动车", "walk": "步行"},
         "map_note": "道路与路线数据",
@@ -144,6 +145,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "closing": "Signatures",
         "base": "Base",
         "none_stops": "No stops on this shift.",
+        "covert_mark": "covert",
         "kinds": {"institution": "institution", "place": "high-risk place", "clue": "clue check", "revisit": "revisit"},
         "modes": {"car": "car", "ebike": "e-bike", "walk": "on foot"},
         "map_note": "Roads and route data",
@@ -268,6 +270,8 @@ CSS = """
   @top-left { content: "%(confidential)s"; color: #b71c1c; font-weight: bold; font-size: 9pt; }
   @top-right { content: "%(plan_id)s"; font-size: 8pt; color: #555; }
   @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; } }
+@page covert { @top-left { content: none; } @top-right { content: none; } @bottom-right { content: none; } }
+.covert { page: covert; }
 body { font-family: %(font)s; font-size: 9pt; color: #111; }
 h1 { font-size: 16pt; margin: 0 0 2mm 0; }
 h2 { font-size: 11pt; margin: 4mm 0 1.5mm 0; border-bottom: 1px solid #999; }
@@ -350,9 +354,10 @@ def route_sheet_html(
         )
         for stop in team.stops:
             chosen = t["mandatory"] if stop.mandatory else f"{t['probability']} {stop.probability:.0%}"
+            how = f"<br><b>{t['covert_mark']}</b>" if stop.covert else ""
             out.append(
                 f"<tr><td>{stop.order}</td><td class='nowrap'>{e(stop.arrival)}</td>"
-                f"<td class='nowrap'>{e(t['kinds'].get(stop.kind, stop.kind))}</td>"
+                f"<td class='nowrap'>{e(t['kinds'].get(stop.kind, stop.kind))}{how}</td>"
                 f"<td>{e(stop.name)}<br><span class='small'>{e(stop.visit_id)}</span></td>"
                 f"<td>{e(stop.address)}</td><td>{e(stop_status(stop, lang))}</td>"
                 f"<td><b>{e(chosen)}</b> <span class='small'>{e(stop.reason)}</span></td></tr>"
@@ -360,14 +365,49 @@ def route_sheet_html(
         out.append("</table>")
     out.append(f"<h2 style='page-break-before: always'>{t['checklist']}</h2>")
     for stop in team.stops:
-        out.append(_stop_block(stop, t, lang))
+        if not stop.covert:
+            out.append(_stop_block(stop, t, lang))
     out.append(
         f"<h2>{t['closing']}</h2><table class='sign'><tr><th style='width:30%'>{t['leader_sign']}</th><td></td>"
         f"<th style='width:15%'>{t['date']}</th><td></td></tr>"
         f"<tr><th>{t['member_sign']}</th><td colspan='3'></td></tr></table>"
     )
-    out.append(f"<p class='small'>{e(t['map_note'])}：{e(plan.attribution)}</p></body></html>")
+    out.append(f"<p class='small'>{e(t['map_note'])}：{e(plan.attribution)}</p>")
+    covert = [stop for stop in team.stops if stop.covert]
+    if covert:  # carried on the visit: plain pages, no header, no marking, nothing that says "inspector"
+        out.append("<div class='covert' style='page-break-before: always'>")
+        out.extend(covert_block(stop, lang) for stop in covert)
+        out.append("</div>")
+    out.append("</body></html>")
     return "".join(out)
+
+
+COVERT_TEXT: dict[str, dict[str, Any]] = {
+    "zh": {"title": "记事", "time": "时间", "seen": "看到的情况", "yes": "有", "no": "无", "unsure": "未见",
+           "items": {"fees": "收费标准、预收费宣传", "materials": "课程内容与教材、宣传材料", "qr_code": "课程二维码",
+                     "gatekeeper": "门口值守", "fire": "安全出口、通道", "surroundings": "周边环境"},
+           "pupils": "学生进出、上课迹象"},
+    "en": {"title": "Notes", "time": "Time", "seen": "What was seen", "yes": "yes", "no": "no", "unsure": "not seen",
+           "items": {"fees": "Prices, prepayment adverts", "materials": "Course content, materials, adverts",
+                     "qr_code": "Course QR code", "gatekeeper": "Someone at the door", "fire": "Exits and passages",
+                     "surroundings": "Surroundings"},
+           "pupils": "Pupils coming and going, signs of classes"},
+}
+
+
+def covert_block(stop: Stop, lang: str = "zh") -> str:
+    """A covert stop's page: the place, the time and what can be observed — no header, no plan id, no
+    visit id, no checklist of papers, no signature of anyone visited, no word naming inspectors."""
+    c = COVERT_TEXT["en" if lang == "en" else "zh"]
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(c['items'][code])}</td><td class='nowrap'>{_box(c['yes'])}{_box(c['no'])}"
+                   f"{_box(c['unsure'])}</td></tr>" for code in (*schema.COVERT_ITEMS,))
+    return (f"<div class='stopblock'><h3>{stop.order}. {e(stop.name)}</h3>"
+            f"<p class='small'>{e(stop.address)}　{c['time']} {e(stop.arrival)}</p>"
+            f"<p>{e(c['title'])}：{c['time']} <span class='line'></span></p>"
+            f"<table class='checks'><tr><td>{e(c['pupils'])}</td><td class='nowrap'>{_box(c['yes'])}{_box(c['no'])}"
+            f"</td></tr>{rows}</table>"
+            f"<p><b>{e(c['seen'])}</b></p><div class='lines'><div></div><div></div><div></div></div></div>")
 
 
 def _stop_block(stop: Stop, t: dict[str, Any], lang: str) -> str:

@@ -60,8 +60,8 @@ def test_shows_only_the_chosen_teams_route_for_today(county) -> None:
         assert member.name not in page_text
     options = app.selectbox(key="rec_stop").options
     assert len(options) == len(team.stops)
-    own = {f"{s.order}. {s.arrival} {s.name}" for s in team.stops}
-    assert all(option.split(" ", 1)[1] in own for option in options)
+    own = {f"{s.order}. {s.arrival} {s.name}" + ("（暗访）" if s.covert else "") for s in team.stops}
+    assert all(option.split(" ", 1)[1] in own for option in options)  # a covert stop is marked for the team
 
 
 def test_record_a_result_on_the_page_opens_a_case(county) -> None:

@@ -31,7 +31,8 @@ def _plan(ws: Store, day: str, settings: dict, seed: str) -> dict:
 
 
 def _stops(plan: dict, kind: str) -> list[tuple[dict, dict]]:
-    return [(team, stop) for team in plan.teams for stop in team.stops if stop.kind == kind]
+    """The open stops of ``kind`` (a covert one records no notice: tests of notices use open ones)."""
+    return [(team, stop) for team in plan.teams for stop in team.stops if stop.kind == kind and not stop.covert]
 
 
 def test_a_clue_goes_from_plan_to_handled_with_its_answer_and_history(guixi_ws, settings):

@@ -66,8 +66,8 @@ def test_route_sheet_renders_chinese_text_and_the_map(county):
     assert route_pixels > 400, "the route is not drawn on the map"
 
     everything = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-    for item in CHECKLIST_ITEMS:
-        assert everything.count(item.zh) >= len(team.stops), item.zh
+    for item in CHECKLIST_ITEMS:  # the full checklist on every open stop (a covert one records what is seen)
+        assert everything.count(item.zh) >= len([s for s in team.stops if not s.covert]), item.zh
     for word in ("预计到达", "抽取原因", "整改通知", "停办通知", "抄告单", "组长签字", "被检查单位负责人签字"):
         assert word in everything
     for stop in team.stops:
@@ -104,3 +104,53 @@ def test_exports_for_the_phone(county, tmp_path):
     assert collection == json.loads(json.dumps(plan_geojson(plan)))
     stops = [f for f in collection["features"] if f["properties"]["role"] == "stop"]
     assert len(stops) == plan.summary.visits
+
+
+def test_covert_stops_are_drawn_at_the_share_verifiable_and_unmarked_on_their_pages(county):
+    from core.visits import VisitRef
+    from routing.plan import verify_plan
+
+    ws, plan = county
+    settings = load_patrol_settings()
+    stops = [s for _, s in plan.stops()]
+    eligible = [s for s in stops if VisitRef.parse(s.visit_id).kind.value != "revisit"]
+    covert = [s for s in eligible if s.covert]
+    assert plan.inputs["rules"]["draw"]["covert_share"] == settings.draw.covert_share
+    share = len(covert) / len(eligible)
+    assert abs(share - settings.draw.covert_share) < 0.2, share  # about the configured share (a fixed seed)
+    assert not any(s.covert for s in stops if s.kind == "revisit")  # a 回头看 is always open
+    seed = ws.read("plan_seeds", where={"key": plan.plan_id})["seed"].iloc[0]
+    assert verify_plan(plan, seed) == []
+    document = plan.to_json()  # a stop switched from covert to open is caught
+    stop = next(s for t in document["teams"] for s in t["stops"] if s["covert"])
+    stop["covert"] = False
+    assert any("the draw makes it covert" in p for p in verify_plan(document, seed))
+
+    from routing.sheet import route_sheet_html
+
+    team = max(plan.teams, key=lambda t: sum(s.covert for s in t.stops))
+    html = route_sheet_html(plan, team.team_id)
+    covert_pages = html.split("<div class='covert'", 1)[1]
+    for stop in (s for s in team.stops if s.covert):
+        assert stop.name.replace("&", "&amp;") in covert_pages
+    for marking in ("检查", "机密", "教育局", "巡查", plan.plan_id, plan.commitment, "签字", "I:", "C:", "P:"):
+        assert marking not in covert_pages, marking  # nothing on a covert page says "inspector"
+    open_part = html.split("<div class='covert'", 1)[0]
+    assert "暗访" in open_part  # the team's own page one tells it which stops are covert
+
+
+def test_a_covert_stops_result_records_only_what_is_observable(county):
+    from casework.results import StopResult, record_results
+    from core.errors import InputError
+
+    ws, plan = county
+    team = next(t for t in plan.teams if any(s.covert and s.kind == "institution" for s in t.stops))
+    stop = next(s for s in team.stops if s.covert and s.kind == "institution")
+    papers = StopResult(stop.visit_id, True, stop.arrival, checklist={"permits": "problem"}, problems="无证",
+                        action="rectify")
+    with pytest.raises(InputError, match="暗访"):
+        record_results(ws, plan, [papers], team_id=team.team_id, actor="组长")
+    seen = StopResult(stop.visit_id, True, stop.arrival, checklist={"fees": "problem", "permits": "not_checked"},
+                      problems="张贴预收一年学费广告", action="refer", refer_to="市场监管局")
+    recorded = record_results(ws, plan, [seen], team_id=team.team_id, actor="组长")
+    assert recorded is not None
