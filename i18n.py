@@ -407,6 +407,14 @@ TEXT: dict[str, dict[str, str]] = {
     "team_covert_hint": {"zh": "暗访：不亮明身份、不出示证件、不当场下达文书，只记录可观察到的情况；发现问题可抄告或转为明查。",
                          "en": "Covert: do not identify yourselves, show no papers and issue no notice; record only "
                                "what can be observed. Refer problems or hand them to an open inspection."},
+    "flying_header": {"zh": "飞行检查（由外乡镇检查组执行）", "en": "Flying check (by teams from other townships)"},
+    "flying_caption": {"zh": "只抽取所选乡镇（街道）的检查对象，由驻地在外乡镇的检查组执行（不选则自动选外乡镇的组）。计划在本班次结束前对计划编制人保密，只有局领导和执行组长（下发后）可见。",
+                       "en": "Draws only the chosen township's sites, for teams based elsewhere (all such teams if "
+                             "none is chosen). Kept from the planners until the shift is over."},
+    "flying_teams": {"zh": "执行的检查组（可不选）", "en": "Teams (optional)"},
+    "flying_make": {"zh": "生成并登记飞行检查", "en": "Make and register the flying check"},
+    "flying_made": {"zh": "已登记飞行检查 {plan_id}（{visits} 个检查点）；承诺值：{commitment}",
+                    "en": "Flying check {plan_id} registered ({visits} stops); commitment: {commitment}"},
     "areas_page": {"zh": "包片区域", "en": "Patrol areas"},
     "areas_header": {"zh": "包片区域：社区分给各检查组", "en": "Patrol areas: communities shared among the teams"},
     "areas_caption": {"zh": "每组一片，连片、紧凑；工作量（按风险加权的预计检查时长加上从驻地出发的路程）尽量在平均值±10%以内。"

@@ -24,6 +24,7 @@ from core.clock import TIMEZONE, now_local
 from core.errors import InputError, PermissionDeniedError
 from core.untrusted import safe_cell
 from routing.model import Plan, TeamRoute
+from routing.plan import FLYING, is_flying, plan_done
 from routing.register import LIVE, PLANS, plan_seed, plans_register
 from store import Store
 
@@ -66,12 +67,32 @@ def _live_plans(ws: Store, day: str | None) -> list[Plan]:
     return [Plan.from_json(json.loads(text)) for text in rows["plan_json"]]
 
 
+def kept_from(plan: Plan, person: Principal, now: datetime) -> bool:
+    """A flying check (飞行检查) is kept from everyone but those who make them (leaders) and the teams
+    that carry it out, until its shift is over — the township's planners above all."""
+    return (is_flying(plan.inputs) and not person.allows(Permission.FLYING_CHECK)
+            and person.role != Role.TEAM_LEADER and not plan_done(plan, now))
+
+
+def visible_register(ws: Store, actor: Principal | str, *, now: datetime | None = None) -> pd.DataFrame:
+    """The plan register as the person may see it: without the flying checks kept from them."""
+    person, moment = as_principal(actor), _moment(now)
+    rows = plans_register(ws)
+    if rows.empty or "kind" not in rows.columns:
+        return rows
+    hidden = [i for i, row in rows.iterrows() if str(row.get("kind") or "") == FLYING
+              and kept_from(Plan.from_json(json.loads(str(row["plan_json"]))), person, moment)]
+    return rows.drop(index=hidden).reset_index(drop=True)
+
+
 def routes_for(ws: Store, actor: Principal | str, *, day: str, now: datetime | None = None) -> list[RouteView]:
     """The plans of ``day`` the person may open now, as they may see them (nothing is audited here:
     a team leader gets only released routes of their own team; planners and leaders every plan)."""
     person, moment = as_principal(actor), _moment(now)
     views = []
     for plan in _live_plans(ws, day):
+        if kept_from(plan, person, moment):
+            continue
         if person.allows(Permission.VIEW_PLANS):
             views.append(RouteView(plan, "", all(_released(plan, t.team_id, moment) for t in plan.teams)))
         elif person.role == Role.TEAM_LEADER:
@@ -94,6 +115,10 @@ def open_route(ws: Store, actor: Principal | str, plan_id: str, team_id: str = "
     if not plans:
         raise InputError(f"计划 {plan_id} 不存在或已撤回。 / Plan {plan_id} is not a live plan.")
     plan = plans[0]
+    if kept_from(plan, person, moment):
+        ws.record_event(actor=person.audit_name, action="plan-view-refused", detail=f"{plan_id}: a flying check")
+        raise PermissionDeniedError("飞行检查计划在检查结束前不对计划编制人公开。 / A flying check is kept from the "
+                                    "planners until its shift is over.")
     if person.role == Role.TEAM_LEADER:
         team = own_team(plan, person)
         if team is None or (team_id and team.team_id != team_id):

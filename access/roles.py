@@ -40,6 +40,7 @@ class Permission(StrEnum):
     VIEW_LAYERS = "view_layers"  # institutions, clues (with their content), risk, cases
     VIEW_REPORTS = "view_reports"  # the leaders' figures, coverage and reports
     REPORT_FIELD = "report_field"  # file a clue from the field, and "nothing found today" (一排查一上报)
+    FLYING_CHECK = "flying_check"  # 飞行检查: a plan for teams from another township, kept from its planners
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -49,7 +50,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                              Permission.VIEW_REPORTS}),
     Role.TEAM_LEADER: frozenset({Permission.RECORD_RESULTS, Permission.VIEW_DATA}),
     Role.LEADER: frozenset({Permission.VIEW_PLANS, Permission.READ_AUDIT, Permission.PUBLISH, Permission.VIEW_SEEDS,
-                            Permission.VIEW_DATA, Permission.VIEW_LAYERS, Permission.VIEW_REPORTS}),
+                            Permission.VIEW_DATA, Permission.VIEW_LAYERS, Permission.VIEW_REPORTS,
+                            Permission.FLYING_CHECK}),
     Role.GRID_MEMBER: frozenset({Permission.REPORT_FIELD}),
     Role.VOLUNTEER: frozenset({Permission.REPORT_FIELD}),
     Role.OPERATOR: frozenset(Permission),

@@ -65,6 +65,53 @@ def _publish(path: str, register: pd.DataFrame) -> None:
         st.rerun()
 
 
+def _flying(path: str) -> None:
+    """飞行检查: a leader's plan for teams from other townships, kept from the planners until done."""
+    from shapely.geometry import Point
+
+    from app_cache import load_grid, load_teams
+    from core.settings import load_patrol_settings
+    from routing.plan import make_plan
+    from routing.register import register_plan
+
+    with st.expander(t("flying_header")):
+        st.caption(t("flying_caption"))
+        towns = load_grid(path)["townships"]
+        try:
+            teams, people = load_teams(path)
+        except InputError as exc:
+            st.info(plain(exc))
+            return
+        names = dict(zip(towns["code"], towns["name"], strict=True))
+        with st.form("flying_form"):
+            c1, c2, c3 = st.columns(3)
+            day = c1.date_input(t("rounds_start"), value=datetime.now(TIMEZONE).date(), key="flying_day")
+            shift = c2.radio(t("plan_shift"), ["day", "night"], horizontal=True, key="flying_shift",
+                             format_func=lambda v: t(f"shift_{v}"))
+            town = c3.selectbox(t("townships"), list(names), key="flying_town", format_func=lambda c: names[c])
+            team_names = dict(zip(teams["team_id"], teams["name"], strict=True))
+            chosen = st.multiselect(t("flying_teams"), list(teams["team_id"]), key="flying_teams",
+                                    format_func=lambda k: str(team_names.get(k, k)))
+            go = st.form_submit_button(t("flying_make"))
+        if not go:
+            return
+        shape = towns.set_index("code").geometry[town]
+        picked = teams[teams["team_id"].isin(chosen)] if chosen else teams[
+            [not shape.contains(Point(float(x), float(y))) for x, y in zip(teams["base_lon"], teams["base_lat"],
+                                                                            strict=True)]]
+        ws = open_store(path)
+        try:
+            plan, seed = make_plan(ws, pd.Timestamp(day), str(shift), teams=picked.reset_index(drop=True),
+                                   inspectors=people, settings=load_patrol_settings(store=ws),
+                                   flying_township=town, actor=current_actor())
+            register_plan(ws, plan, seed=seed, actor=current_actor())
+        except InputError as exc:
+            st.error(plain(exc))
+            return
+        st.success(t("flying_made").format(plan_id=plan.plan_id, visits=plan.summary.visits,
+                                           commitment=plan.commitment))
+
+
 def _audit(path: str) -> None:
     st.subheader(t("oversight_audit"))
     log = audit_log(open_store(path), actor=current_actor())
@@ -83,5 +130,7 @@ def render() -> None:
     register = _register(path) if person.allows(Permission.VIEW_PLANS) else plans_register(open_store(path)).iloc[0:0]
     if person.allows(Permission.PUBLISH) and not register.empty:
         _publish(path, register)
+    if person.allows(Permission.FLYING_CHECK):
+        _flying(path)
     if current_actor().allows(Permission.READ_AUDIT):
         _audit(path)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from access.plans import visible_register
 from app_cache import current_actor, load_grid, load_optional, load_teams
 from core.clock import TIMEZONE
 from core.errors import InputError
@@ -19,7 +20,7 @@ from reports.gaps import gaps
 from routing.exports import plan_geojson, team_gpx, team_kml
 from routing.model import Plan
 from routing.plan import make_plan
-from routing.register import plans_register, register_plan, withdraw_plan
+from routing.register import register_plan, withdraw_plan
 from routing.sheet import team_color
 from store import open_store
 
@@ -137,7 +138,7 @@ def _timeline(plan: Plan) -> None:
 
 def _register_of_day(path, day, shift: str) -> None:
     """The day's registered plans (live and withdrawn); the live one of the chosen shift may be withdrawn."""
-    register = plans_register(open_store(path))
+    register = visible_register(open_store(path), current_actor())  # flying checks stay hidden until done
     rows = register[register["date"] == str(day)]
     if message := st.session_state.pop("plan_message", None):
         st.success(message)

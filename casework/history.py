@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.visits import VisitRef
 from layers import schema
 from routing.model import Plan
-from routing.plan import read_plan_stops
+from routing.plan import is_flying, plan_done, read_plan_stops
 from store import Store
 
 HISTORY_COLUMNS = ["time", "event", "detail", "by"]
@@ -35,6 +35,8 @@ def _planned(ws: Store, visit_id: str) -> list[dict[str, Any]]:
         record = plans.get(stop.plan_id)
         withdrawn = record is not None and str(record.get("status") or "") == "withdrawn"
         plan = Plan.from_json(json.loads(str(record["plan_json"]))) if record is not None else None
+        if plan is not None and is_flying(plan.inputs) and not plan_done(plan, now):
+            continue  # a flying check (飞行检查) shows in no history until its shift is over
         released = plan is None or now >= datetime.fromisoformat(plan.released_at(stop.team_id))
         detail = (f"{stop.plan_id}：{stop.date} {shift}，{stop.team_name}第 {stop.order} 站，预计 {stop.arrival} 到达"
                   if released else f"{stop.plan_id}：{stop.date} {shift}（路线尚未下发）")

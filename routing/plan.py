@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
+from shapely.geometry import Point
 
 from access.roles import Permission, Principal, authorize
 from core.actor import cli_actor
-from core.clock import as_local, local_day, now_local
+from core.clock import TIMEZONE, as_local, local_day, now_local
 from core.errors import InputError
 from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
@@ -217,16 +219,22 @@ def live_plans(source: Store | Transaction, **where: object) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def _pairs_on(source: Store | Transaction, day: str) -> set[str]:
+def _regular(rows: pd.DataFrame) -> pd.DataFrame:
+    """Register rows that are not flying checks (a regular plan is made knowing nothing of those)."""
+    return rows if "kind" not in rows.columns else rows[rows["kind"].fillna("").astype(str) != FLYING]
+
+
+def _pairs_on(source: Store | Transaction, day: str, *, regular_only: bool = False) -> set[str]:
     pairs: set[str] = set()
-    for text in live_plans(source, date=day)["pairs"].fillna(""):
+    rows = live_plans(source, date=day)
+    for text in (_regular(rows) if regular_only else rows)["pairs"].fillna(""):
         pairs.update(p for p in str(text).split(";") if p)
     return pairs
 
 
 def previous_pairs(ws: Store, day: pd.Timestamp) -> list[str]:
     """Inspector pairs who rode together on the day before ``day`` (from the plan register)."""
-    return sorted(_pairs_on(ws, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")))
+    return sorted(_pairs_on(ws, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d"), regular_only=True))
 
 
 PLAN_STOP_COLUMNS = ["plan_id", "date", "shift", "created_at", "created_by", "team_id", "team_name", "order",
@@ -264,14 +272,18 @@ def read_plan_stops(source: Store | Transaction, **query: Any) -> pd.DataFrame:
     return stops.reset_index(drop=True)
 
 
-def planned_stops(source: Store | Transaction, day: str) -> pd.DataFrame:
-    """The ``plan_stops`` rows of the live (not withdrawn) plans of ``day``."""
+def planned_stops(source: Store | Transaction, day: str, *, regular_only: bool = False) -> pd.DataFrame:
+    """The ``plan_stops`` rows of the live (not withdrawn) plans of ``day`` (``regular_only``: not of
+    the flying checks, which a regular plan must not reveal)."""
     stops = read_plan_stops(source, where={"date": day})
-    return stops[stops["plan_id"].isin(set(live_plans(source, date=day)["plan_id"]))].reset_index(drop=True)
+    plans = live_plans(source, date=day)
+    plans = _regular(plans) if regular_only else plans
+    return stops[stops["plan_id"].isin(set(plans["plan_id"]))].reset_index(drop=True)
 
 
-def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None) -> set[str]:
-    stops = planned_stops(source, day)
+def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = None,
+               regular_only: bool = False) -> set[str]:
+    stops = planned_stops(source, day, regular_only=regular_only)
     return set(stops["visit_id"] if shift is None else stops.loc[stops["shift"] == shift, "visit_id"])
 
 
@@ -317,6 +329,35 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
     }
 
 
+FLYING = "flying"  # a plan's kind in its inputs: a flying check (飞行检查)
+
+
+def _flying(ws: Store, township: str, teams: pd.DataFrame, pool: pd.DataFrame,
+            mandatory: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A flying check's candidates: the township's own sites and tasks, for teams based elsewhere."""
+    towns = ws.read("townships", where={"code": township})
+    if towns.empty:
+        raise InputError(f"乡镇（街道）{township} 不在本县区。 / township {township} is not in this county.")
+    shape = towns.geometry.union_all()
+    inside = [t.name for t in teams.itertuples() if shape.contains(Point(float(t.base_lon), float(t.base_lat)))]
+    if inside:
+        raise InputError(f"飞行检查须由外乡镇的检查组执行；{'、'.join(inside)} 的驻地在{towns['name'].iloc[0]}。 / "
+                         f"a flying check takes teams from elsewhere; {', '.join(inside)} are based in the township.")
+    communities = ws.read("communities", where={"parent_code": township}, columns=["code"])
+    own = set(communities["code"])
+    return pool[pool["community_code"].isin(own)], mandatory[mandatory["community_code"].isin(own)]
+
+
+def is_flying(inputs: Mapping[str, Any]) -> bool:
+    """Whether a plan (by its inputs) is a flying check."""
+    return inputs.get("kind") == FLYING
+
+
+def plan_done(plan: Plan, now: datetime) -> bool:
+    """Whether the plan's shift is over (its date at the window's end, Asia/Shanghai)."""
+    return now >= datetime.fromisoformat(f"{plan.date}T{plan.window[1]}:00").replace(tzinfo=TIMEZONE)
+
+
 def covert_visits(visit_ids: list[str], seed: str, share: float) -> list[str]:
     """The visits made covert (暗访): each institution, place or clue check with probability ``share``,
     drawn from the plan's seed (a 回头看 stays open)."""
@@ -354,6 +395,7 @@ def make_plan(
     placed: Collection[str] = (),
     release: Mapping[str, str] | None = None,
     boost: Mapping[str, float] | None = None,
+    flying_township: str | None = None,
 ) -> tuple[Plan, str]:
     """Make the plan of ``date`` and ``shift``; return ``(plan, secret seed)`` (see module doc).
 
@@ -363,9 +405,12 @@ def make_plan(
     ``release`` gives a team's release time (ISO; default: the shift's start less
     ``[access] release_minutes_before``); ``boost`` maps community codes (the leaders' gap map) to
     a factor their sites' weights are multiplied by, capped at ``[draw] max_boost`` and recorded in
-    the inputs.
+    the inputs. ``flying_township`` makes a flying check (飞行检查, a leader's): the draw keeps to that
+    township's sites, its teams must be based outside it, and the plan is kept from the planners
+    until its shift is over (:mod:`access.plans`).
     """
-    actor = authorize(actor if actor is not None else cli_actor(), Permission.PLAN)
+    actor = authorize(actor if actor is not None else cli_actor(),
+                      Permission.FLYING_CHECK if flying_township else Permission.PLAN)
     settings = settings or load_patrol_settings(store=ws)
     if shift not in SHIFTS:
         raise InputError(f"unknown shift {shift!r}; use day (日查) or night (夜查).")
@@ -377,6 +422,8 @@ def make_plan(
         inspectors = own_people if inspectors is None else inspectors
     seed = seed or new_seed()
     pool, mandatory = candidate_visits(ws, day, settings)
+    if flying_township:
+        pool, mandatory = _flying(ws, flying_township, teams, pool, mandatory)
     # 回头看 within its window: drawn today with hazard 1/(days left), recorded for verify (四不两直)
     windowed = mandatory["hazard"] < 1
     hazards = [[v, float(h)] for v, h in zip(mandatory.loc[windowed, "visit_id"], mandatory.loc[windowed, "hazard"],
@@ -384,7 +431,7 @@ def make_plan(
     due_revisits = set(revisits_due(seed, hazards))
     mandatory = mandatory[~windowed | mandatory["visit_id"].isin(due_revisits)].drop(columns="hazard")
     # the other shift of the day: its sites stay in this draw (四不两直), its mandatory tasks are done
-    same_day = planned_stops(ws, day.strftime("%Y-%m-%d"))
+    same_day = planned_stops(ws, day.strftime("%Y-%m-%d"), regular_only=not flying_township)
     this_shift = set(same_day.loc[same_day["shift"] == shift, "visit_id"])
     pool = pool[~pool["visit_id"].isin(this_shift)]
     mandatory = mandatory[~mandatory["visit_id"].isin(set(same_day["visit_id"]) | set(placed))]
@@ -452,7 +499,8 @@ def make_plan(
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
         **({"revisit_hazards": hazards} if hazards else {}),
         **({"boost": boosts} if boosts else {}),
-        **({"areas": areas} if (areas := plan_areas(ws, settings)) else {}),
+        **({"areas": areas} if not flying_township and (areas := plan_areas(ws, settings)) else {}),
+        **({"kind": FLYING, "township": flying_township} if flying_township else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},

@@ -24,10 +24,12 @@ from core.errors import InputError, PermissionDeniedError
 from routing.draw import commitment, digest
 from routing.model import Plan
 from routing.plan import (
+    FLYING,
     WITHDRAWN,
     _pairs_on,
     _visits_on,
     content_digest,
+    is_flying,
     live_plans,
     plan_stop_rows,
     read_plan_stops,
@@ -39,7 +41,7 @@ PLANS, SEEDS, ROUNDS = "plans", "plan_seeds", "rounds"
 LIVE = "live"
 REGISTER_COLUMNS = ["plan_id", "date", "shift", "created_at", "created_by", "commitment", "inputs_digest",
                     "plan_digest", "visits", "pairs", "status", "round_id", "withdrawn_at", "withdrawn_by",
-                    "withdraw_reason", "plan_json"]
+                    "withdraw_reason", "plan_json", "kind"]
 
 
 def _moment(now: datetime | None) -> datetime:
@@ -55,7 +57,7 @@ def register_plan(ws: Store, plan: Plan, *, seed: str, actor: Principal | str) -
         If a live plan exists for the date and shift, if the plan was changed after it was made,
         or if another plan registered meanwhile clashes with it.
     """
-    by = authorize(actor, Permission.PLAN)
+    by = authorize(actor, Permission.FLYING_CHECK if is_flying(plan.inputs) else Permission.PLAN)
     detail = f"{plan.plan_id}: {plan.summary.visits} visits, commitment {plan.commitment}"
     with ws.transaction(actor=by, action="plan", detail=detail) as tx:
         _register_in(tx, plan, seed, by)
@@ -72,6 +74,8 @@ def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: s
     if tx.has_layer(PLANS) and len(tx.read(PLANS, where={"plan_id": plan.plan_id}, columns=["plan_id"])):
         raise InputError(f"计划 {plan.plan_id} 已登记。 / plan {plan.plan_id} is registered already.")
     live = live_plans(tx, date=plan.date, shift=plan.shift)
+    kind = FLYING if is_flying(plan.inputs) else ""
+    live = live[live.get("kind", pd.Series("", index=live.index)).fillna("").astype(str) == kind]  # one of each kind
     if not live.empty:
         first = live.iloc[0]
         raise InputError(
@@ -80,15 +84,16 @@ def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: s
             f"请先说明理由撤回原计划（计划页，或 `patrol withdraw WORKSPACE {first['plan_id']} --reason …`）。 / "
             f"{plan.date} ({plan.shift}) already has the live plan {first['plan_id']}; withdraw it with a reason "
             "first.")
-    twice = sorted({s.visit_id for _, s in plan.stops()} & _visits_on(tx, plan.date, shift=plan.shift))
+    twice = sorted({s.visit_id for _, s in plan.stops()} & _visits_on(tx, plan.date, shift=plan.shift,
+                                                                      regular_only=not kind))
     if twice:
         raise InputError(f"同一班次另一计划已安排检查 {'、'.join(twice[:10])}，请重新生成。 / "
                          f"another plan registered for {plan.date} ({plan.shift}) already visits "
                          f"{', '.join(twice[:10])}; make this plan again.")
     pairs = team_pairs(plan.draw["teams"])
     day = pd.Timestamp(plan.date)
-    neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d")) | _pairs_on(
-        tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
+    neighbours = _pairs_on(tx, (day - pd.Timedelta(days=1)).strftime("%Y-%m-%d"), regular_only=not kind) | _pairs_on(
+        tx, (day + pd.Timedelta(days=1)).strftime("%Y-%m-%d"), regular_only=not kind)
     repeated = sorted(pairs & neighbours)
     if repeated:
         raise InputError(f"检查人员 {'、'.join(repeated[:5])} 在前一天或后一天的计划中已同组，请重新生成。 / "
@@ -100,7 +105,7 @@ def _register_in(tx: Transaction, plan: Plan, seed: str, by: str, *, round_id: s
            "created_by": by, "commitment": plan.commitment, "inputs_digest": plan.inputs_digest,
            "plan_digest": plan.plan_digest, "visits": plan.summary.visits, "pairs": ";".join(sorted(pairs)),
            "status": LIVE, "round_id": round_id, "withdrawn_at": "", "withdrawn_by": "", "withdraw_reason": "",
-           "plan_json": json.dumps(document, ensure_ascii=False)}
+           "plan_json": json.dumps(document, ensure_ascii=False), "kind": kind}
     tx.append(PLANS, pd.DataFrame([row], columns=REGISTER_COLUMNS))
     tx.append("plan_stops", plan_stop_rows(plan, created_by=by))
     tx.append(SEEDS, pd.DataFrame([{"key": plan.plan_id, "kind": "plan", "seed": seed, "created_at": now_local()}]))

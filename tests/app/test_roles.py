@@ -177,3 +177,28 @@ def test_the_leaders_page_shows_figures_coverage_and_the_report(county: Store) -
     app.run()
     assert any("撤回重抽的计划（1 个）" in h.value for h in app.subheader)
     assert any("人员临时抽调" in set(d.value.get("原因", [])) for d in app.dataframe)
+
+
+def test_a_leader_makes_a_flying_check_that_the_planners_page_does_not_show(county: Store, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = (ROOT / "settings" / "patrol.toml").read_text(encoding="utf-8").replace("seconds = 10", "seconds = 1")
+    (tmp_path / "fast.toml").write_text(fast, encoding="utf-8")
+    monkeypatch.setenv("PATROL_SETTINGS", str(tmp_path / "fast.toml"))
+    leader = logged_in("leader1", page="views/oversight.py")
+    towns = county.read("townships")
+    sites = county.read("risk_sites")
+    communities = county.read("communities")
+    busiest = sites["community_code"].map(dict(zip(communities["code"], communities["parent_code"],
+                                                   strict=True))).value_counts().index[0]
+    leader.selectbox(key="flying_town").set_value(busiest)
+    next(b for b in leader.button if b.label == "生成并登记飞行检查").click().run(timeout=300)
+    assert not leader.exception, leader.exception
+    made = [s.value for s in leader.success if "已登记飞行检查" in s.value] + [e.value for e in leader.error]
+    assert made and "已登记飞行检查" in made[0], made
+    register = county.read("plans")
+    flying = register[register["kind"] == "flying"]
+    assert len(flying) == 1 and flying["created_by"].iloc[0] == "leader1"
+    assert busiest in set(towns["code"])
+    planner = logged_in("planner1", page="views/planning.py")
+    shown = " ".join(str(d.value.to_string()) for d in planner.dataframe)
+    assert flying["plan_id"].iloc[0] not in shown  # kept from the planners until the shift is over

@@ -404,3 +404,50 @@ def test_a_history_hides_a_route_not_yet_released_and_marks_a_withdrawn_plan(gui
     assert "尚未下发" in row["detail"] and stop.arrival not in row["detail"]
     withdraw_plan(guixi_ws, plan.plan_id, reason="测试撤回", actor="planner")
     assert _planned(guixi_ws, stop.visit_id)[0]["event"] == "列入计划（计划已撤回）"
+
+
+def test_a_flying_check_is_a_leaders_plan_for_teams_from_elsewhere_kept_from_the_planners(registered,
+                                                                                           settings) -> None:
+    from shapely.geometry import Point
+
+    from access.plans import visible_register
+
+    ws, people, regular, _ = registered
+    teams = ws.read("teams")
+    towns = ws.read("townships")
+    base_town = {t.team_id: next((z.code for z in towns.itertuples() if z.geometry.contains(Point(t.base_lon,
+                                                                                                  t.base_lat))), "")
+                 for t in teams.itertuples()}
+    sites = ws.read("risk_sites")
+    communities = ws.read("communities")
+    town_of = dict(zip(communities["code"], communities["parent_code"], strict=True))
+    busy = sites["community_code"].map(town_of).value_counts()
+    target = next(code for code in busy.index if list(base_town.values()).count(code) < len(teams))
+    outside = teams[[base_town[t] != target for t in teams["team_id"]]].drop(columns="geometry")
+    inside = teams[[base_town[t] == target for t in teams["team_id"]]].drop(columns="geometry")
+    people_df = ws.read("inspectors").assign(law_cert=lambda f: f["law_cert"].astype(str).isin(["yes", "是"]))
+    with pytest.raises(PermissionDeniedError):  # a planner makes no flying check
+        make_plan(ws, DAY, "day", teams=outside, inspectors=people_df, seed="fly", settings=settings,
+                  iterations=30, flying_township=target, actor=people["plan1"])
+    if len(inside):
+        with pytest.raises(InputError, match="外乡镇"):
+            make_plan(ws, DAY, "day", teams=teams.drop(columns="geometry"), inspectors=people_df, seed="fly",
+                      settings=settings, iterations=30, flying_township=target, actor=people["lead1"])
+    plan, seed = make_plan(ws, DAY, "day", teams=outside, inspectors=people_df, seed="fly", settings=settings,
+                           iterations=30, flying_township=target, actor=people["lead1"])
+    assert plan.inputs["kind"] == "flying" and plan.inputs["township"] == target
+    assert plan.summary.visits > 0
+    assert all(town_of[s.community_code] == target for _, s in plan.stops())  # only the township's sites
+    register_plan(ws, plan, seed=seed, actor=people["lead1"])  # beside the county's own plan of the shift
+    assert verify_plan(plan, seed) == []
+    for moment in (BEFORE, DURING):  # kept from the planners until the shift is over
+        assert plan.plan_id not in {v.plan.plan_id for v in routes_for(ws, people["plan1"], day=DAY, now=moment)}
+        assert plan.plan_id not in set(visible_register(ws, people["plan1"], now=moment)["plan_id"])
+        with pytest.raises(PermissionDeniedError, match="飞行检查"):
+            open_route(ws, people["plan1"], plan.plan_id, now=moment)
+        assert plan.plan_id in {v.plan.plan_id for v in routes_for(ws, people["lead1"], day=DAY, now=moment)}
+    assert regular.plan_id in set(visible_register(ws, people["plan1"], now=DURING)["plan_id"])
+    assert plan.plan_id in {v.plan.plan_id for v in routes_for(ws, people["plan1"], day=DAY, now=AFTER)}
+    assert open_route(ws, people["plan1"], plan.plan_id, now=AFTER).plan.plan_id == plan.plan_id
+    refused = ws.audit_log()
+    assert ((refused["action"] == "plan-view-refused") & refused["detail"].str.contains("flying")).sum() == 2
