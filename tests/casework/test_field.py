@@ -119,3 +119,25 @@ def test_nothing_found_today_counts_as_the_grids_own_patrol_and_plans_stay_close
     assert routes_for(county, member, day=today) == []
     with pytest.raises(PermissionDeniedError):
         open_route(county, member, plan.plan_id, plan.teams[0].team_id)
+
+
+def test_a_field_report_counts_in_the_risk_of_the_places_near_it(county: Store) -> None:
+    import re
+
+    from layers.risk import refresh
+
+    member = _member(county)
+    today = local_day().strftime("%Y-%m-%d")
+    before = refresh(county, actor="tester", today=today)["risk_sites"].set_index("site_id")
+
+    def nearby(reasons: str) -> int:
+        found = re.search(r"附近举报(\d+)起", reasons)
+        return int(found.group(1)) if found else 0
+
+    site_id = min(before.index, key=lambda i: nearby(str(before.at[i, "risk_reasons"])))
+    point = county.read("risk_sites", where={"site_id": site_id}).geometry.iloc[0]
+    for k in range(2):
+        report_clue(county, FieldReport("one_to_one", f"门口有学生排队进出 {k}", point.x, point.y), actor=member)
+    after = refresh(county, actor="tester", today=today)["risk_sites"].set_index("site_id")
+    assert nearby(str(after.at[site_id, "risk_reasons"])) == nearby(str(before.at[site_id, "risk_reasons"])) + 2
+    assert after.at[site_id, "risk_score"] > before.at[site_id, "risk_score"]
