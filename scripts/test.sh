@@ -13,5 +13,5 @@ PATROL_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pgdir/cluster" "$por
 export PATROL_TEST_POSTGRES_URL
 echo "== GeoPackage backend (and the store's own tests on both backends)"
 PATROL_TEST_BACKEND=gpkg pytest "$@"
-echo "== PostGIS backend"
-PATROL_TEST_BACKEND=postgis pytest --ignore=tests/store "$@"
+echo "== PostGIS backend (the pages through AppTest; the Chromium walks ran on the GeoPackage above)"
+PATROL_TEST_BACKEND=postgis pytest --ignore=tests/store --ignore=tests/app/test_browser.py "$@"
