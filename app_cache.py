@@ -99,6 +99,19 @@ def load_teams(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _teams(str(path), version(path))
 
 
+def teams_or_notice(path: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]] | None:
+    """The teams, inspectors and team names; ``None`` (with the reason shown) if there are none yet."""
+    from core.errors import InputError
+    from i18n import plain
+
+    try:
+        teams, people = load_teams(path)
+    except InputError as exc:
+        st.info(plain(exc))
+        return None
+    return teams, people, dict(zip(teams["team_id"], teams["name"], strict=True))
+
+
 @st.cache_data(show_spinner=False)
 def _history(path: str, version: str, kind: str, entity_id: str) -> pd.DataFrame:
     from casework.history import case_history, clue_history

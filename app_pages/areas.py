@@ -10,7 +10,7 @@ import streamlit as st
 from shapely.geometry import Point
 from streamlit_folium import st_folium
 
-from app_cache import current_actor, load_teams, version
+from app_cache import current_actor, teams_or_notice, version
 from core.errors import InputError
 from i18n import plain, t
 from layers.render import TEAM_COLORS, base_map, finish_map, legend_html
@@ -105,12 +105,10 @@ def render() -> None:
     path = str(st.session_state["workspace"])
     st.header(t("areas_header"))
     st.caption(t("areas_caption"))
-    try:
-        teams, _ = load_teams(path)
-    except InputError as exc:
-        st.info(plain(exc))
+    found = teams_or_notice(path)
+    if found is None:
         return
-    names = dict(zip(teams["team_id"], teams["name"], strict=True))
+    names = found[2]
     c1, c2 = st.columns([1, 3])
     seed = int(c1.number_input(t("areas_seed"), value=2026, step=1, key="areas_seed"))
     if c2.button(t("areas_compute"), key="areas_compute"):

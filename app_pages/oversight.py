@@ -69,7 +69,7 @@ def _flying(path: str) -> None:
     """飞行检查: a leader's plan for teams from other townships, kept from the planners until done."""
     from shapely.geometry import Point
 
-    from app_cache import load_grid, load_teams
+    from app_cache import load_grid, teams_or_notice
     from core.settings import load_patrol_settings
     from routing.plan import make_plan
     from routing.register import register_plan
@@ -77,11 +77,10 @@ def _flying(path: str) -> None:
     with st.expander(t("flying_header")):
         st.caption(t("flying_caption"))
         towns = load_grid(path)["townships"]
-        try:
-            teams, people = load_teams(path)
-        except InputError as exc:
-            st.info(plain(exc))
+        found = teams_or_notice(path)
+        if found is None:
             return
+        teams, people, team_names = found
         names = dict(zip(towns["code"], towns["name"], strict=True))
         with st.form("flying_form"):
             c1, c2, c3 = st.columns(3)
@@ -89,7 +88,6 @@ def _flying(path: str) -> None:
             shift = c2.radio(t("plan_shift"), ["day", "night"], horizontal=True, key="flying_shift",
                              format_func=lambda v: t(f"shift_{v}"))
             town = c3.selectbox(t("townships"), list(names), key="flying_town", format_func=lambda c: names[c])
-            team_names = dict(zip(teams["team_id"], teams["name"], strict=True))
             chosen = st.multiselect(t("flying_teams"), list(teams["team_id"]), key="flying_teams",
                                     format_func=lambda k: str(team_names.get(k, k)))
             go = st.form_submit_button(t("flying_make"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_cache import current_actor, load_teams
+from app_cache import current_actor, load_teams, teams_or_notice
 from core.clock import TIMEZONE
 from core.errors import InputError, PermissionDeniedError
 from core.settings import load_patrol_settings
@@ -74,12 +74,10 @@ def render() -> None:
     path = str(st.session_state["workspace"])
     st.header(t("rounds_header"))
     st.caption(t("rounds_caption"))
-    try:
-        teams, _ = load_teams(path)
-    except InputError as exc:
-        st.info(plain(exc))
+    found = teams_or_notice(path)
+    if found is None:
         return
-    names = dict(zip(teams["team_id"], teams["name"], strict=True))
+    names = found[2]
     settings = load_patrol_settings(store=open_store(path))
     with st.form("rounds_form"):
         c1, c2, c3 = st.columns(3)
