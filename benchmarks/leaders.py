@@ -14,15 +14,11 @@ is the median of three tries. The issue's targets: first paint ≤ 2 s, filter c
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from casework.simulate import simulate  # noqa: E402
 from core.clock import local_day  # noqa: E402
 from store import open_store  # noqa: E402
-from tests.helpers import TEST_PASSWORD, add_user  # noqa: E402
+from tests.helpers import TEST_PASSWORD, add_user, running_app  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "patrol-bench-leaders"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,61 +51,39 @@ def county(days: int) -> Path:
     return path
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def measure(path: Path) -> tuple[float, float]:
     """Median first paint and filter change (seconds) of the leaders' page on ``path``."""
     from playwright.sync_api import sync_playwright
 
-    port = _port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": str(path),
-           "PATROL_HOME": str(CACHE / "home")}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                               "--server.port", str(port), "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     paints, changes = [], []
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            for attempt in range(4):  # the first try warms the caches and is not counted
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
-                page.get_by_label("用户名").fill("leader1")
-                page.get_by_label("密码").fill(TEST_PASSWORD)
-                start = time.perf_counter()
-                page.get_by_role("button", name="登录").click()
-                frame = page.frame_locator("iframe[title*='streamlit_folium']").first
-                frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
-                paint = time.perf_counter() - start
-                page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=120_000)
-                box = page.get_by_label("班次")
-                box.click()
-                box.fill("夜查")
-                start = time.perf_counter()
-                page.get_by_role("option", name="夜查").click()
-                page.wait_for_timeout(50)
-                page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=120_000)
-                frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
-                change = time.perf_counter() - start
-                if attempt:
-                    paints.append(paint)
-                    changes.append(change)
-                page.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with running_app({"PATROL_WORKSPACE": str(path), "PATROL_HOME": str(CACHE / "home")}) as url, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        for attempt in range(4):  # the first try warms the caches and is not counted
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.get_by_label("用户名").fill("leader1")
+            page.get_by_label("密码").fill(TEST_PASSWORD)
+            start = time.perf_counter()
+            page.get_by_role("button", name="登录").click()
+            frame = page.frame_locator("iframe[title*='streamlit_folium']").first
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
+            paint = time.perf_counter() - start
+            page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=120_000)
+            box = page.get_by_label("班次")
+            box.click()
+            box.fill("夜查")
+            start = time.perf_counter()
+            page.get_by_role("option", name="夜查").click()
+            page.wait_for_timeout(50)
+            page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=120_000)
+            frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
+            change = time.perf_counter() - start
+            if attempt:
+                paints.append(paint)
+                changes.append(change)
+            page.close()
+        browser.close()
     return statistics.median(paints), statistics.median(changes)
 
 

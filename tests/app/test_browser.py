@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,12 +18,6 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium is not installed (bash scripts/install-system-packages.sh)",
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _register_todays_plan(path: Path) -> str:
@@ -68,28 +57,12 @@ def browser_workspace(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def app_url(browser_workspace: str) -> Iterator[str]:
-    port = _free_port()
+    from tests.helpers import running_app
+
     private = Path(browser_workspace).parent
     location = (private / "location").read_text(encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATROL_WORKSPACE": location,
-           "PATROL_SETTINGS": str(private / "patrol.toml")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with running_app({"PATROL_WORKSPACE": location, "PATROL_SETTINGS": str(private / "patrol.toml")}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture
