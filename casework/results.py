@@ -32,7 +32,7 @@ import geopandas as gpd
 import pandas as pd
 
 from access.roles import Permission, Principal, Role, as_principal, authorize
-from core.clock import as_local, now_local
+from core.clock import TIMEZONE, as_local, now_local
 from core.errors import InputError, SchemaError, problems_error
 from core.settings import PatrolSettings, load_patrol_settings
 from core.visits import VisitRef, target_of
@@ -41,7 +41,7 @@ from layers import schema
 from layers.importer import parse_time, same_value
 from layers.tables import read_table
 from routing.model import Plan, Stop, TeamRoute
-from routing.plan import read_plan
+from routing.plan import read_plan, read_plan_stops
 from store import Store, Transaction
 from store.rows import changed_rows
 
@@ -393,12 +393,23 @@ def _day(stamp: str) -> pd.Timestamp:
     return as_local(pd.Timestamp(stamp)).normalize()
 
 
+def _days(stamps: pd.Series) -> pd.Series:
+    """:func:`_day` of every stamp at once (a year of results is parsed in one pass, not row by row)."""
+    text = stamps.astype(str)
+    aware = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+    out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {TIMEZONE}]")
+    if aware.any():
+        out[aware] = pd.to_datetime(text[aware], utc=True, format="ISO8601").dt.tz_convert(TIMEZONE)
+    if (~aware).any():
+        out[~aware] = pd.to_datetime(text[~aware], format="ISO8601").dt.tz_localize(TIMEZONE)
+    return out.dt.normalize()
+
+
 def replay_cases(current: pd.DataFrame, opened_before: set[str] | None = None) -> pd.DataFrame:
     """Derive every rectification case from the current results, in the order things happened."""
     cases: dict[str, dict[str, Any]] = {}
     ordered = current[current["visited"]].sort_values(["visited_at", "recorded_at"], kind="stable")
-    for r in ordered.itertuples():
-        day = _day(r.visited_at)
+    for day, r in zip(_days(ordered["visited_at"]), ordered.itertuples(), strict=True):
         if r.kind == "revisit":
             case = cases.get(target_of(r.visit_id))
             if case is None or case["status"] != "rectifying":
@@ -541,10 +552,9 @@ def _write_derived_state(tx: Transaction, summary: RecordSummary) -> None:
     summary.cases_closed = sorted(c for c, s in zip(cases["case_id"], cases["status"], strict=True)
                                   if s == "closed" and before.get(c) != "closed")
     if tx.has_layer("clues"):
-        plan_ids = sorted(set(current["plan_id"]))
-        register = tx.read("plans", where={"plan_id": plan_ids}, columns=["plan_id", "plan_json"])
+        plan_ids = sorted(set(current.loc[current["kind"] == "clue", "plan_id"]))  # the plans that checked clues
         old_clues = tx.read("clues")
-        clues, summary.clues_handled = _apply_to_clues(old_clues, current, _team_names(register, set(plan_ids)))
+        clues, summary.clues_handled = _apply_to_clues(old_clues, current, _team_names(tx, plan_ids))
         changed = changed_rows(old_clues, clues, "clue_id")
         if changed.any():
             tx.upsert("clues", clues[changed.to_numpy()], key="clue_id")
@@ -569,12 +579,12 @@ def _refuse_undoing_revisited(cases: pd.DataFrame, old_cases: pd.DataFrame | Non
                              "record the outcome on the revisit instead.")
 
 
-def _team_names(register: pd.DataFrame, plan_ids: set[str]) -> dict[tuple[str, str], str]:
-    names = {}
-    for text in register.loc[register["plan_id"].isin(plan_ids), "plan_json"]:
-        plan = Plan.from_json(json.loads(text))
-        names.update({(plan.plan_id, t.team_id): t.name for t in plan.teams})
-    return names
+def _team_names(tx: Transaction, plan_ids: list[str]) -> dict[tuple[str, str], str]:
+    """(plan, team) → the team's name, from the register's stop rows (no plan document is parsed)."""
+    if not plan_ids:
+        return {}
+    stops = read_plan_stops(tx, where={"plan_id": plan_ids}, columns=["plan_id", "team_id", "team_name"])
+    return {(p, t): n for p, t, n in zip(stops["plan_id"], stops["team_id"], stops["team_name"], strict=True)}
 
 
 def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tuple[gpd.GeoDataFrame, bool]:
@@ -586,7 +596,7 @@ def _last_inspected(institutions: gpd.GeoDataFrame, current: pd.DataFrame) -> tu
     unknown = institutions["registry_inspected"].isna()  # rows written before it: their date is all we know
     institutions.loc[unknown, "registry_inspected"] = institutions.loc[unknown, "last_inspected"]
     visits = current[(current["kind"] == "institution") & current["visited"]]
-    latest = visits.assign(day=[_day(v).strftime("%Y-%m-%d") for v in visits["visited_at"]]).groupby(
+    latest = visits.assign(day=_days(visits["visited_at"]).dt.strftime("%Y-%m-%d")).groupby(
         "visit_id")["day"].max() if len(visits) else pd.Series(dtype=object)
     registry = institutions["registry_inspected"].map(_text).str[:10]
     visited = institutions["institution_id"].astype(str).map(
