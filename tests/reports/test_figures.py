@@ -74,6 +74,10 @@ def test_every_figure_matches_a_count_of_the_stored_tables(fortnight: Store, kin
     assert figures.cases_closed == _in(cases["closed_at"], start, end).sum()
     clues = fortnight.read("clues")
     assert figures.clues_received == _in(clues["received_at"], start, end).sum()
+    received = clues[_in(clues["received_at"], start, end)]
+    assert figures.clues_by_channel == {c: int((received["channel"] == c).sum()) for c in figures.clues_by_channel}
+    assert sum(figures.clues_by_channel.values()) == figures.clues_received  # every clue has a known source
+    assert figures.grid_walks == 0 and figures.cells_walked == 0  # the simulation files no grid walks
     assert figures.clues_verified == (seen["kind"] == "clue").sum()
     assert figures.clues_answered == _in(clues["handled_at"], start, end).sum()
     assert figures.plans == len(plans) and figures.plans_withdrawn == 0
