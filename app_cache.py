@@ -35,6 +35,18 @@ def version(path: object) -> str:
     return open_store(str(path)).version()
 
 
+#: the layers the leaders' figures, coverage and reports are counted from (a login writes none of them)
+PATROL_LAYERS = ("results", "plans", "clues", "cases", "institutions", "risk_sites", "risk_cells", "teams",
+                 "grid_walks", "townships", "communities", "buildings")
+
+
+def data_version(path: object, layers: tuple[str, ...] = PATROL_LAYERS) -> str:
+    """A cache key that changes whenever one of ``layers`` is written (and not at every login, which
+    writes the accounts and the audit log)."""
+    ws = open_store(str(path))
+    return "|".join(ws.layer_version(name) for name in layers)
+
+
 @st.cache_data(show_spinner=False)
 def _load_grid(path: str, version: str) -> dict[str, gpd.GeoDataFrame]:
     workspace = open_store(path)

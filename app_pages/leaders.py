@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_meta, load_optional, version
+from app_cache import data_version, load_meta, load_optional
 from core.clock import TIMEZONE
 from core.errors import InputError
 from i18n import plain, t
@@ -55,7 +55,7 @@ def _figures(path: str, version: str, start: str, end: str) -> tuple[Figures, Do
 
 def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None,
          ranked: pd.DataFrame, within: str | None = None, key: str = "leaders_map") -> tuple[pd.DataFrame, dict | None]:
-    cells, seen = _coverage(path, version(path), level, start, end, shift, team, within)
+    cells, seen = _coverage(path, data_version(path), level, start, end, shift, team, within)
     if within:
         column = "township_code" if level == "communities" else "community_code"
         seen = seen[seen[column] == within]
@@ -124,13 +124,23 @@ def _reset_drill() -> None:
     st.session_state["leaders_nav"] = st.session_state.get("leaders_nav", 0) + 1
 
 
-def _anchor(results: pd.DataFrame | None) -> date:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _last_result_day(path: str, version: str) -> str:
+    """The county's latest result day ('' if none), read once per workspace version (one column)."""
+    ws = open_store(path)
+    if not ws.has_layer("results"):
+        return ""
+    days = ws.read("results", columns=["date"])["date"]
+    return str(days.max()) if len(days) else ""
+
+
+def _anchor(last_day: str) -> date:
     """The day the ranges end: today, or the county's last results when none came in the last 30 days
     (a demonstration county, or one that stopped recording)."""
     today = pd.Timestamp.now(tz=TIMEZONE).date()
-    if results is None or results.empty:
+    if not last_day:
         return today
-    last = pd.Timestamp(str(results["date"].max())).date()
+    last = pd.Timestamp(last_day).date()
     return last if (today - last).days >= 30 else today
 
 
@@ -142,7 +152,7 @@ def _report_files(path: str, version: str, text: str, kind: str) -> dict[str, by
 
 def _report(path: str, text: str, kind: str) -> dict[str, bytes]:
     """The period's XLSX and PDF (made once per workspace version: the PDF takes a moment)."""
-    return _report_files(path, open_store(path).version(), text, kind)
+    return _report_files(path, data_version(path), text, kind)
 
 
 def _downloads(path: str) -> None:
@@ -171,8 +181,7 @@ def render() -> None:
     """Render the leaders' page."""
     path = str(st.session_state["workspace"])
     st.header(t("leaders_header"))
-    results = load_optional(path, "results")
-    today = _anchor(results)
+    today = _anchor(_last_result_day(path, data_version(path)))
     simulated = load_meta(path).get("simulated_days", "")
     if ".." in simulated:
         st.info(t("leaders_demo").format(first=simulated.split("..")[0], last=simulated.split("..")[1]))
@@ -198,7 +207,7 @@ def render() -> None:
     start, end = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
     c1.caption(f"{start} 至 {end}")
     ws = open_store(path)
-    figures, compliance, ranked = _figures(path, version(path), start, end)
+    figures, compliance, ranked = _figures(path, data_version(path), start, end)
     metrics = st.columns(6)
     shown: list[tuple[str, str]] = [
         (t("leaders_inspections"), str(figures.inspections)),
