@@ -70,13 +70,15 @@ def _live_plans(ws: Store, day: str | None) -> list[Plan]:
 def kept_from(plan: Plan, person: Principal, now: datetime) -> bool:
     """A flying check (飞行检查) is kept from everyone but those who make them (leaders) and the teams
     that carry it out, until its shift is over — the township's planners above all."""
-    return (is_flying(plan.inputs) and not person.allows(Permission.FLYING_CHECK)
-            and person.role != Role.TEAM_LEADER and not plan_done(plan, now))
+    if not is_flying(plan.inputs) or person.allows(Permission.FLYING_CHECK) or plan_done(plan, now):
+        return False
+    return not (person.role == Role.TEAM_LEADER and own_team(plan, person) is not None)
 
 
 def visible_register(ws: Store, actor: Principal | str, *, now: datetime | None = None) -> pd.DataFrame:
     """The plan register as the person may see it: without the flying checks kept from them."""
     person, moment = as_principal(actor), _moment(now)
+    authorize(person, Permission.VIEW_PLANS)
     rows = plans_register(ws)
     if rows.empty or "kind" not in rows.columns:
         return rows

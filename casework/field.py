@@ -58,11 +58,16 @@ def clean_photo(data: bytes, *, max_mb: float = MAX_PHOTO_MB) -> bytes:
     if len(data) > max_mb * 1024 * 1024:
         raise InputError(f"照片有 {len(data) / 1048576:.1f} MB，超过 {max_mb:g} MB。 / A photo is "
                          f"{len(data) / 1048576:.1f} MB, over {max_mb:g} MB.")
+    too_large = InputError("照片像素过多（超过6000万像素）。 / The photo has too many pixels.")
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > 60_000_000:
-                raise InputError("照片像素过多。 / The photo has too many pixels.")
+                raise too_large
             upright = ImageOps.exif_transpose(image).convert("RGB")  # keep what the eye saw, drop the rest
+    except InputError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise too_large from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError("照片无法识别，请上传 JPEG 或 PNG。 / The photo is not a readable JPEG or PNG.") from exc
     upright.thumbnail((MAX_SIDE, MAX_SIDE))

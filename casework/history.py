@@ -16,7 +16,7 @@ from core.errors import InputError
 from core.visits import VisitRef
 from layers import schema
 from routing.model import Plan
-from routing.plan import is_flying, plan_done, read_plan_stops
+from routing.plan import flying_not_done, is_flying, plan_done, read_plan_stops
 from store import Store
 
 HISTORY_COLUMNS = ["time", "event", "detail", "by"]
@@ -66,6 +66,12 @@ def _result_text(r: pd.Series) -> str:
     return "；".join(parts)
 
 
+def _reportable(ws: Store) -> pd.DataFrame:
+    """The results table without the flying checks not over yet (they show in no history until then)."""
+    table = results_table(ws)
+    return table[~table["plan_id"].isin(flying_not_done(ws))]
+
+
 def _recorded(table: pd.DataFrame, visit_id: str) -> list[dict[str, Any]]:
     rows = []
     seen: set[str] = set()
@@ -107,7 +113,7 @@ def clue_history(ws: Store, clue_id: str) -> pd.DataFrame:
         {"time": clue["imported_at"], "event": "登记入库", "detail": str(clue.get("source", "")), "by": ""},
     ]
     visit_id = str(VisitRef.clue(clue_id))
-    rows += _planned(ws, visit_id) + _recorded(results_table(ws), visit_id)
+    rows += _planned(ws, visit_id) + _recorded(_reportable(ws), visit_id)
     if str(clue.get("handled_at", "") or ""):
         rows.append(
             {
@@ -137,7 +143,7 @@ def case_history(ws: Store, case_id: str) -> pd.DataFrame:
     if match.empty:
         raise InputError(f"no case {case_id!r} in {ws.label}.")
     case = match.iloc[0]
-    table = results_table(ws)
+    table = _reportable(ws)
     opening = table[
         [
             case_id_for(p, v, d) == case_id

@@ -343,7 +343,7 @@ def legend_html(
     """Return a small HTML legend (for Streamlit's markdown) from (colour, label) pairs."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:10px;border:2px solid {c};'
-        f'margin-right:6px"></span>{label}</div>'
+        f'margin-right:6px"></span>{html.escape(label)}</div>'
         for c, label in items
     )
     return f'<div style="font-size:0.85em"><b>{title}</b>{rows}<div>{note}</div></div>'

@@ -11,6 +11,7 @@ import pandas as pd
 from casework.results import current_results, results_from_layer
 from core.errors import InputError
 from core.visits import VisitRef
+from routing.plan import flying_not_done
 from store import Store
 
 LEVELS = ("townships", "communities", "buildings")
@@ -22,6 +23,7 @@ def visits(ws: Store, end: str, *, start: str = "", shift: str | None = None,
            team: str | None = None) -> pd.DataFrame:
     """Visited stops up to ``end`` (from ``start``), with their building, community and township."""
     results = current_results(results_from_layer(ws.read_optional("results")))
+    results = results[~results["plan_id"].isin(flying_not_done(ws))]  # a flying check counts once it is over
     day = results["date"].astype(str).str[:10]
     keep = results["visited"].astype(bool) & (day <= end) & (day >= start)
     if shift:

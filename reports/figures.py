@@ -30,6 +30,7 @@ from core.errors import InputError
 from core.settings import PatrolSettings, load_patrol_settings
 from core.visits import VisitRef
 from layers import schema
+from routing.plan import flying_not_done
 from routing.register import plans_register
 from store import Store
 
@@ -105,6 +106,7 @@ class Figures:
 
 def _visited(ws: Store, period: Period) -> pd.DataFrame:
     results = current_results(results_from_layer(ws.read_optional("results")))
+    results = results[~results["plan_id"].isin(flying_not_done(ws))]  # a flying check counts once it is over
     results = results[period.holds(results["date"]) & results["visited"].astype(bool)].copy()
     results["items"] = [
         [c for c, v in json.loads(text).items() if v == "problem"] if text else [] for text in results["checklist"]
@@ -139,7 +141,7 @@ def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = 
                                                      strict=True))
     is_institution = visited["kind"] == "institution"
     register = plans_register(ws)
-    register = register[period.holds(register["date"])]
+    register = register[period.holds(register["date"]) & ~register["plan_id"].isin(flying_not_done(ws))]
     members = {}
     for text in register["plan_json"]:
         plan = json.loads(text)

@@ -367,17 +367,35 @@ def _improve(loads: Workloads, graph: nx.Graph, start: dict[int, str], steps: in
 
     from gerrychain import Graph
 
+    if len(set(start.values())) >= graph.number_of_nodes():  # one community per team: nothing can move
+        return dict(start)
+    proposals = [0]
+
+    def propose(partition: Partition, *, rng: random.Random) -> Partition:
+        # the chain retries a refused move without end: bound the tries and the time here
+        proposals[0] += 1
+        if proposals[0] > 20 * steps or time.monotonic() > deadline:
+            raise _WalkOverError
+        return propose_random_flip(partition, rng=rng)
+
     initial = Partition(Graph.from_networkx(graph), assignment=dict(start), updaters={"workload": totals})
-    chain = MarkovChain(propose_random_flip, [contiguous, all_parts], no_worse, initial, steps, rng=rng)
+    chain = MarkovChain(propose, [contiguous, all_parts], no_worse, initial, steps, rng=rng)
     best, best_spread = dict(start), spread(initial)
-    for state in chain:
-        value = spread(state)
-        if value < best_spread - 1e-12:
-            best = {node: cast(str, state.assignment[node]) for node in graph.nodes}
-            best_spread = value
-        if time.monotonic() > deadline:
-            break
+    try:
+        for state in chain:
+            value = spread(state)
+            if value < best_spread - 1e-12:
+                best = {node: cast(str, state.assignment[node]) for node in graph.nodes}
+                best_spread = value
+            if time.monotonic() > deadline:
+                break
+    except _WalkOverError:
+        pass
     return best
+
+
+class _WalkOverError(Exception):
+    """The flip walk's tries or time are used up."""
 
 
 def compute_areas(ws: Store, *, seed: int = 2026, settings: PatrolSettings | None = None,

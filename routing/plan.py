@@ -330,6 +330,7 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
 
 
 FLYING = "flying"  # a plan's kind in its inputs: a flying check (飞行检查)
+LIVE_STATUS = "live"
 
 
 def _flying(ws: Store, township: str, teams: pd.DataFrame, pool: pd.DataFrame,
@@ -346,6 +347,28 @@ def _flying(ws: Store, township: str, teams: pd.DataFrame, pool: pd.DataFrame,
     communities = ws.read("communities", where={"parent_code": township}, columns=["code"])
     own = set(communities["code"])
     return pool[pool["community_code"].isin(own)], mandatory[mandatory["community_code"].isin(own)]
+
+
+def _inspectors_out(ws: Store, day: str, shift: str) -> set[str]:
+    """The inspectors drawn into a live plan of ``day`` and ``shift`` (a flying check takes others)."""
+    people: set[str] = set()
+    for text in live_plans(ws, date=day, shift=shift).get("plan_json", pd.Series(dtype=object)):
+        people.update(m["inspector_id"] for t in json.loads(str(text))["teams"] for m in t["members"])
+    return people
+
+
+def flying_not_done(source: Store | Transaction, now: datetime | None = None) -> set[str]:
+    """The flying checks whose shift is not over: their stops and results are counted nowhere yet
+    (figures, coverage, gaps, histories), so nothing of them reaches a planner early."""
+    if not source.has_layer("plans"):
+        return set()
+    rows = source.read("plans")
+    if "kind" not in rows.columns:
+        return set()
+    moment = now or datetime.now(TIMEZONE)
+    flying = rows[(rows["kind"].fillna("").astype(str) == FLYING) & (rows["status"].fillna(LIVE_STATUS) != WITHDRAWN)]
+    return {str(r.plan_id) for r in flying.itertuples()
+            if not plan_done(Plan.from_json(json.loads(str(r.plan_json))), moment)}
 
 
 def is_flying(inputs: Mapping[str, Any]) -> bool:
@@ -420,10 +443,19 @@ def make_plan(
         own_teams, own_people = workspace_teams(ws)
         teams = own_teams if teams is None else teams
         inspectors = own_people if inspectors is None else inspectors
+    if teams.empty:
+        raise InputError("没有可执行本计划的检查组。 / No team can carry out this plan: choose at least one.")
     seed = seed or new_seed()
     pool, mandatory = candidate_visits(ws, day, settings)
     if flying_township:
         pool, mandatory = _flying(ws, flying_township, teams, pool, mandatory)
+        busy = _inspectors_out(ws, day.strftime("%Y-%m-%d"), shift)  # people already drawn for this shift
+        inspectors = inspectors[~inspectors["inspector_id"].astype(str).isin(busy)].reset_index(drop=True)
+        if len(inspectors) < 2 * len(teams):
+            raise InputError(f"本班次已有 {len(busy)} 名检查人员在其他计划中，余下 {len(inspectors)} 人"
+                             f"不够 {len(teams)} 个检查组；请换一个班次或少派检查组。 / "
+                             f"{len(busy)} inspectors are out on another plan of this shift; the {len(inspectors)} "
+                             f"left cannot make {len(teams)} teams.")
     # 回头看 within its window: drawn today with hazard 1/(days left), recorded for verify (四不两直)
     windowed = mandatory["hazard"] < 1
     hazards = [[v, float(h)] for v, h in zip(mandatory.loc[windowed, "visit_id"], mandatory.loc[windowed, "hazard"],

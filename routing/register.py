@@ -116,7 +116,9 @@ def withdraw_plan(ws: Store, plan_id: str, *, reason: str, actor: Principal | st
 
     A plan with recorded results cannot be withdrawn: its visits were made.
     """
-    by = authorize(actor, Permission.PLAN)
+    kinds = ws.read(PLANS, where={"plan_id": plan_id}) if ws.has_layer(PLANS) else pd.DataFrame()
+    flying = not kinds.empty and str(kinds.iloc[0].get("kind") or "") == FLYING
+    by = authorize(actor, Permission.FLYING_CHECK if flying else Permission.PLAN)  # a flying check: the leaders
     reason = " ".join(str(reason or "").split())
     if len(reason) < 2:
         raise InputError("撤回计划须写明理由。 / Give the reason for withdrawing the plan.")

@@ -383,11 +383,13 @@ def route_sheet_html(
 
 
 COVERT_TEXT: dict[str, dict[str, Any]] = {
-    "zh": {"title": "记事", "time": "时间", "seen": "看到的情况", "yes": "有", "no": "无", "unsure": "未见",
+    "zh": {"title": "记事", "place": "地点", "time": "时间", "seen": "看到的情况", "yes": "有", "no": "无",
+           "unsure": "未见",
            "items": {"fees": "收费标准、预收费宣传", "materials": "课程内容与教材、宣传材料", "qr_code": "课程二维码",
                      "gatekeeper": "门口值守", "fire": "安全出口、通道", "surroundings": "周边环境"},
            "pupils": "学生进出、上课迹象"},
-    "en": {"title": "Notes", "time": "Time", "seen": "What was seen", "yes": "yes", "no": "no", "unsure": "not seen",
+    "en": {"title": "Notes", "place": "Place", "time": "Time", "seen": "What was seen", "yes": "yes", "no": "no",
+           "unsure": "not seen",
            "items": {"fees": "Prices, prepayment adverts", "materials": "Course content, materials, adverts",
                      "qr_code": "Course QR code", "gatekeeper": "Someone at the door", "fire": "Exits and passages",
                      "surroundings": "Surroundings"},
@@ -402,7 +404,8 @@ def covert_block(stop: Stop, lang: str = "zh") -> str:
     e = html.escape
     rows = "".join(f"<tr><td>{e(c['items'][code])}</td><td class='nowrap'>{_box(c['yes'])}{_box(c['no'])}"
                    f"{_box(c['unsure'])}</td></tr>" for code in (*schema.COVERT_ITEMS,))
-    return (f"<div class='stopblock'><h3>{stop.order}. {e(stop.name)}</h3>"
+    name = stop.name if stop.kind != "clue" else (stop.address or f"{c['place']} {stop.order}")  # no clue id
+    return (f"<div class='stopblock'><h3>{stop.order}. {e(name)}</h3>"
             f"<p class='small'>{e(stop.address)}　{c['time']} {e(stop.arrival)}</p>"
             f"<p>{e(c['title'])}：{c['time']} <span class='line'></span></p>"
             f"<table class='checks'><tr><td>{e(c['pupils'])}</td><td class='nowrap'>{_box(c['yes'])}{_box(c['no'])}"

@@ -168,3 +168,11 @@ def test_plans_keep_to_the_areas_except_on_the_drawn_cross_inspection_days(tmp_p
     taker["stops"].append(dict(stop, order=len(taker["stops"]) + 1))
     problems = verify_plan(document, seed)
     assert any("outside the team's area" in p and stop["visit_id"] in p for p in problems), problems
+
+
+def test_as_many_teams_as_communities_gives_one_each_at_once(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    ws = on_backend(Path(shutil.copy2(ROOT / "data" / "haidian_110108.gpkg", tmp_path / "h.gpkg")))
+    plan = compute_areas(ws, seed=1)  # no border move is possible: the walk must not spin
+    assert sorted(len(a.communities) for a in plan.areas) == [1] * len(plan.areas)

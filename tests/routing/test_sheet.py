@@ -132,8 +132,10 @@ def test_covert_stops_are_drawn_at_the_share_verifiable_and_unmarked_on_their_pa
     html = route_sheet_html(plan, team.team_id)
     covert_pages = html.split("<div class='covert'", 1)[1]
     for stop in (s for s in team.stops if s.covert):
-        assert stop.name.replace("&", "&amp;") in covert_pages
-    for marking in ("检查", "机密", "教育局", "巡查", plan.plan_id, plan.commitment, "签字", "I:", "C:", "P:"):
+        shown = stop.address if stop.kind == "clue" else stop.name  # a clue check is shown by its place only
+        assert shown.replace("&", "&amp;") in covert_pages
+        assert stop.visit.target not in covert_pages  # no clue, institution or place id
+    for marking in ("检查", "机密", "教育局", "巡查", "线索", plan.plan_id, plan.commitment, "签字", "I:", "C:", "P:"):
         assert marking not in covert_pages, marking  # nothing on a covert page says "inspector"
     open_part = html.split("<div class='covert'", 1)[0]
     assert "暗访" in open_part  # the team's own page one tells it which stops are covert

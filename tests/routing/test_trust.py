@@ -424,30 +424,35 @@ def test_a_flying_check_is_a_leaders_plan_for_teams_from_elsewhere_kept_from_the
     busy = sites["community_code"].map(town_of).value_counts()
     target = next(code for code in busy.index if list(base_town.values()).count(code) < len(teams))
     outside = teams[[base_town[t] != target for t in teams["team_id"]]].drop(columns="geometry")
-    inside = teams[[base_town[t] == target for t in teams["team_id"]]].drop(columns="geometry")
     people_df = ws.read("inspectors").assign(law_cert=lambda f: f["law_cert"].astype(str).isin(["yes", "是"]))
     with pytest.raises(PermissionDeniedError):  # a planner makes no flying check
-        make_plan(ws, DAY, "day", teams=outside, inspectors=people_df, seed="fly", settings=settings,
+        make_plan(ws, DAY, "night", teams=outside, inspectors=people_df, seed="fly", settings=settings,
                   iterations=30, flying_township=target, actor=people["plan1"])
-    if len(inside):
-        with pytest.raises(InputError, match="外乡镇"):
-            make_plan(ws, DAY, "day", teams=teams.drop(columns="geometry"), inspectors=people_df, seed="fly",
-                      settings=settings, iterations=30, flying_township=target, actor=people["lead1"])
-    plan, seed = make_plan(ws, DAY, "day", teams=outside, inspectors=people_df, seed="fly", settings=settings,
+    home = next(code for code in base_town.values() if code)  # a township some team is based in
+    with pytest.raises(InputError, match="外乡镇"):
+        make_plan(ws, DAY, "night", teams=teams.drop(columns="geometry"), inspectors=people_df, seed="fly",
+                  settings=settings, iterations=30, flying_township=home, actor=people["lead1"])
+    with pytest.raises(InputError):  # the day shift's own plan has every inspector out already: none is left
+        make_plan(ws, DAY, "day", teams=outside, inspectors=people_df, seed="fly", settings=settings,
+                  iterations=30, flying_township=target, actor=people["lead1"])
+    plan, seed = make_plan(ws, DAY, "night", teams=outside, inspectors=people_df, seed="fly", settings=settings,
                            iterations=30, flying_township=target, actor=people["lead1"])
     assert plan.inputs["kind"] == "flying" and plan.inputs["township"] == target
     assert plan.summary.visits > 0
     assert all(town_of[s.community_code] == target for _, s in plan.stops())  # only the township's sites
     register_plan(ws, plan, seed=seed, actor=people["lead1"])  # beside the county's own plan of the shift
     assert verify_plan(plan, seed) == []
-    for moment in (BEFORE, DURING):  # kept from the planners until the shift is over
+    night_over = datetime(2026, 11, 23, 22, 0, tzinfo=TIMEZONE)  # the night window (18:00–21:30) has closed
+    for moment in (BEFORE, DURING, AFTER):  # kept from the planners until the shift is over
         assert plan.plan_id not in {v.plan.plan_id for v in routes_for(ws, people["plan1"], day=DAY, now=moment)}
         assert plan.plan_id not in set(visible_register(ws, people["plan1"], now=moment)["plan_id"])
         with pytest.raises(PermissionDeniedError, match="飞行检查"):
             open_route(ws, people["plan1"], plan.plan_id, now=moment)
         assert plan.plan_id in {v.plan.plan_id for v in routes_for(ws, people["lead1"], day=DAY, now=moment)}
     assert regular.plan_id in set(visible_register(ws, people["plan1"], now=DURING)["plan_id"])
-    assert plan.plan_id in {v.plan.plan_id for v in routes_for(ws, people["plan1"], day=DAY, now=AFTER)}
-    assert open_route(ws, people["plan1"], plan.plan_id, now=AFTER).plan.plan_id == plan.plan_id
+    assert plan.plan_id in {v.plan.plan_id for v in routes_for(ws, people["plan1"], day=DAY, now=night_over)}
+    assert open_route(ws, people["plan1"], plan.plan_id, now=night_over).plan.plan_id == plan.plan_id
     refused = ws.audit_log()
-    assert ((refused["action"] == "plan-view-refused") & refused["detail"].str.contains("flying")).sum() == 2
+    assert ((refused["action"] == "plan-view-refused") & refused["detail"].str.contains("flying")).sum() == 3
+    with pytest.raises(PermissionDeniedError):  # nor may a grid member list the register
+        visible_register(ws, Principal("wg", Role.GRID_MEMBER, cell_code="360681003002"))
