@@ -415,6 +415,7 @@ TEXT: dict[str, dict[str, str]] = {
     "flying_make": {"zh": "生成并登记飞行检查", "en": "Make and register the flying check"},
     "flying_made": {"zh": "已登记飞行检查 {plan_id}（{visits} 个检查点）；承诺值：{commitment}",
                     "en": "Flying check {plan_id} registered ({visits} stops); commitment: {commitment}"},
+    "case_photo": {"zh": "现场照片 {n}", "en": "Photo {n}"},
     "areas_page": {"zh": "包片区域", "en": "Patrol areas"},
     "areas_header": {"zh": "包片区域：社区分给各检查组", "en": "Patrol areas: communities shared among the teams"},
     "areas_caption": {"zh": "每组一片，连片、紧凑；工作量（按风险加权的预计检查时长加上从驻地出发的路程）尽量在平均值±10%以内。"

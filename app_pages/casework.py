@@ -38,6 +38,12 @@ def _clues(path: str) -> None:
         return
     clue_id = st.selectbox(t("case_pick_clue"), list(shown["clue_id"]), key="case_pick_clue")
     _history(load_history(path, "clue", clue_id))
+    from casework.field import clue_photos
+    from store import open_store
+
+    photos = clue_photos(open_store(path), str(clue_id)) if clue_id else []
+    if photos:  # a field report's photos (their metadata was removed when they were filed)
+        st.image(photos, caption=[t("case_photo").format(n=k + 1) for k in range(len(photos))], width=240)
 
 
 def _cases(path: str) -> None:

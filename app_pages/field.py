@@ -87,9 +87,10 @@ def _report(path: str) -> None:
             return
         seen = pd.Timestamp(datetime.combine(day, moment)).tz_localize(TIMEZONE).isoformat()
         try:
+            typed = st.session_state.get("field_address", "") if place[2] == t("field_by_address") else ""
             clue_id = report_clue(open_store(path), FieldReport(category, content, place[0], place[1], seen,
-                                                                tuple(p.getvalue() for p in photos or [])),
-                                  actor=current_actor())
+                                                                tuple(p.getvalue() for p in photos or []),
+                                                                address=typed), actor=current_actor())
         except (InputError, PermissionDeniedError) as exc:
             st.error(plain(exc))
             return

@@ -48,6 +48,7 @@ class FieldReport:
     lat: float
     observed_at: str = ""
     photos: tuple[bytes, ...] = ()
+    address: str = ""  # as typed or matched (the route sheet shows it); else the building's or community's name
 
 
 def clean_photo(data: bytes, *, max_mb: float = MAX_PHOTO_MB) -> bytes:
@@ -110,6 +111,7 @@ def report_clue(ws: Store, report: FieldReport, *, actor: Principal) -> str:
         "reporter": actor.username, "observed_at": observed.isoformat(timespec="minutes"),
     }], geometry=[Point(report.lon, report.lat)], crs="EPSG:4326")
     frame[["building_code", "community_code", "township_code"]] = attach_cells(frame, ws)
+    frame["address"] = report.address.strip()[:120] or _place_name(ws, frame.iloc[0])
     with ws.transaction(actor=by, action="field-report", detail=f"{clue_id}: {report.category}, "
                         f"{len(photos)} photos") as tx:
         tx.append("clues", frame[[*schema.CLUE_COLUMNS, "reporter", "observed_at", "geometry"]])
@@ -118,6 +120,19 @@ def report_clue(ws: Store, report: FieldReport, *, actor: Principal) -> str:
                                              base64.b64encode(p).decode("ascii"), "bytes": len(p)}
                                             for k, p in enumerate(photos)]))
     return clue_id
+
+
+def _place_name(ws: Store, row: pd.Series) -> str:
+    """A name for where a report was made: its community and building, as the grid names them."""
+    parts = []
+    for layer, column in (("townships", "township_code"), ("communities", "community_code"),
+                          ("buildings", "building_code")):
+        code = str(row.get(column) or "")
+        if code:
+            found = ws.read(layer, where={"code": code}, columns=["name"])
+            if not found.empty and str(found["name"].iloc[0]) not in ("", "None", "nan"):
+                parts.append(str(found["name"].iloc[0]))
+    return "".join(parts)
 
 
 def clue_photos(ws: Store, clue_id: str) -> list[bytes]:

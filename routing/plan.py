@@ -517,6 +517,12 @@ def make_plan(
     sample_size = max(0, capacity - len(mandatory))
     if len(mandatory) > capacity:
         warnings.append(f"必查任务 {len(mandatory)} 项，超过本班次约 {capacity} 项的能力；未排入的必查任务见清单")
+    areas = None if flying_township else plan_areas(ws, settings)
+    unplaced = sorted(set(teams["team_id"].astype(str)) - set((areas or {}).get("assignment", {}).values()))
+    if areas and unplaced:  # a team with no area would be kept out of every community: use no areas today
+        warnings.append(f"检查组 {'、'.join(unplaced)} 不在包片区域第 {areas['version']} 版中，本计划不按片区；"
+                        "请在“包片区域”页重新划分。")
+        areas = None
     inputs = {
         "version": PLAN_VERSION,
         "county_code": ws.meta()["county_code"],
@@ -531,7 +537,7 @@ def make_plan(
         "previous_pairs": previous if previous is not None else previous_pairs(ws, day),
         **({"revisit_hazards": hazards} if hazards else {}),
         **({"boost": boosts} if boosts else {}),
-        **({"areas": areas} if not flying_township and (areas := plan_areas(ws, settings)) else {}),
+        **({"areas": areas} if areas else {}),
         **({"kind": FLYING, "township": flying_township} if flying_township else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share")},

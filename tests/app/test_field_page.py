@@ -35,6 +35,7 @@ def test_a_grid_member_reports_a_clue_with_an_address_and_a_photo_and_sees_it(co
     clues = county.read("clues")
     mine = clues[clues["reporter"] == "wg1"]
     assert len(mine) == 1 and mine["status"].iloc[0] == "received" and mine["category"].iloc[0] == "serving_teacher"
+    assert mine["address"].iloc[0] == "雄石居民委员会"  # the address as typed
     assert len(county.read("clue_photos")) == 1
     assert "在职教师在家中有偿补课" in app.dataframe[0].value["看到的情况（简要）"].iloc[0]  # 我的上报
     app.button(key="field_walk_send").click().run()

@@ -59,6 +59,8 @@ def test_a_grid_members_report_is_a_clue_with_its_reporter_place_and_a_clean_pho
     assert clue["status"] == "received" and clue["channel"] == "grid_member" and clue["reporter"] == "wg1"
     assert clue["community_code"] and clue["township_code"]  # placed in the grid as imports are
     assert clue["content"] == "小区3栋2单元有人晚上集中补课"
+    community = county.read("communities", where={"code": clue["community_code"]})["name"].iloc[0]
+    assert community in clue["address"]  # the route sheet names the place from the grid
     [kept] = clue_photos(county, clue_id)
     image = Image.open(io.BytesIO(kept))
     assert not image.getexif() and max(image.size) <= 1600  # no camera, no GPS; scaled down

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -176,3 +177,23 @@ def test_as_many_teams_as_communities_gives_one_each_at_once(tmp_path: Path) -> 
     ws = on_backend(Path(shutil.copy2(ROOT / "data" / "haidian_110108.gpkg", tmp_path / "h.gpkg")))
     plan = compute_areas(ws, seed=1)  # no border move is possible: the walk must not spin
     assert sorted(len(a.communities) for a in plan.areas) == [1] * len(plan.areas)
+
+
+def test_a_team_the_saved_areas_do_not_know_makes_the_plan_ignore_them_and_say_so(tmp_path: Path) -> None:
+    import dataclasses
+
+    from core.settings import load_patrol_settings
+    from routing.plan import make_plan
+
+    ws = on_backend(Path(shutil.copy2(SHIPPED, tmp_path / "n.gpkg")))
+    settings = dataclasses.replace(load_patrol_settings(store=ws), solver_seconds=1)
+    save_areas(ws, compute_areas(ws, seed=1, settings=settings), actor=Principal("planner1", Role.PLANNER))
+    teams = ws.read("teams").drop(columns="geometry")
+    extra = teams.iloc[[0]].assign(team_id="T9", name="第九检查组")
+    people = ws.read("inspectors").assign(law_cert=lambda f: f["law_cert"].astype(str).isin(["yes", "是"]))
+    plan, _ = make_plan(ws, "2026-12-07", "day", teams=pd.concat([teams, extra], ignore_index=True),
+                        inspectors=pd.concat([people, people.iloc[:4].assign(
+                            inspector_id=lambda f: f["inspector_id"] + "x")], ignore_index=True),
+                        seed="new-team", settings=settings, iterations=30)
+    assert "areas" not in plan.inputs
+    assert any("T9" in w and "包片区域" in w for w in plan.warnings)
