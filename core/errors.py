@@ -50,8 +50,10 @@ def problems_error(where: object, problems: list[str], *, outcome: str = "nothin
                    limit: int = 40) -> InputError:
     """One error listing every problem of a file or request (the first ``limit`` of them)."""
     shown = "\n  ".join(problems[:limit])
-    more = f"\n  … and {len(problems) - limit} more" if len(problems) > limit else ""
-    return InputError(f"{where}: {len(problems)} problem(s); {outcome}:\n  {shown}{more}")
+    more = f"\n  … 另有 {len(problems) - limit} 处 / and {len(problems) - limit} more" if len(problems) > limit else ""
+    zh = {"nothing was saved": "什么也没有保存", "nothing was used": "什么也没有采用"}.get(outcome, "未作更改")
+    return InputError(f"{where}：{len(problems)} 处问题，{zh}，请改正后重试。 / "
+                      f"{where}: {len(problems)} problem(s); {outcome}:\n  {shown}{more}")
 
 
 class DataWarning(UserWarning):

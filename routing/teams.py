@@ -62,10 +62,11 @@ def _raise_all(path: Path | str, problems: list[str]) -> None:
 def _unique_id(row: object, field: str, value: str, seen: set[str], problems: list[str]) -> bool:
     """Note an empty or repeated id in ``problems``; ``False`` if the row has no id at all."""
     if not value:
-        problems.append(f"row {row}, {field}: empty")
+        problems.append(f"第 {row} 行「{field}」为空 / row {row}, {field}: empty")
         return False
     if value in seen:
-        problems.append(f"row {row}, {field}: {value} appears twice; ids must be unique")
+        problems.append(f"第 {row} 行「{field}」{value} 重复，编号须唯一 / row {row}, {field}: {value} appears twice; "
+                        "ids must be unique")
     seen.add(value)
     return True
 
@@ -108,15 +109,18 @@ def check_teams(frame: pd.DataFrame, ws: Store, source: str | Path = "表格") -
             continue
         mode = parse_mode(rec["mode"])
         if mode is None:
-            problems.append(f"row {row}, mode: {rec['mode']!r} is not one of {', '.join(MODES)} (步行/电动车/汽车)")
+            problems.append(f"第 {row} 行「出行方式」{rec['mode']!r} 应为 步行/电动车/汽车 / "
+                            f"row {row}, mode: {rec['mode']!r} is not one of {', '.join(MODES)} (步行/电动车/汽车)")
         lon, lat = pd.to_numeric(rec["base_lon"], errors="coerce"), pd.to_numeric(rec["base_lat"], errors="coerce")
         if pd.isna(lon) or pd.isna(lat):
-            problems.append(f"row {row}, base_lon/base_lat: {rec['base_lon']!r}, {rec['base_lat']!r} are not numbers")
+            problems.append(f"第 {row} 行「驻地经度/纬度」不是数字 / "
+                            f"row {row}, base_lon/base_lat: {rec['base_lon']!r}, {rec['base_lat']!r} are not numbers")
         elif not shapely.contains_xy(county, float(lon), float(lat)):
             hint = (
                 " (longitude and latitude look swapped)" if shapely.contains_xy(county, float(lat), float(lon)) else ""
             )
             problems.append(
+                f"第 {row} 行驻地 ({lon}, {lat}) 不在本县区{'（经纬度似乎写反了）' if hint else ''}，请填WGS84经纬度 / "
                 f"row {row}, base_lon/base_lat: ({lon}, {lat}) is outside the county{hint}; give WGS84 "
                 "degrees of the team's base"
             )
@@ -168,15 +172,19 @@ def check_inspectors(frame: pd.DataFrame, ws: Store, source: str | Path = "表�
         if not _unique_id(row, "inspector_id", pid, seen, problems):
             continue
         if not rec["department"]:
-            problems.append(f"row {row}, department: empty; every inspector belongs to a department")
+            problems.append(f"第 {row} 行「单位」为空，每名检查人员须属于一个部门 / "
+                            f"row {row}, department: empty; every inspector belongs to a department")
         cert = str(rec["law_cert"]).strip().lower()
         if cert not in YES | NO:
-            problems.append(f"row {row}, law_cert: {rec['law_cert']!r} is not 是/否 or yes/no")
+            problems.append(f"第 {row} 行「执法证」{rec['law_cert']!r} 应为 是/否 / "
+                            f"row {row}, law_cert: {rec['law_cert']!r} is not 是/否 or yes/no")
         home = ""
         if rec["home_community"]:
             home = resolve(rec["home_community"]) or ""
             if not home:
                 problems.append(
+                    f"第 {row} 行「居住社区」{rec['home_community']!r} 不是本县区的社区，"
+                    "请填代码或名称（住在县外的留空） / "
                     f"row {row}, home_community: {rec['home_community']!r} is not a community of this "
                     "county; give its code or name (leave empty for someone living elsewhere)"
                 )
@@ -185,7 +193,8 @@ def check_inspectors(frame: pd.DataFrame, ws: Store, source: str | Path = "表�
             if part.strip():
                 code = resolve(part)
                 if code is None:
-                    problems.append(f"row {row}, responsible_communities: {part.strip()!r} is not a community here")
+                    problems.append(f"第 {row} 行「包保社区」{part.strip()!r} 不是本县区的社区 / "
+                                    f"row {row}, responsible_communities: {part.strip()!r} is not a community here")
                 else:
                     duties.append(code)
         rows.append(
