@@ -10,7 +10,7 @@ import streamlit as st
 from shapely.geometry import Point
 from streamlit_folium import st_folium
 
-from app_cache import current_actor, teams_or_notice, version
+from app_cache import current_actor, data_version, teams_or_notice
 from core.errors import InputError
 from i18n import plain, t
 from layers.render import TEAM_COLORS, base_map, finish_map, legend_html
@@ -28,6 +28,7 @@ from routing.areas import (
 )
 from store import open_store
 
+AREA_LAYERS = ("communities", "risk_sites", "teams", "road_nodes", "road_edges")  # what the workloads read
 DRAFT = "areas_draft"  # {"plan": AreaPlan, "based_on": int | None, "undo": [assignments], "click": (lat, lng)}
 
 
@@ -39,7 +40,7 @@ def _loads(path: str, version: str) -> tuple[Workloads, object]:
 
 
 def _evaluate(path: str, assignment: dict[str, str], tolerance: float) -> AreaPlan:
-    loads, graph = _loads(path, version(path))
+    loads, graph = _loads(path, data_version(path, AREA_LAYERS))
     return evaluate(loads, assignment, graph, tolerance, method="edited")  # type: ignore[arg-type]
 
 
@@ -55,7 +56,7 @@ def _draft(path: str) -> dict[str, object] | None:
 
 
 def _map(path: str, plan: AreaPlan, names: dict[str, str]) -> dict | None:
-    loads, _ = _loads(path, version(path))
+    loads, _ = _loads(path, data_version(path, AREA_LAYERS))
     cells = loads.communities.to_crs("EPSG:4326")
     team_of = plan.assignment()
     colour = {team: TEAM_COLORS[k % len(TEAM_COLORS)] for k, team in enumerate(sorted({a.team_id for a in plan.areas}))}
@@ -72,13 +73,13 @@ def _map(path: str, plan: AreaPlan, names: dict[str, str]) -> dict | None:
         clicked = st_folium(finish_map(m), key="areas_map", height=520, use_container_width=True,
                             returned_objects=["last_clicked"])
     with right:
-        st.markdown(legend_html([(colour[team], plain(names.get(team, team))) for team in colour],
+        st.markdown(legend_html([(colour[team], names.get(team, team)) for team in colour],  # escaped there
                                 title=t("areas_team"), note=""), unsafe_allow_html=True)
     return clicked
 
 
 def _community_at(path: str, lat: float, lng: float) -> str | None:
-    loads, _ = _loads(path, version(path))
+    loads, _ = _loads(path, data_version(path, AREA_LAYERS))
     cells: gpd.GeoDataFrame = loads.communities.to_crs("EPSG:4326")
     hit = cells[cells.geometry.contains(Point(lng, lat))]
     return None if hit.empty else str(hit["code"].iloc[0])
@@ -144,7 +145,7 @@ def render() -> None:
             st.rerun()
     moved = st.session_state.get("areas_moved")
     if moved:
-        loads, _ = _loads(path, version(path))
+        loads, _ = _loads(path, data_version(path, AREA_LAYERS))
         st.success(plain(t("areas_moved").format(community=loads.names.get(moved, moved),
                                                   team=names.get(plan.assignment().get(moved, ""), ""))))
     _balance_table(plan, names)

@@ -53,9 +53,17 @@ def _figures(path: str, version: str, start: str, end: str) -> tuple[Figures, Do
     return figures, double_ten(ws, period, figures=figures), gaps(ws, end, top=10)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _withdrawn(path: str, version: str, start: str, end: str) -> pd.DataFrame:
+    """The period's withdrawn plans (the register is read once per version, not at every rerun)."""
+    rows = plans_register(open_store(path)).drop(columns="plan_json")
+    return rows[(rows["status"] == "withdrawn") & (rows["date"].astype(str) >= start)
+                & (rows["date"].astype(str) <= end)]
+
+
 def _map(path: str, level: str, start: str, end: str, shift: str | None, team: str | None,
-         ranked: pd.DataFrame, within: str | None = None, key: str = "leaders_map") -> tuple[pd.DataFrame, dict | None]:
-    cells, seen = _coverage(path, data_version(path), level, start, end, shift, team, within)
+         ranked: pd.DataFrame, within: str | None, key: str, stamp: str) -> tuple[pd.DataFrame, dict | None]:
+    cells, seen = _coverage(path, stamp, level, start, end, shift, team, within)
     if within:
         column = "township_code" if level == "communities" else "community_code"
         seen = seen[seen[column] == within]
@@ -150,12 +158,12 @@ def _report_files(path: str, version: str, text: str, kind: str) -> dict[str, by
     return report_files(open_store(path), period, f"report_{text}")
 
 
-def _report(path: str, text: str, kind: str) -> dict[str, bytes]:
+def _report(path: str, stamp: str, text: str, kind: str) -> dict[str, bytes]:
     """The period's XLSX and PDF (made once per workspace version: the PDF takes a moment)."""
-    return _report_files(path, data_version(path), text, kind)
+    return _report_files(path, stamp, text, kind)
 
 
-def _downloads(path: str) -> None:
+def _downloads(path: str, stamp: str) -> None:
     st.subheader(t("leaders_reports"))
     c1, c2 = st.columns(2)
     today = pd.Timestamp.now(tz=TIMEZONE)
@@ -168,7 +176,7 @@ def _downloads(path: str) -> None:
         except InputError as exc:
             column.error(plain(exc))
             continue
-        files = _report(path, text, make.__name__)
+        files = _report(path, stamp, text, make.__name__)
         column.download_button(t("leaders_download_xlsx").format(period=period.label), files[f"report_{text}.xlsx"],
                                file_name=f"report_{text}.xlsx", key=f"leaders_xlsx_{make.__name__}", on_click="ignore",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -181,7 +189,8 @@ def render() -> None:
     """Render the leaders' page."""
     path = str(st.session_state["workspace"])
     st.header(t("leaders_header"))
-    today = _anchor(_last_result_day(path, data_version(path)))
+    stamp = data_version(path)  # one key for every cached count of this rerun
+    today = _anchor(_last_result_day(path, stamp))
     simulated = load_meta(path).get("simulated_days", "")
     if ".." in simulated:
         st.info(t("leaders_demo").format(first=simulated.split("..")[0], last=simulated.split("..")[1]))
@@ -206,8 +215,7 @@ def render() -> None:
                          on_change=_reset_drill)
     start, end = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
     c1.caption(f"{start} 至 {end}")
-    ws = open_store(path)
-    figures, compliance, ranked = _figures(path, data_version(path), start, end)
+    figures, compliance, ranked = _figures(path, stamp, start, end)
     metrics = st.columns(6)
     shown: list[tuple[str, str]] = [
         (t("leaders_inspections"), str(figures.inspections)),
@@ -234,7 +242,7 @@ def render() -> None:
             st.rerun()
     # each step of the drill-down draws a fresh map (its own key), so an old click is never replayed
     key = f"leaders_map_{st.session_state.get('leaders_nav', 0)}"
-    table, clicked = _map(path, shown_level, start, end, shift or None, team or None, ranked, within, key)
+    table, clicked = _map(path, shown_level, start, end, shift or None, team or None, ranked, within, key, stamp)
     feature = (clicked or {}).get("properties") or {}
     code = str(feature.get("code", ""))
     if shown_level in DRILL and code in set(table["code"]):
@@ -257,9 +265,7 @@ def render() -> None:
         "institution_id": t("code"), "name": t("name"), "township": t("townships"), "last_visit": t("leaders_last"),
         "days_since": t("leaders_days_since"), "overdue_days": t("leaders_overdue_days")}), hide_index=True,
         width="stretch")
-    withdrawn = plans_register(ws)
-    withdrawn = withdrawn[(withdrawn["status"] == "withdrawn") & (withdrawn["date"].astype(str) >= start)
-                          & (withdrawn["date"].astype(str) <= end)]
+    withdrawn = _withdrawn(path, stamp, start, end)
     st.subheader(t("leaders_withdrawn").format(n=len(withdrawn)))
     if len(withdrawn):
         st.dataframe(withdrawn[["date", "shift", "plan_id", "withdrawn_at", "withdrawn_by", "withdraw_reason"]].rename(
@@ -271,4 +277,4 @@ def render() -> None:
     with st.expander(t("leaders_all_figures")):
         st.dataframe(pd.DataFrame([(k, str(v)) for k, v in summary_rows(figures, compliance)],
                                   columns=[t("leaders_figure"), t("leaders_value")]), hide_index=True)
-    _downloads(path)
+    _downloads(path, stamp)

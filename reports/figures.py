@@ -104,9 +104,10 @@ class Figures:
     cells_walked: int = 0  # distinct cells those reports cover
 
 
-def _visited(ws: Store, period: Period) -> pd.DataFrame:
+def _visited(ws: Store, period: Period, hidden: set[str] | None = None) -> pd.DataFrame:
     results = current_results(results_from_layer(ws.read_optional("results")))
-    results = results[~results["plan_id"].isin(flying_not_done(ws))]  # a flying check counts once it is over
+    hidden = flying_not_done(ws) if hidden is None else hidden  # a flying check counts once it is over
+    results = results[~results["plan_id"].isin(hidden)]
     results = results[period.holds(results["date"]) & results["visited"].astype(bool)].copy()
     results["items"] = [
         [c for c, v in json.loads(text).items() if v == "problem"] if text else [] for text in results["checklist"]
@@ -133,7 +134,8 @@ def _townships(ws: Store) -> tuple[dict[str, str], dict[str, str]]:
 def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = None) -> Figures:
     """Count every figure of ``period`` from the workspace (see module doc)."""
     settings = settings or load_patrol_settings(store=ws)
-    visited = _visited(ws, period)
+    hidden = flying_not_done(ws)
+    visited = _visited(ws, period, hidden)
     targets = [VisitRef.parse(v) for v in visited["visit_id"]]
     visited["target"] = [t.target for t in targets]
     institutions = ws.read_optional("institutions")
@@ -141,7 +143,7 @@ def period_figures(ws: Store, period: Period, settings: PatrolSettings | None = 
                                                      strict=True))
     is_institution = visited["kind"] == "institution"
     register = plans_register(ws)
-    register = register[period.holds(register["date"]) & ~register["plan_id"].isin(flying_not_done(ws))]
+    register = register[period.holds(register["date"]) & ~register["plan_id"].isin(hidden)]
     members = {}
     for text in register["plan_json"]:
         plan = json.loads(text)

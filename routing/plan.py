@@ -357,18 +357,17 @@ def _inspectors_out(ws: Store, day: str, shift: str) -> set[str]:
     return people
 
 
-def flying_not_done(source: Store | Transaction, now: datetime | None = None) -> set[str]:
+def flying_not_done(ws: Store, now: datetime | None = None) -> set[str]:
     """The flying checks whose shift is not over: their stops and results are counted nowhere yet
     (figures, coverage, gaps, histories), so nothing of them reaches a planner early."""
-    if not source.has_layer("plans"):
+    layer = ws.schemas().get("plans") if ws.has_layer("plans") else None
+    if layer is None or "kind" not in layer.column_names:
         return set()
-    rows = source.read("plans")
-    if "kind" not in rows.columns:
-        return set()
+    flying = ws.read("plans", where={"kind": FLYING})  # only these documents are parsed
     moment = now or datetime.now(TIMEZONE)
-    flying = rows[(rows["kind"].fillna("").astype(str) == FLYING) & (rows["status"].fillna(LIVE_STATUS) != WITHDRAWN)]
     return {str(r.plan_id) for r in flying.itertuples()
-            if not plan_done(Plan.from_json(json.loads(str(r.plan_json))), moment)}
+            if str(r.status or LIVE_STATUS) != WITHDRAWN and not plan_done(Plan.from_json(json.loads(str(r.plan_json))),
+                                                                         moment)}
 
 
 def is_flying(inputs: Mapping[str, Any]) -> bool:
