@@ -95,7 +95,9 @@ def _report(path: str) -> None:
             st.error(plain(exc))
             return
         st.session_state.pop(PLACE, None)
-        st.success(t("field_sent").format(clue_id=clue_id))
+        st.session_state["field_sent"] = clue_id  # shown until the next report, whatever reruns the map makes
+    if st.session_state.get("field_sent"):
+        st.success(t("field_sent").format(clue_id=st.session_state["field_sent"]))
 
 
 def _walk(path: str) -> None:

@@ -369,6 +369,7 @@ def test_a_grid_member_reports_from_a_phone_with_its_location_and_a_photo(browse
     page.locator("input[type=file]").set_input_files(files=[{"name": "现场.jpg", "mimeType": "image/jpeg",
                                                              "buffer": photo_with_gps()}])
     page.get_by_text("现场.jpg").wait_for(timeout=30_000)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=60_000)  # a click mid-rerun is lost
     page.get_by_role("button", name="提交上报").click()
     page.get_by_text("已上报，线索编号").wait_for(timeout=60_000)
     ws = open_store((Path(browser_workspace).parent / "location").read_text(encoding="utf-8"))
