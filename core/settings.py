@@ -118,6 +118,9 @@ class DrawSettings:
     same_day_factor: float = 1.0  # a site visited in the other shift of the day keeps this share of its weight
     max_boost: float = 2.0  # the most a gap on the leaders' map may multiply a community's sites' weights by
     covert_share: float = 0.3  # 明察暗访: the share of stops drawn covert (暗访), the rest open (明察)
+    departure_window_min: int = 40  # 四不两直: each team leaves at a drawn minute within this long after the start
+    first_stop_drawn: bool = True  # 四不两直: each team's first stop is drawn among its sites (not the nearest)
+    first_stop_reach_min: float = 30.0  # …among the drawn sites in communities this near its base
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,14 @@ class AreaSettings:
 
 
 @dataclass(frozen=True)
+class BuildSettings:
+    """``[build]``: ``patrol build-workspace`` — how far a name match may lie from its township, duplicate outlines."""
+
+    match_distance_m: float = 5000.0  # a community's match is refused this far from its township's other evidence
+    duplicate_iou: float = 0.9  # building outlines at least this alike (intersection over union) are one building
+
+
+@dataclass(frozen=True)
 class PatrolSettings:
     """The patrol planner's settings (``settings/patrol.toml``)."""
 
@@ -198,6 +209,7 @@ class PatrolSettings:
     access: AccessSettings = AccessSettings()
     uploads: UploadSettings = UploadSettings()
     areas: AreaSettings = AreaSettings()
+    build: BuildSettings = BuildSettings()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str) -> PatrolSettings:
@@ -223,8 +235,9 @@ class PatrolSettings:
             speeds[mode] = {k: _number(source, f"[speeds.{mode}] {k}", v, positive=True) for k, v in table.items()}
         network, draw, teams = _section(data, "network"), _section(data, "draw"), _section(data, "teams")
         rule, cases = _section(data, "double_ten"), _section(data, "cases")
-        bounds = DrawSettings(*(_number(source, f"[draw] {k}", draw.get(k), at_most=1)
-                                for k in ("min_probability", "max_probability", "min_weight")))
+        low, high, least = (_number(source, f"[draw] {k}", draw.get(k), at_most=1)
+                            for k in ("min_probability", "max_probability", "min_weight"))
+        bounds = DrawSettings(min_probability=low, max_probability=high, min_weight=least)
         if not 0 < bounds.min_probability < bounds.max_probability < 1:
             raise InputError(f"{source}: [draw] needs 0 < min_probability < max_probability < 1.")
         factor = _number(source, "[draw] same_day_factor", draw.get("same_day_factor", 1.0), positive=True, at_most=1)
@@ -232,7 +245,17 @@ class PatrolSettings:
         if boost < 1:
             raise InputError(f"{source}: [draw] max_boost must be at least 1 (found {boost}).")
         covert = _number(source, "[draw] covert_share", draw.get("covert_share", 0.3), at_most=0.95)
-        bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert)
+        window = int(_number(source, "[draw] departure_window_min", draw.get("departure_window_min", 40)))
+        for name, hours in shifts.items():
+            if window > (hours.end_min - hours.start_min) // 2:
+                raise InputError(f"{source}: [draw] departure_window_min ({window}) is more than half the "
+                                 f"{name} shift ({hours.start}–{hours.end}); teams would lose the shift.")
+        first = draw.get("first_stop_drawn", True)
+        if not isinstance(first, bool):
+            raise InputError(f"{source}: [draw] first_stop_drawn must be true or false (found {first!r}).")
+        reach = _number(source, "[draw] first_stop_reach_min", draw.get("first_stop_reach_min", 30.0), positive=True)
+        bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert,
+                         departure_window_min=window, first_stop_drawn=first, first_stop_reach_min=reach)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,
             far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),
@@ -260,6 +283,7 @@ class PatrolSettings:
                                          positive=True))
                 for k, default in vars(UploadSettings()).items()}),
             areas=_areas(source, _section(data, "areas")),
+            build=_build(source, _section(data, "build")),
         )
 
 
@@ -273,6 +297,18 @@ def _areas(source: str, table: Mapping[str, Any]) -> AreaSettings:
     if unknown:
         raise InputError(f"{source}: [areas] has unknown keys: {', '.join(unknown)}.")
     return AreaSettings(**values)
+
+
+def _build(source: str, table: Mapping[str, Any]) -> BuildSettings:
+    defaults = BuildSettings()
+    unknown = sorted(set(table) - set(vars(defaults)))
+    if unknown:
+        raise InputError(f"{source}: [build] has unknown keys: {', '.join(unknown)}.")
+    distance = _number(source, "[build] match_distance_m", table.get("match_distance_m", defaults.match_distance_m),
+                       positive=True)
+    iou = _number(source, "[build] duplicate_iou", table.get("duplicate_iou", defaults.duplicate_iou), positive=True,
+                  at_most=1)
+    return BuildSettings(match_distance_m=distance, duplicate_iou=iou)
 
 
 def patrol_settings_path(path: str | os.PathLike[str] | None = None) -> Path:

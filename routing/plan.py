@@ -36,7 +36,7 @@ from access.roles import Permission, Principal, authorize
 from core.actor import cli_actor
 from core.clock import TIMEZONE, as_local, local_day, now_local
 from core.errors import InputError
-from core.settings import SHIFTS, PatrolSettings, TeamSettings, load_patrol_settings
+from core.settings import SHIFTS, PatrolSettings, TeamSettings, clock_minutes, load_patrol_settings
 from core.visits import VisitKind, VisitRef, visit_ids
 from layers import schema
 from routing.areas import out_of_area, plan_areas, working_areas
@@ -46,6 +46,7 @@ from routing.draw import (
     inclusion_probabilities,
     new_seed,
     revisits_due,
+    shuffled,
     systematic_sample,
     uniform,
 )
@@ -318,8 +319,9 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
     inspectors = pd.DataFrame(inputs["inspectors"])
     team_rules = TeamSettings(**{k: int(v) for k, v in rules["teams"].items()})
     team_ids = [t["team_id"] for t in inputs["teams"]]
-    teams = draw_teams(team_ids, inspectors, seed, set(inputs["previous_pairs"]), team_rules)
-    return {
+    teams = draw_teams(team_ids, inspectors, seed, set(inputs["previous_pairs"]), team_rules,
+                       must_enter=inputs.get("mandatory_communities", ()))
+    result = {
         "probabilities": {i: round(float(p), 6) for i, p in zip(ids, probabilities, strict=True)},
         "sites": drawn,
         "teams": teams,
@@ -327,6 +329,40 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
         **({"covert": covert_visits(drawn + list(inputs["mandatory"]), seed, rules["draw"]["covert_share"])}
            if "covert_share" in rules["draw"] else {}),
     }
+    if "departure_window_min" in rules["draw"]:
+        window_min = int(rules["draw"]["departure_window_min"])
+        result["departures"] = departures(seed, team_ids, inputs["window"][0], window_min)
+    if rules["draw"].get("first_stop_drawn"):
+        result["first_stops"] = first_stops(seed, inputs, drawn, team_bans(result, inspectors))
+    return result
+
+
+def departures(seed: str, team_ids: list[str], shift_start: str, window_min: int) -> dict[str, str]:
+    """Each team's departure (HH:MM): a minute drawn from the seed within ``window_min`` of the
+    shift's start (四不两直: no site can count on the inspectors' first hour)."""
+    start = clock_minutes(shift_start)
+    return {t: clock(60 * (start + int(uniform(seed, "depart", t) * (window_min + 1)))) for t in team_ids}
+
+
+def first_stops(seed: str, inputs: Mapping[str, Any], drawn: list[str],
+                bans: Mapping[str, frozenset[str]]) -> dict[str, str]:
+    """Each team's first stop, one site per team, drawn from the seed among the day's drawn sites it
+    may enter within its reach (``inputs["first_stop_reach"]``: communities near its base); among
+    any it may enter if none is near.
+
+    四不两直: without it a route starts at the site nearest its base far more often than by chance.
+    """
+    community = {str(s[0]): str(s[2]) for s in inputs["sites"]}
+    reach = {team: set(codes) for team, codes in inputs.get("first_stop_reach", {}).items()}
+    taken: set[str] = set()
+    chosen = {}
+    for team in (t["team_id"] for t in inputs["teams"]):
+        allowed = [v for v in drawn if v not in taken and community.get(v) not in bans.get(team, frozenset())]
+        near = [v for v in allowed if community.get(v) in reach.get(team, set())]
+        if near or allowed:
+            chosen[team] = shuffled(seed, f"first:{team}", near or allowed)[0]
+            taken.add(chosen[team])
+    return chosen
 
 
 FLYING = "flying"  # a plan's kind in its inputs: a flying check (飞行检查)
@@ -509,9 +545,10 @@ def make_plan(
     pool_rows = np.arange(n_bases + len(mandatory), len(xs))
     mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
     capacity = 0
+    late = 60 * settings.draw.departure_window_min / 2  # a team leaves this long after the start, on average
     for mode, group in teams.groupby("mode"):
         capacity += estimate_capacity(
-            matrices[mode].seconds, list(group.index), pool_rows, mean_service, window[1] - window[0]
+            matrices[mode].seconds, list(group.index), pool_rows, mean_service, window[1] - window[0] - late
         )
     sample_size = max(0, capacity - len(mandatory))
     if len(mandatory) > capacity:
@@ -530,6 +567,7 @@ def make_plan(
         "window": [clock(window[0]), clock(window[1])],
         "sites": [[r.visit_id, round(float(r.weight), 4), r.community_code] for r in pool.itertuples()],
         "mandatory": list(mandatory["visit_id"]),
+        "mandatory_communities": sorted(set(mandatory["community_code"].astype(str)) - {""}),
         "sample_size": int(sample_size),
         "teams": _record(teams[["team_id", "name", "base_lon", "base_lat", "mode"]]),
         "inspectors": _record(inspectors),
@@ -538,8 +576,13 @@ def make_plan(
         **({"boost": boosts} if boosts else {}),
         **({"areas": areas} if areas else {}),
         **({"kind": FLYING, "township": flying_township} if flying_township else {}),
+        **({"first_stop_reach": first_stop_reach(matrices, teams, pool, n_bases + len(mandatory),
+                                                 settings.draw.first_stop_reach_min)}
+           if settings.draw.first_stop_drawn else {}),
         "rules": {
-            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share")},
+            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share",
+                                                            "departure_window_min", "first_stop_drawn",
+                                                            "first_stop_reach_min")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
         },
     }
@@ -559,8 +602,12 @@ def make_plan(
         )
         for i in rows
     ]
+    position = {visit.visit_id: k for k, visit in enumerate(visits)}
+    firsts = drawn.get("first_stops", {})
     vehicles = [
-        Vehicle(t.team_id, i, t.mode, bans[t.team_id]) for i, t in enumerate(teams.itertuples())
+        Vehicle(t.team_id, i, t.mode, bans[t.team_id], depart_s=clock_minutes(drawn["departures"][t.team_id]) * 60,
+                first=position.get(firsts[t.team_id]) if t.team_id in firsts else None)
+        for i, t in enumerate(teams.itertuples())
     ]
     budget = float(time_limit if time_limit is not None else settings.solver_seconds)
     routes = solve_routes(
@@ -604,6 +651,19 @@ def make_plan(
     document = json.loads(json.dumps(plan, ensure_ascii=False))
     document["plan_digest"] = content_digest(document)
     return Plan.from_json(document), seed
+
+
+def first_stop_reach(matrices: Mapping[str, TravelTimes], teams: pd.DataFrame, pool: pd.DataFrame,
+                     first_row: int, reach_min: float) -> dict[str, list[str]]:
+    """For each team, the communities with a pool site (rows from ``first_row`` on) within ``reach_min``
+    minutes of its base by its mode: where its first stop may be drawn."""
+    rows = np.arange(first_row, first_row + len(pool))
+    codes = pool["community_code"].astype(str).to_numpy()
+    reach = {}
+    for i, team in enumerate(teams.itertuples()):
+        near = matrices[team.mode].seconds[i, rows] <= 60 * reach_min
+        reach[str(team.team_id)] = sorted(set(codes[near]))
+    return reach
 
 
 def content_digest(document: Mapping[str, Any]) -> str:
@@ -685,8 +745,9 @@ def _assemble(
                 "base": {"lon": float(team.base_lon), "lat": float(team.base_lat)},
                 "members": members,
                 "avoid_communities": sorted(vehicle.avoid),
-                "depart": clock(window[0]),
-                "back": clock(routes.back_s[vehicle.team_id]) if stops else clock(window[0]),
+                "depart": clock(routes.departs.get(vehicle.team_id, window[0])),
+                "back": clock(routes.back_s[vehicle.team_id]) if stops
+                else clock(routes.departs.get(vehicle.team_id, window[0])),
                 "travel_min": round(sum(leg["minutes"] for leg in legs)),
                 "service_min": sum(s["service_min"] for s in stops),
                 "stops": stops,
@@ -698,7 +759,9 @@ def _assemble(
         visit = visits[i]
         row = visits_all.loc[visit.location - n_bases]
         avoided_by_all = all(visit.community_code in v.avoid for v in vehicles)
-        why = "所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all else "本班次时间内排不下"
+        first_of = next((v.team_id for v in vehicles if v.first == i), None)
+        why = ("所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all
+               else f"抽为{first_of}的首站，但本班次内往返不及" if first_of else "本班次时间内排不下")
         unplanned.append(
             {
                 "visit_id": visit.visit_id,
@@ -725,7 +788,8 @@ def _assemble(
         "inputs": inputs,
         "draw": {"sites": drawn["sites"], "teams": drawn["teams"],
                  **({"areas": drawn["areas"]} if "areas" in drawn else {}),
-                 **({"covert": drawn["covert"]} if "covert" in drawn else {})},
+                 **({"covert": drawn["covert"]} if "covert" in drawn else {}),
+                 **{k: drawn[k] for k in ("departures", "first_stops") if k in drawn}},
         "probabilities": drawn["probabilities"],
         "teams": out_teams,
         "unplanned": unplanned,
@@ -844,6 +908,15 @@ def _verify_document(plan: Mapping[str, Any], seed: str, registered: Mapping[str
                                     f"{'covert' if stop.get('covert') else 'open'}, the draw makes it "
                                     f"{'covert' if stop['visit_id'] in covert else 'open'}")
     listed = {u.get("visit_id") for u in plan.get("unplanned", [])}
+    for team in plan.get("teams", []):
+        departs = redo.get("departures", {}).get(team["team_id"])
+        if departs is not None and team.get("depart") != departs:
+            problems.append(f"team {team['team_id']} leaves at {team.get('depart')}, the draw says {departs}")
+        first = redo.get("first_stops", {}).get(team["team_id"])
+        stops = team.get("stops", [])
+        if first is not None and first not in listed and (not stops or stops[0]["visit_id"] != first):
+            problems.append(f"team {team['team_id']}: the draw makes {first} its first stop, the plan starts with "
+                            f"{stops[0]['visit_id'] if stops else 'nothing'}")
     routed = {s["visit_id"] for t in plan.get("teams", []) for s in t.get("stops", [])}
     for visit_id in sorted((set(redo["sites"]) | set(inputs.get("mandatory", []))) - routed - listed):
         problems.append(f"{visit_id} was drawn or due but is on no route and not listed as unplanned")

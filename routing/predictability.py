@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 
 from core.clock import local_day
-from core.settings import PatrolSettings
+from core.settings import PatrolSettings, clock_minutes
+from routing.model import Plan
 from routing.teams import team_pairs
 from store import Store
 
@@ -71,3 +73,40 @@ def simulate_plans(ws: Store, start: str, days: int, *, teams: pd.DataFrame | No
     routed = visited.sum(axis=1) / np.maximum(np.array([len(p.draw["sites"]) for p in plans]), 1)
     return {"lags": lag_lift(visited, probability * routed[:, None]), "days": days, "sites": len(sites),
             "visits_per_day": float(visited.sum(axis=1).mean())}
+
+
+# -- when a site is visited (四不两直): measures over plans, for benchmarks/unpredictability.py -------
+def first_arrivals(plans: list[Plan]) -> list[float]:
+    """Minutes after its shift's start at which each team of each plan reaches its first stop."""
+    out = []
+    for plan in plans:
+        start = clock_minutes(plan.window[0])
+        out += [float(clock_minutes(t.stops[0].arrival) - start) for t in plan.teams if t.stops]
+    return out
+
+
+def nearest_first(plans: list[Plan], metric_crs: str) -> tuple[float, float, int]:
+    """How often a team's first stop is its stop nearest the base (straight line), against chance
+    (the mean of 1 / its number of stops); and how many team-days with two or more stops were counted."""
+    to_metric = Transformer.from_crs("EPSG:4326", metric_crs, always_xy=True)
+    hits, chance, counted = 0, 0.0, 0
+    for plan in plans:
+        for team in plan.teams:
+            if len(team.stops) < 2:
+                continue
+            bx, by = to_metric.transform(team.base.lon, team.base.lat)
+            sx, sy = to_metric.transform([s.lon for s in team.stops], [s.lat for s in team.stops])
+            distance = np.hypot(np.asarray(sx) - bx, np.asarray(sy) - by)
+            hits += int(np.argmin(distance) == 0)
+            chance += 1 / len(team.stops)
+            counted += 1
+    return (hits / counted if counted else float("nan"), chance / counted if counted else float("nan"), counted)
+
+
+def night_redraw(day_plan: Plan, night_plan: Plan) -> tuple[int, int, float]:
+    """Of the sites the day shift visited as drawn (not mandatory) stops: how many the night shift's
+    draw took, how many there were, and how many its probabilities predict."""
+    seen = {s.visit_id for _, s in day_plan.stops() if not s.mandatory}
+    drawn = set(night_plan.draw.get("sites", []))
+    expected = sum(night_plan.probabilities.get(v, 0.0) for v in seen)
+    return len(seen & drawn), len(seen), expected

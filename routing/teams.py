@@ -12,7 +12,7 @@ one of its members lives in or is responsible for; the planner enforces that per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -359,9 +359,16 @@ def pair_key(a: str, b: str) -> str:
 
 
 def draw_teams(
-    team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str], rules: TeamSettings
+    team_ids: list[str], inspectors: pd.DataFrame, seed: str, previous_pairs: set[str], rules: TeamSettings,
+    *, must_enter: Collection[str] = (),
 ) -> dict[str, list[str]]:
-    """Draw inspectors into teams at random under the rules (module doc); :class:`InputError` if impossible."""
+    """Draw inspectors into teams at random under the rules (module doc); :class:`InputError` if impossible.
+
+    ``must_enter`` are communities with mandatory work today: the first draw that leaves at least
+    one team free to enter each of them (no member living there or responsible for it, 回避) is
+    taken; if none of the tries does, the first draw that meets the rules (the plan then lists the
+    visits no team may make, and why).
+    """
     min_departments = rules.min_departments
     min_law = rules.min_law_cert
     n = len(team_ids)
@@ -382,6 +389,16 @@ def draw_teams(
             f"need {min_departments}."
         )
     size = max(2, min(rules.size, len(people) // n))
+    avoids = {p: set(avoided_communities([p], inspectors)) for p in people.index} if must_enter else {}
+
+    def blocked(draw: dict[str, list[str]]) -> bool:
+        """Whether some community with mandatory work has every team kept out of it."""
+        if not must_enter:
+            return False
+        kept_out = [set().union(*(avoids[p] for p in m)) for m in draw.values()]
+        return any(all(c in out for out in kept_out) for c in must_enter)
+
+    fallback: dict[str, list[str]] | None = None
     for attempt in range(MAX_ATTEMPTS):
         order_teams = shuffled(seed, f"teams:{attempt}:teams", list(team_ids))
         certified = shuffled(seed, f"teams:{attempt}:law", law)
@@ -401,7 +418,12 @@ def draw_teams(
             if fits:
                 members[min(fits, key=lambda t: (len(members[t]), order_teams.index(t)))].append(person)
         if all(len(m) == size and people.loc[m, "department"].nunique() >= min_departments for m in members.values()):
-            return {t: sorted(members[t]) for t in team_ids}
+            draw = {t: sorted(members[t]) for t in team_ids}
+            if not blocked(draw):
+                return draw
+            fallback = fallback or draw
+    if fallback:
+        return fallback
     raise InputError(
         f"no draw of {len(people)} inspectors into {n} teams met the rules in {MAX_ATTEMPTS} tries "
         "(two departments and a certificate per team, no pair from the previous day); "

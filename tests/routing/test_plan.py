@@ -225,8 +225,64 @@ def test_a_route_that_overruns_the_shift_keeps_the_stops_that_fit() -> None:
 
     matrix = np.array([[0, 600, 600, 600], [600, 0, 600, 600], [600, 600, 0, 600], [600, 600, 600, 0]])
     visits = [Visit(f"I:{i}", i + 1, 1800, 1.0, False, "") for i in range(3)]
-    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, 0, 1, (0, 3 * 3600))
+    rows = {i: i + 1 for i in range(3)}
+    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, rows, 0, 0, 0, 3 * 3600)
     assert [s.visit for s in kept] == [0, 1, 2] and back == 3 * 600 + 3 * 1800 + 600
-    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, 0, 1, (0, 5400))  # 1.5 h: two stops fit, not three
+    kept, back = _fit_to_shift([0, 1, 2], matrix, visits, rows, 0, 0, 0, 5400)  # 1.5 h: two stops fit, not three
     assert [s.visit for s in kept] == [0, 1] and back <= 5400
     assert kept[1].arrival_s == kept[0].departure_s + 600
+
+
+def test_each_team_leaves_at_a_drawn_minute_and_starts_at_a_drawn_site(day_plan, settings):
+    """四不两直: departures within [draw] departure_window_min of the start, first stops drawn, both verified."""
+    from routing.plan import content_digest
+
+    plan, seed = day_plan
+    window = settings.draw.departure_window_min
+    assert window > 0 and settings.draw.first_stop_drawn
+    departs = {t.team_id: t.depart for t in plan.teams}
+    assert departs == plan.draw["departures"]
+    from core.settings import clock_minutes
+
+    assert all(0 <= clock_minutes(d) - clock_minutes("08:30") <= window for d in departs.values())
+    assert len(set(departs.values())) > 1, "the teams do not all leave at the same minute"
+    for team in plan.teams:
+        assert team.stops[0].visit_id == plan.draw["first_stops"][team.team_id]
+        assert team.stops[0].arrival > team.depart
+        assert not team.stops[0].mandatory
+    reach = plan.inputs["first_stop_reach"]
+    assert set(reach) == set(departs) and all(reach.values())
+    edited = plan.to_json()
+    edited["teams"][0]["depart"] = "08:30" if edited["teams"][0]["depart"] != "08:30" else "08:31"
+    stops = edited["teams"][1]["stops"]
+    stops[0], stops[1] = stops[1], stops[0]
+    for order, stop in enumerate(stops, start=1):
+        stop["order"] = order
+    edited["plan_digest"] = content_digest(edited)
+    problems = verify_plan(edited, seed)
+    assert any("leaves at" in p and "the draw says" in p for p in problems), problems
+    assert any("its first stop" in p for p in problems), problems
+
+
+def test_departures_and_first_stops_are_uniform_over_their_draws() -> None:
+    from routing.plan import departures, first_stops
+
+    counts = pd.Series([departures(f"s{i}", ["T1"], "08:30", 40)["T1"] for i in range(4100)]).value_counts()
+    assert len(counts) == 41 and counts.min() > 50 and counts.max() < 160  # 100 expected for each minute
+    inputs = {"sites": [[f"I:{k}", 1.0, "A" if k < 6 else "B"] for k in range(10)],
+              "teams": [{"team_id": "T1"}, {"team_id": "T2"}], "first_stop_reach": {"T1": ["A"], "T2": ["Z"]}}
+    drawn = [f"I:{k}" for k in range(10)]
+    picks = pd.DataFrame([first_stops(f"s{i}", inputs, drawn, {"T2": frozenset({"A"})}) for i in range(3000)])
+    assert set(picks["T1"]) == {f"I:{k}" for k in range(6)}  # within its reach, each about 1/6
+    assert picks["T1"].value_counts().between(400, 600).all()
+    assert set(picks["T2"]) == {f"I:{k}" for k in range(6, 10)}  # nothing in reach: any site it may enter
+
+
+def test_a_departure_window_longer_than_half_a_shift_is_refused(tmp_path) -> None:
+    from core.settings import DEFAULT_PATROL_SETTINGS, load_patrol_settings
+
+    text = DEFAULT_PATROL_SETTINGS.read_text(encoding="utf-8").replace("departure_window_min = 40",
+                                                                       "departure_window_min = 120")
+    (tmp_path / "patrol.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="departure_window_min"):
+        load_patrol_settings(tmp_path / "patrol.toml")

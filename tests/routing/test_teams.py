@@ -131,3 +131,21 @@ def test_teams_are_imported_into_the_workspace_from_files_checked_row_by_row(gui
     err = capsys.readouterr().err
     assert "row 2, mode: 'plane'" in err and "look swapped" in err
     assert list(workspace_teams(guixi_ws)[0]["team_id"]) == ["A1", "A2"]  # nothing was used
+
+
+def test_the_draw_keeps_a_team_free_to_enter_each_community_with_mandatory_work():
+    people = _people().assign(home_community=["C9" if i in (0, 1, 2, 3) else "" for i in range(12)])
+    rules = TeamSettings(size=3, min_departments=2, min_law_cert=0)
+    teams = ["T1", "T2", "T3", "T4"]
+
+    def blocked(draw):
+        return all(any(p in {"P00", "P01", "P02", "P03"} for p in members) for members in draw.values())
+
+    plain = [draw_teams(teams, people, f"s{i}", set(), rules) for i in range(60)]
+    assert any(blocked(d) for d in plain), "the test needs draws that shut every team out of C9"
+    kept = [draw_teams(teams, people, f"s{i}", set(), rules, must_enter={"C9"}) for i in range(60)]
+    assert not any(blocked(d) for d in kept)
+    # where no draw can do it (everyone lives in C9), the rules still hold and the plan says why
+    everyone = people.assign(home_community="C9")
+    assert draw_teams(teams, everyone, "s", set(), rules, must_enter={"C9"}) == draw_teams(teams, everyone, "s",
+                                                                                         set(), rules)
