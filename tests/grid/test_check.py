@@ -35,6 +35,12 @@ def _overlap(layers: dict[str, gpd.GeoDataFrame]) -> None:
     communities.loc[0, "geometry"] = communities.loc[0, "geometry"].buffer(0.002)
 
 
+def _overlapping_buildings(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    buildings = layers["buildings"]  # one outline for buildings of two communities: a point would have two
+    other = buildings.index[buildings["parent_code"] != buildings.loc[0, "parent_code"]][0]
+    buildings.loc[other, "geometry"] = buildings.loc[0, "geometry"]
+
+
 def _gap(layers: dict[str, gpd.GeoDataFrame]) -> None:
     communities = layers["communities"]
     communities.loc[0, "geometry"] = communities.loc[0, "geometry"].buffer(-0.002)
@@ -53,6 +59,7 @@ CASES: dict[str, tuple[Breaker, str, str]] = {
     "invalid geometry": (_invalid_geometry, "buildings", "invalid geometry (Self-intersection"),
     "child outside parent": (_outside_parent, "buildings", "lie outside parent"),
     "overlapping siblings": (_overlap, "communities", "overlaps sibling"),
+    "overlapping buildings": (_overlapping_buildings, "buildings", "overlaps building"),
     "gap in parent": (_gap, "townships", "not covered by any of its communities"),
     "no responsible person": (_no_person, "townships", "no responsible name"),
     "unknown parent": (_unknown_parent, "communities", "parent '360681999' not found"),
