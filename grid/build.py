@@ -3,10 +3,11 @@
 ``build_workspace`` is the path a real county takes with its own files, and the way the
 embedded default is made (``scripts/build_default.sh``). Steps: read and check the code
 lists; read the boundary (any supported CRS, GCJ-02 included) or fall back to the OSM
-extent; clip the OSM file to it; match OSM names to official names; keep real township
-polygons; derive the missing cells (``grid.cells``); number the buildings; attach the
-responsible persons (demonstration ones, labelled 演示数据); write everything in one atomic
-write.
+extent; clip the OSM file to it; repair the building outlines (``grid.repair``); match OSM
+names to official names, refusing a match that lies away from its township; keep real township
+and community polygons; derive the missing cells (``grid.cells``); number the buildings; attach
+the responsible persons (demonstration ones, labelled 演示数据); write everything in one atomic
+write. Every repair and refusal is listed in the returned :class:`BuildSummary`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from core.clock import now_local
 from core.errors import InputError
-from grid import admin, cells, demo, names, osm
+from core.settings import BuildSettings, load_patrol_settings
+from grid import admin, cells, demo, names, osm, repair
 from grid.crs import DISPLAY_CRS, metric_crs_for, to_wgs84
 from store import create_workspace
 
@@ -42,12 +45,30 @@ ANCHOR_PLACES = {
     "isolated_dwelling",
 }
 TOWNSHIP_MARKERS = ("街道", "镇", "乡", "办事处")
+COMMUNITY_ADMIN_LEVELS = ("9", "10")  # OSM boundary relations of 社区/村 (居委会 polygons), where mapped
+SHOWN_REPAIRS = 20  # ids shown per kind of repair in the summary's lines (BuildSummary.repairs holds all)
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RefusedMatch:
+    """An OSM name that matches an official division but lies where its township is not (not used)."""
+
+    name: str
+    osm: str  # "node/123"
+    code: str
+    official_name: str
+    distance_m: float | None  # from the township's evidence (its polygon, or its other located places)
+    reason: str  # "中文 / English"
+
+    def line(self) -> str:
+        """Return the refusal as one printable line."""
+        return f"{self.name} (OSM {self.osm}) → {self.official_name} ({self.code}): {self.reason}"
 
 
 @dataclass
 class BuildSummary:
-    """What a build produced and what it could not place."""
+    """What a build produced, what it repaired or refused, and what it could not place."""
 
     county_code: str
     county_name: str
@@ -55,6 +76,8 @@ class BuildSummary:
     counts: dict[str, int] = field(default_factory=dict)
     derived: dict[str, int] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
+    refused: list[RefusedMatch] = field(default_factory=list)
+    repairs: dict[str, list[str]] = field(default_factory=dict)  # kind (grid.repair) → "way/123 (detail)"
     unplaced: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -69,6 +92,15 @@ class BuildSummary:
             out.append(f"  official {level} with no location in the inputs: {count}")
         out.append(f"unmatched OSM names ({len(self.unmatched)}):")
         out += [f"  - {u}" for u in self.unmatched]
+        out.append(f"名称匹配被拒，地点与其乡镇不符 / refused name matches, the place lies away from its township "
+                   f"({len(self.refused)}):")
+        out += [f"  - {r.line()}" for r in self.refused]
+        total = sum(len(items) for items in self.repairs.values())
+        out.append(f"楼栋轮廓修复 / building outline repairs ({total}):")
+        for kind, items in self.repairs.items():
+            shown = ", ".join(items[:SHOWN_REPAIRS])
+            more = f" … 共 {len(items)} 处 / {len(items)} in all" if len(items) > SHOWN_REPAIRS else ""
+            out.append(f"  - {repair.REPAIR_LABELS[kind]} ({len(items)}): {shown}{more}")
         out.append(f"warnings ({len(self.warnings)}):")
         out += [f"  - {w}" for w in self.warnings]
         return out
@@ -118,6 +150,7 @@ class _Context:
     county_m: BaseGeometry
     metric_crs: str
     summary: BuildSummary
+    settings: BuildSettings = field(default_factory=BuildSettings)
 
 
 def _real_townships(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
@@ -159,8 +192,23 @@ def _real_townships(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFra
     return frame.drop_duplicates("code")
 
 
+def _community_polygons(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
+    """Named admin_level 9–10 boundaries (社区/村 polygons) cut to the county; geometry = a point inside."""
+    frame = features[
+        (features["boundary"] == "administrative")
+        & features["admin_level"].astype(str).isin(COMMUNITY_ADMIN_LEVELS)
+        & features.geom_type.isin(["Polygon", "MultiPolygon"])
+        & features["name"].notna()
+    ].to_crs(ctx.metric_crs)
+    polygons = gpd.GeoSeries([cells._clean(g.intersection(ctx.county_m)) for g in frame.geometry],
+                             index=frame.index, crs=ctx.metric_crs)
+    frame = frame.assign(polygon=polygons.to_numpy())[~polygons.is_empty.to_numpy()]
+    return frame.set_geometry(gpd.GeoSeries(shapely.point_on_surface(frame["polygon"].to_numpy()),
+                                            index=frame.index, crs=ctx.metric_crs))
+
+
 def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
-    """Match named places to official townships and communities; one anchor per code."""
+    """Match named places and community polygons to official townships and communities; one anchor per code."""
     named = features[features["name"].notna()]
     is_anchor = (
         named["place"].isin(ANCHOR_PLACES)
@@ -170,7 +218,10 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
     )
     candidates = named[is_anchor & (named["boundary"] != "administrative")].to_crs(ctx.metric_crs)
     candidates = candidates.set_geometry(_rep_points(candidates))
-    candidates = candidates[candidates.within(ctx.county_m)]
+    candidates = candidates[candidates.within(ctx.county_m)].assign(polygon=None)
+    polygons = _community_polygons(features, ctx)
+    if not polygons.empty:
+        candidates = pd.concat([candidates, polygons])
     towns = ctx.divisions[ctx.divisions["level"] == "township"]
     communities = ctx.divisions[ctx.divisions["level"] == "community"]
     real_by_code = dict(zip(real["code"], real.geometry, strict=True))
@@ -180,21 +231,25 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
         if names.core_name(feature.name) == county_core:
             continue  # the county's own seat, not a township or community
         inside = next((code for code, poly in real_by_code.items() if poly.contains(feature.geometry)), None)
-        township_level = _township_like(feature.name)
+        is_polygon = isinstance(feature.polygon, BaseGeometry)
+        township_level = _township_like(feature.name) and not is_polygon  # 9–10 polygons are communities
         officials = towns if township_level else communities
         match = names.match_name(feature.name, officials, prefixes=(ctx.county_name,), preferred_parent=inside)
+        kind = f"admin_level={feature.admin_level}" if is_polygon else _first_text(
+            feature.place, feature.landuse, feature.amenity)
         rows.append(
             {
                 "osm_type": feature.osm_type,
                 "osm_id": feature.osm_id,
                 "name": feature.name,
-                "kind": _first_text(feature.place, feature.landuse, feature.amenity),
+                "kind": kind,
                 "level": "township" if township_level else "community",
                 "code": match.code,
                 "official_name": match.official_name,
                 "match_method": match.method,
                 "match_confidence": match.confidence,
                 "note": match.note,
+                "polygon": feature.polygon if is_polygon else None,
                 "geometry": feature.geometry,
             }
         )
@@ -203,7 +258,7 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
         if rows
         else gpd.GeoDataFrame(
             {c: pd.Series([], dtype=object) for c in ("osm_type", "osm_id", "name", "kind", "level", "code",
-                                                       "official_name", "match_method", "note")}
+                                                       "official_name", "match_method", "note", "polygon")}
             | {"match_confidence": pd.Series([], dtype=float)},
             geometry=[],
             crs=ctx.metric_crs,
@@ -212,52 +267,201 @@ def _anchors(features: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) 
     return _resolve_anchors(places, real_by_code, ctx)
 
 
+def _official_name(ctx: _Context, code: str | None) -> str:
+    match = ctx.divisions.loc[ctx.divisions["code"] == code, "name"]
+    return str(match.iloc[0]) if len(match) else str(code)
+
+
+def _evidence_shapes(places: gpd.GeoDataFrame) -> np.ndarray:
+    """Each place's shape as evidence: its polygon (admin_level 9–10) where it has one, else its point."""
+    polygons = places["polygon"].to_numpy()
+    return np.where(pd.notna(polygons), polygons, places.geometry.to_numpy())
+
+
+def _nearest_evidence(shapes: np.ndarray, codes: np.ndarray, others: np.ndarray, other_codes: np.ndarray) -> np.ndarray:
+    """Distance from each shape to the nearest of ``others`` naming another code (inf when there is none)."""
+    if not len(shapes) or not len(others):
+        return np.full(len(shapes), np.inf)
+    distance = shapely.distance(shapes[:, None], others[None, :])
+    codes, other_codes = codes.astype(str), other_codes.astype(str)
+    distance[codes[:, None] == other_codes[None, :]] = np.inf  # a place is no evidence for its own code
+    return distance.min(axis=1)
+
+
+def _check_places(places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeometry], ctx: _Context) -> pd.Series:
+    """Which matched places lie where their township is (docs/grid-cells.md, step 3); list the others.
+
+    A township with a real polygon: the place must lie in it. Otherwise a community's place must lie
+    within ``match_distance_m`` of the township's other evidence — its seat (a township-level
+    match) or another of its communities' places — refused places counting for nothing, until no
+    more are refused; a place lying in another township's real polygon is refused too. With no other
+    evidence at all, a match stands.
+    """
+    ok = pd.Series(True, index=places.index)
+    matched = places[places["code"].notna()]
+    if matched.empty:
+        return ok
+    limit = ctx.settings.match_distance_m
+    township = matched["code"].astype(str).str[:9]
+    holder = pd.Series([None] * len(matched), index=matched.index, dtype=object)
+    if real_by_code:
+        keys = list(real_by_code)
+        tree = shapely.STRtree([real_by_code[k] for k in keys])
+        hit, poly = tree.query(matched.geometry.to_numpy(), predicate="within")
+        holder.iloc[hit] = [keys[j] for j in poly]
+    shapes = pd.Series(_evidence_shapes(matched), index=matched.index)
+    distance: dict[object, float | None] = {}
+    in_other: dict[object, str] = {}
+    far: set[object] = set()
+    for idx in matched.index:
+        own, inside = township[idx], holder[idx]
+        if own in real_by_code and inside != own:
+            distance[idx] = float(shapes[idx].distance(real_by_code[own]))
+            ok[idx] = False
+            if inside is not None:
+                in_other[idx] = str(inside)
+        elif own not in real_by_code and inside is not None:
+            ok[idx], in_other[idx], distance[idx] = False, str(inside), None
+    for own in sorted(set(township) - set(real_by_code)):
+        mine = matched[township == own]
+        seats = mine[(mine["level"] == "township") & ok[mine.index]]
+        community = mine[mine["level"] == "community"]
+        seat_shapes, seat_codes = shapes[seats.index].to_numpy(), np.array(["seat"] * len(seats), dtype=object)
+        alive = community[ok[community.index]]
+        while len(alive):
+            others = np.concatenate([seat_shapes, shapes[alive.index].to_numpy()])
+            other_codes = np.concatenate([seat_codes, alive["code"].to_numpy()])
+            nearest = _nearest_evidence(shapes[alive.index].to_numpy(), alive["code"].to_numpy(), others, other_codes)
+            bad = np.isfinite(nearest) & (nearest > limit)
+            if not bad.any():
+                break
+            for idx, metres in zip(alive.index[bad], nearest[bad], strict=True):
+                ok[idx], distance[idx] = False, float(metres)
+                far.add(idx)
+            alive = alive[~bad]
+        others = np.concatenate([seat_shapes, shapes[alive.index].to_numpy()])
+        other_codes = np.concatenate([seat_codes, alive["code"].to_numpy()])
+        for idx in (i for i in mine.index if i in in_other):  # how far from its own township's evidence
+            metres = _nearest_evidence(np.array([shapes[idx]], dtype=object), np.array([places.at[idx, "code"]]),
+                                       others, other_codes)[0]
+            distance[idx] = float(metres) if np.isfinite(metres) else None
+    for idx in matched.index[~ok[matched.index].to_numpy()]:
+        own = str(township[idx])
+        metres = distance.get(idx)
+        reason, note = _refusal(ctx, own, in_other.get(idx), metres, limit, idx in far, own in real_by_code)
+        places.loc[idx, "note"] = note
+        ctx.summary.refused.append(RefusedMatch(
+            str(places.at[idx, "name"]), f"{places.at[idx, 'osm_type']}/{places.at[idx, 'osm_id']}",
+            str(places.at[idx, "code"]), str(places.at[idx, "official_name"]),
+            None if metres is None else round(metres, 1), reason,
+        ))
+    return ok
+
+
+def _refusal(
+    ctx: _Context, own: str, other: str | None, metres: float | None, limit: float, far: bool, has_polygon: bool
+) -> tuple[str, str]:
+    """The summary's reason ("中文 / English") and the places layer's note for one refused match."""
+    town = _official_name(ctx, own)
+    d = "—" if metres is None else f"{metres:,.0f}"
+    if far:
+        reason = (f"距{town}的其他已定位地点最近 {d} 米，超过 {limit:,.0f} 米 / {d} m from the nearest other located "
+                  f"place of its township {town}, over the {limit:,.0f} m limit")
+        return reason, f"refused: {d} m from township {own}'s other places (limit {limit:,.0f} m)"
+    if other is not None:
+        where = _official_name(ctx, other)
+        zh = f"位于{where}的 OSM 边界内" + (f"，距{town}{'的边界' if has_polygon else '的其他已定位地点'} {d} 米"
+                                         if metres is not None else "")
+        en = f"lies in {where}'s OSM polygon" + (
+            f", {d} m from {'the polygon' if has_polygon else 'the other located places'} of its township {town}"
+            if metres is not None else "")
+        return f"{zh} / {en}", f"lies in township {other}, not {own}"
+    return (f"在{town}的 OSM 边界外 {d} 米 / {d} m outside the OSM polygon of its township {town}",
+            "outside its township's polygon")
+
+
 def _resolve_anchors(
     places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeometry], ctx: _Context
 ) -> gpd.GeoDataFrame:
-    """Keep the best feature per official code; drop anchors that contradict a real polygon."""
+    """Refuse matches that lie away from their township; keep the best remaining place per official code.
+
+    A community polygon (admin_level 9–10) is better evidence than any point and wins; then the
+    higher name confidence; then the lower OSM id.
+    """
     places = places.copy()
     places["used_as_anchor"] = False
     for row in places[places["code"].isna()].itertuples():
         ctx.summary.unmatched.append(f"{row.level} {row.name} (OSM {row.osm_type} {row.osm_id}): {row.note}")
-    matched = places[places["code"].notna()].sort_values(["match_confidence", "osm_id"], ascending=[False, True])
+    sane = _check_places(places, real_by_code, ctx)
+    matched = places[places["code"].notna() & sane].assign(has_polygon=lambda f: f["polygon"].notna())
+    matched = matched.sort_values(["has_polygon", "match_confidence", "osm_id"], ascending=[False, False, True])
     for code, group in matched.groupby("code", sort=False):
         best = group.index[0]
         for other in group.index[1:]:
             places.loc[other, "note"] = f"{code} already anchored by {places.loc[best, 'name']}"
-        township = str(code)[:9]
-        point = places.loc[best, "geometry"]
-        holder = next((c for c, poly in real_by_code.items() if poly.contains(point)), None)
-        if holder is not None and holder != township:
-            ctx.summary.warnings.append(
-                f"{places.loc[best, 'name']} matches {code} but lies in township {holder}'s polygon; not used"
-            )
-            places.loc[best, "note"] = f"lies in township {holder}, not {township}"
-            continue
-        if township in real_by_code and holder is None:
-            ctx.summary.warnings.append(
-                f"{places.loc[best, 'name']} matches {code} but lies outside its township's polygon; not used"
-            )
-            places.loc[best, "note"] = "outside its township's polygon"
-            continue
         places.loc[best, "used_as_anchor"] = True
     return places
 
 
+def _community_cells(anchors: gpd.GeoDataFrame, real: gpd.GeoDataFrame, ctx: _Context) -> dict[str, BaseGeometry]:
+    """The used community polygons (admin_level 9–10) by code, cut to their township where it is real.
+
+    A polygon keeps only its part inside its own township's OSM polygon where there is one, and
+    outside every other township's OSM polygon (real borders never move); where two community
+    polygons overlap, the lower code keeps the shared part. A cut of more than 1% is a warning.
+    """
+    used = anchors[anchors["used_as_anchor"] & anchors["polygon"].notna()].sort_values("code")
+    real_by_code = dict(zip(real["code"], real.geometry, strict=True))
+    others = shapely.union_all(list(real.geometry))
+    out: dict[str, BaseGeometry] = {}
+    taken: BaseGeometry = shapely.Polygon()
+    for row in used.itertuples():
+        town = str(row.code)[:9]
+        inside = row.polygon.intersection(real_by_code[town]) if town in real_by_code else row.polygon.difference(
+            others)
+        geom = cells._clean(shapely.difference(inside, taken))
+        lost = 1 - geom.area / row.polygon.area
+        if lost > 0.01:
+            where = "outside its township's OSM polygon" if town in real_by_code else "in other townships' OSM polygons"
+            ctx.summary.warnings.append(f"community {row.code}: {lost:.1%} of its OSM polygon (OSM {row.osm_type} "
+                                        f"{row.osm_id}) lies {where} or another community's and was cut off")
+        if not geom.is_empty:
+            out[str(row.code)] = geom
+            taken = shapely.union_all([taken, geom])
+    return out
+
+
 def _partition_townships(
-    real: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buildings: gpd.GeoSeries, ctx: _Context
+    real: gpd.GeoDataFrame,
+    anchors: gpd.GeoDataFrame,
+    polygons: dict[str, BaseGeometry],
+    buildings: gpd.GeoSeries,
+    ctx: _Context,
 ) -> gpd.GeoDataFrame:
     used = anchors[anchors["used_as_anchor"]].copy()
     used["township"] = used["code"].str[:9]
     free = used[~used["township"].isin(set(real["code"]))]
-    remainder = cells._clean(ctx.county_m.difference(shapely.union_all(list(real.geometry))))
+    real_union = shapely.union_all(list(real.geometry))
+    # community polygons of derived townships are fixed parts of them (real borders never move)
+    own: dict[str, list[BaseGeometry]] = {}
+    for code, geom in polygons.items():
+        if code[:9] not in set(real["code"]):
+            own.setdefault(code[:9], []).append(geom)
+    fixed_parts = {t: shapely.union_all(parts) for t, parts in own.items()}
+    remainder = cells._clean(ctx.county_m.difference(shapely.union_all([real_union, *fixed_parts.values()])))
     derived = cells.voronoi_partition(remainder, free, label="township")
     if remainder.area > 1.0 and not derived:
         ctx.summary.warnings.append(
             f"{remainder.area / 1e6:.2f} km² of the county have no located township; they stay a gap"
         )
+    for town, part in fixed_parts.items():
+        derived[town] = cells._clean(shapely.union_all([derived.get(town, shapely.Polygon()), part]))
     fixed = dict(zip(real["code"], real.geometry, strict=True))
     snapped = cells.snap_to_buildings({**fixed, **derived}, buildings, movable=set(derived))
+    for town, part in fixed_parts.items():  # snapping moves no piece of a community polygon to another township
+        for other in derived:
+            snapped[other] = (cells._clean(shapely.union_all([snapped[other], part])) if other == town
+                              else cells._clean(snapped[other].difference(part)))
     rows = [
         {"code": code, "geometry_source": "derived-voronoi", "geometry": geom}
         for code, geom in snapped.items()
@@ -270,24 +474,35 @@ def _partition_townships(
 
 
 def _partition_communities(
-    townships: gpd.GeoDataFrame, anchors: gpd.GeoDataFrame, buildings: gpd.GeoSeries, ctx: _Context
+    townships: gpd.GeoDataFrame,
+    anchors: gpd.GeoDataFrame,
+    polygons: dict[str, BaseGeometry],
+    buildings: gpd.GeoSeries,
+    ctx: _Context,
 ) -> gpd.GeoDataFrame:
     used = anchors[anchors["used_as_anchor"] & (anchors["level"] == "community")]
     rows = []
     for township in townships.itertuples():
-        mine = used[(used["code"].str[:9] == township.code) & used.within(township.geometry)]
-        if mine.empty:  # kept whole, so that every point still has one answer (docs/grid-cells.md)
-            ctx.summary.warnings.append(
-                f"township {township.code}: none of its communities could be located; its "
-                f"{township.geometry.area / 1e6:.2f} km² are one cell {township.code}{WHOLE_TOWNSHIP_SUFFIX} "
-                "(未分社区) until they can be"
-            )
-            rows.append({"code": f"{township.code}{WHOLE_TOWNSHIP_SUFFIX}", "geometry_source": "township-whole",
-                         "geometry": township.geometry})
+        fixed = {c: g for c, g in polygons.items() if c[:9] == township.code}
+        rows += [{"code": c, "geometry_source": "osm-relation", "geometry": g} for c, g in fixed.items()]
+        rest = cells._clean(township.geometry.difference(shapely.union_all(list(fixed.values())))) if fixed \
+            else township.geometry
+        if rest.area <= 1.0:  # slivers of floating-point noise
             continue
-        parts = cells.voronoi_partition(township.geometry, mine, label="code")
-        parts = cells.snap_to_buildings(parts, buildings)
-        rows += [{"code": code, "geometry_source": "derived-voronoi", "geometry": geom} for code, geom in parts.items()]
+        mine = used[(used["code"].str[:9] == township.code) & ~used["code"].isin(set(fixed))
+                    & used.within(rest)]
+        if mine.empty:  # kept whole, so that every point still has one answer (docs/grid-cells.md)
+            what = "outside its OSM community polygons" if fixed else "none of its communities could be located; its"
+            ctx.summary.warnings.append(
+                f"township {township.code}: {what} {rest.area / 1e6:.2f} km² are one cell "
+                f"{township.code}{WHOLE_TOWNSHIP_SUFFIX} (未分社区) until they can be"
+            )
+            rows.append({"code": f"{township.code}{WHOLE_TOWNSHIP_SUFFIX}",
+                         "geometry_source": "township-rest" if fixed else "township-whole", "geometry": rest})
+            continue
+        parts = cells.voronoi_partition(rest, mine, label="code")
+        snapped = cells.snap_to_buildings({**fixed, **parts}, buildings, movable=set(parts))
+        rows += [{"code": code, "geometry_source": "derived-voronoi", "geometry": snapped[code]} for code in parts]
     return (
         gpd.GeoDataFrame(rows, geometry="geometry", crs=ctx.metric_crs)
         if rows
@@ -295,39 +510,48 @@ def _partition_communities(
     )
 
 
-def _buildings(features: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
-    frame = features[features["building"].notna() & features.geom_type.isin(["Polygon", "MultiPolygon"])].to_crs(
-        ctx.metric_crs
-    )
-    frame = frame[_rep_points(frame).within(ctx.county_m)]
+def _buildings(features: gpd.GeoDataFrame, faults: pd.DataFrame, ctx: _Context) -> gpd.GeoDataFrame:
+    """The county's buildings, their outlines repaired (``grid.repair``; each repair listed in the summary)."""
+    tagged = features[features["building"].notna()].to_crs(ctx.metric_crs)
+    frame, repairs = repair.repair_buildings(tagged, faults, ctx.county_m,
+                                             duplicate_iou=ctx.settings.duplicate_iou)
+    ctx.summary.repairs.update(repairs)
     compounds = features[
         (features["landuse"] == "residential")
         & features["name"].notna()
         & features.geom_type.isin(["Polygon", "MultiPolygon"])
     ].to_crs(ctx.metric_crs)
+    joined = gpd.sjoin(frame.set_geometry(_rep_points(frame))[["geometry"]],
+                       compounds[["name", "geometry"]].reset_index(drop=True), how="inner", predicate="within")
+    joined = joined.sort_values("index_right")  # where compounds overlap, the last one read names it
     compound = pd.Series(pd.NA, index=frame.index, dtype=object)
-    for row in compounds.itertuples():
-        compound[_rep_points(frame).within(row.geometry)] = row.name
+    last = joined[~joined.index.duplicated(keep="last")]
+    compound[last.index] = last["name"].to_numpy()
     return (
         gpd.GeoDataFrame(
             {
+                "osm_type": frame["osm_type"],  # for the summary's references only; not written
                 "osm_id": frame["osm_id"].astype("int64"),
                 "osm_name": frame["name"],
                 "building_type": frame["building"].astype(str),
                 "levels": frame["building:levels"],
                 "compound": compound,
-                "geometry": frame.geometry.map(shapely.make_valid),
+                "geometry": frame.geometry,
             },
             geometry="geometry",
             crs=ctx.metric_crs,
         )
-        .sort_values("osm_id")
+        .sort_values("osm_id", kind="stable")
         .reset_index(drop=True)
     )
 
 
-def _number_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Give each building its community and a 16-digit code: community code + 4-digit number."""
+def _number_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, ctx: _Context) -> gpd.GeoDataFrame:
+    """Give each building its community and a 16-digit code: community code + 4-digit number.
+
+    A building whose representative point lies in a community but which crosses its border (a real
+    OSM border or the county's: derived borders were snapped around buildings) is cut at it.
+    """
     joined = gpd.sjoin(
         buildings.set_geometry(_rep_points(buildings)),
         communities[["code", "geometry"]],
@@ -345,6 +569,19 @@ def _number_buildings(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame
     out["name"] = [
         n if isinstance(n, str) and n else f"楼栋 {c[-4:]}" for n, c in zip(out["osm_name"], out["code"], strict=True)
     ]
+    placed = out["parent_code"] != ""
+    cell = out.loc[placed, "parent_code"].map(dict(zip(communities["code"], communities.geometry, strict=True)))
+    geoms = out.loc[placed].geometry.to_numpy()
+    outside = shapely.area(shapely.difference(geoms, cell.to_numpy()))
+    cut = outside > repair.OVERLAP_M2
+    if cut.any():
+        index = out.index[placed][cut]
+        out.loc[index, "geometry"] = repair.polygonal_array(shapely.intersection(geoms[cut], cell.to_numpy()[cut]))
+        ctx.summary.repairs.setdefault(repair.CUT_AT_BORDER, []).extend(
+            f"{repair.osm_ref(t, o)} (−{m:,.1f} m², {p})"
+            for t, o, m, p in zip(out.loc[index, "osm_type"], out.loc[index, "osm_id"], outside[cut],
+                                  out.loc[index, "parent_code"], strict=True)
+        )
     return out.drop(columns="seq")
 
 
@@ -429,8 +666,11 @@ def build_workspace(
     county_name: str | None = None,
     progress: Progress | None = None,
     on_nodes: osm.Counter | None = None,
+    settings: BuildSettings | None = None,
 ) -> BuildSummary:
-    """Build a workspace file from real inputs and return what it holds and what it missed.
+    """Build a workspace file from real inputs and return what it holds, repaired, refused and missed.
+
+    ``settings`` default to the ``[build]`` section of the patrol settings (``settings/patrol.toml``).
 
     Raises
     ------
@@ -456,17 +696,20 @@ def build_workspace(
     summary.warnings.extend(boundary_warnings)
     if source == "osm-extent":
         summary.warnings.append("no --boundary given: the county cell is the OSM data's bounding box")
-    ctx = _Context(divisions, county_code, name, county_m, metric_crs, summary)
+    ctx = _Context(divisions, county_code, name, county_m, metric_crs, summary,
+                   settings or load_patrol_settings().build)
     with tempfile.TemporaryDirectory() as tmp:
         step("clipping the OSM data to the county")
         region = gpd.GeoSeries([county_m.buffer(CLIP_BUFFER_M)], crs=metric_crs).to_crs(DISPLAY_CRS).iloc[0]
         xml = osm.clip_osm(Path(osm_path), region, Path(tmp) / "clipped.osm", on_nodes=on_nodes)
         step("reading OSM features")
         features = osm.read_features(xml)
+        faults = osm.building_ring_faults(xml)
         step("reading the road network")
         road_nodes, road_edges = osm.read_roads(xml, outline)
     return _assemble(
         features,
+        faults,
         road_nodes,
         road_edges,
         ctx,
@@ -481,6 +724,7 @@ def build_workspace(
 
 def _assemble(
     features: gpd.GeoDataFrame,
+    faults: pd.DataFrame,
     road_nodes: gpd.GeoDataFrame,
     road_edges: gpd.GeoDataFrame,
     ctx: _Context,
@@ -493,10 +737,11 @@ def _assemble(
     inputs: list[object],
 ) -> BuildSummary:
     step("matching names and deriving cells")
-    buildings = _buildings(features, ctx)
+    buildings = _buildings(features, faults, ctx)
     real = _real_townships(features, ctx)
     anchors = _anchors(features, real, ctx)
-    townships = _partition_townships(real, anchors, buildings.geometry, ctx)
+    polygons = _community_cells(anchors, real, ctx)
+    townships = _partition_townships(real, anchors, polygons, buildings.geometry, ctx)
     if townships.empty:
         official = int((ctx.divisions["level"] == "township").sum())
         msg = (
@@ -506,8 +751,8 @@ def _assemble(
             "that has place names (place=town/village/suburb…), or one with township boundaries."
         )
         raise InputError(msg)
-    communities = _partition_communities(townships, anchors, buildings.geometry, ctx)
-    buildings = _number_buildings(buildings, communities)
+    communities = _partition_communities(townships, anchors, polygons, buildings.geometry, ctx)
+    buildings = _number_buildings(buildings, communities, ctx)
     unassigned = buildings[buildings["parent_code"] == ""]
     if not unassigned.empty:
         ctx.summary.warnings.append(f"{len(unassigned)} buildings lie in no community cell")
@@ -515,10 +760,10 @@ def _assemble(
         "county": _county(ctx, source),
         "townships": _finish_level(_attach_matches(townships, anchors), "township", ctx),
         "communities": _finish_level(_attach_matches(communities, anchors), "community", ctx),
-        "buildings": _finish_level(buildings, "building", ctx),
+        "buildings": _finish_level(buildings.drop(columns="osm_type"), "building", ctx),
     }
     layers["divisions"] = _divisions_table(ctx, layers["townships"], layers["communities"])
-    layers["places"] = anchors.to_crs(DISPLAY_CRS)
+    layers["places"] = anchors.drop(columns="polygon").to_crs(DISPLAY_CRS)
     layers["pois"] = _pois(features, ctx)
     layers["road_nodes"], layers["road_edges"] = road_nodes, road_edges
     ctx.summary.counts = {

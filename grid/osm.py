@@ -185,3 +185,58 @@ def _empty_roads() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         crs=DISPLAY_CRS,
     )
     return nodes, edges
+
+
+#: Ring faults of a building way, as ``building_ring_faults`` names them.
+UNCLOSED, TOO_FEW_POINTS, INVALID = "unclosed", "too-few-points", "invalid"
+
+
+def building_ring_faults(xml: Path) -> pd.DataFrame:
+    """Building ways whose outline is broken as drawn, before osmnx repairs or drops it.
+
+    osmnx makes every polygon valid and drops the empty ones without saying so, and reads an
+    unclosed way as a line; the build repairs them by its own rule (``grid.repair``) and lists
+    each. Returns one row per faulty way: ``osm_id``, ``fault`` (``UNCLOSED``: first node is not
+    the last; ``TOO_FEW_POINTS``: fewer than 3 distinct nodes; ``INVALID``: a closed ring that is
+    not a valid polygon, e.g. self-intersecting), ``reason`` (GEOS's, for ``INVALID``) and
+    ``geometry`` (the ring as drawn, WGS84: a LineString for an unclosed way, the invalid Polygon,
+    the points of a way of too few, None when it has no located node).
+    """
+    ids: list[int] = []
+    faults: list[str] = []
+    reasons: list[str] = []
+    geoms: list[BaseGeometry | None] = []
+    closed_ids: list[int] = []
+    closed_rings: list[list[tuple[float, float]]] = []
+    processor = (
+        osmium.FileProcessor(str(xml), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("building"))
+    )
+    for way in processor:
+        if not isinstance(way, osmium.osm.Way):  # the nodes are read only for their locations
+            continue
+        coords = [(nd.location.lon, nd.location.lat) for nd in way.nodes if nd.location.valid()]
+        if len(set(coords)) < 3:
+            ids.append(way.id)
+            faults.append(TOO_FEW_POINTS)
+            reasons.append("")
+            geoms.append(shapely.MultiPoint(coords) if coords else None)
+        elif not way.is_closed():
+            ids.append(way.id)
+            faults.append(UNCLOSED)
+            reasons.append("")
+            geoms.append(shapely.LineString(coords))
+        else:
+            closed_ids.append(way.id)
+            closed_rings.append(coords)
+    if closed_rings:  # one vectorised validity test for all closed rings
+        polygons = shapely.polygons([shapely.linearrings(ring) for ring in closed_rings])
+        for bad in (~shapely.is_valid(polygons)).nonzero()[0]:
+            ids.append(closed_ids[bad])
+            faults.append(INVALID)
+            reasons.append(str(shapely.is_valid_reason(polygons[bad])))
+            geoms.append(polygons[bad])
+    return pd.DataFrame(
+        {"osm_id": pd.Series(ids, dtype="int64"), "fault": faults, "reason": reasons, "geometry": geoms}
+    )

@@ -110,6 +110,9 @@ def test_haidian_sample_builds(tmp_path: Path) -> None:
     assert summary.county_name == "海淀区"
     assert summary.counts["building"] > 500
     assert summary.counts["community"] >= 3
+    # Wudaokou's own outlines overlap (a 975 m² block drawn over two smaller ones): repaired, listed, checked
+    assert any(item.startswith("way/226671435 ") for item in summary.repairs["overlap"])
+    assert check_workspace(open_store(tmp_path / "haidian.gpkg")) == []
 
 
 def _write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
