@@ -15,6 +15,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from core.errors import InputError
 from core.settings import UploadSettings
+from core.text import Text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,9 +31,10 @@ def safe_filename(name: object, default: str = "upload") -> str:
 def check_upload(name: object, size: int, settings: UploadSettings) -> None:
     """Refuse an upload over ``settings.max_mb`` with a message naming the file and the limit."""
     if size > settings.max_mb * 1024 * 1024:
-        raise InputError(f"文件 {safe_filename(name)} 有 {size / 1048576:.1f} MB，超过上传上限 {settings.max_mb:g} MB；"
-                         f"请拆分后再上传。 / {safe_filename(name)} is {size / 1048576:.1f} MB, over the "
-                         f"{settings.max_mb:g} MB upload limit; split it.")
+        raise InputError(Text(f"文件 {safe_filename(name)} 有 {size / 1048576:.1f} MB，超过上传上限 "
+                              f"{settings.max_mb:g} MB；请拆分后再上传。",
+                              f"{safe_filename(name)} is {size / 1048576:.1f} MB, over the {settings.max_mb:g} MB "
+                              "upload limit; split it."))
 
 
 def safe_cell(value: object) -> object:
