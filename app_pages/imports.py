@@ -13,9 +13,11 @@ from app_cache import current_actor, load_optional
 from core.errors import InputError
 from core.settings import load_patrol_settings
 from core.settings import risk_settings_path as settings_path
+from core.text import Text, in_language
 from core.untrusted import check_upload, safe_filename
-from i18n import plain, t
-from layers.importer import confirm_locations, write_rejects
+from i18n import lang, plain, t
+from layers import schema
+from layers.importer import ImportResult, confirm_locations, rejects_csv, rejects_table
 from layers.risk import import_and_analyse, refresh
 from store import open_store
 
@@ -26,7 +28,7 @@ def _run_import(path: str, kind: str, upload: object, crs: str) -> None:
     try:
         check_upload(upload.name, upload.size, load_patrol_settings(store=open_store(path)).uploads)  # type: ignore[attr-defined]
     except InputError as exc:
-        st.session_state["import_result"] = {"error": str(exc)}
+        st.session_state["import_result"] = {"error": exc}
         return
     with tempfile.TemporaryDirectory() as folder:
         safe = safe_filename(upload.name)  # type: ignore[attr-defined]  # the browser's name is never a path
@@ -36,40 +38,33 @@ def _run_import(path: str, kind: str, upload: object, crs: str) -> None:
             result = import_and_analyse(open_store(path), kind, target, crs=None if crs == "auto" else crs,
                                         actor=current_actor())
         except InputError as exc:
-            st.session_state["import_result"] = {"error": str(exc)}
+            st.session_state["import_result"] = {"error": exc}
             return
         except Exception as exc:  # a damaged file must not end in a traceback
             logging.getLogger(__name__).exception("import of %s failed", safe)
             st.session_state["import_result"] = {"error": f"{type(exc).__name__}: {exc}"}
             return
-        rejected = write_rejects(result, target)
-        st.session_state["import_result"] = {
-            "summary": result.lines()[0], "kind": kind,
-            "rejects": pd.DataFrame([{"row": r.row, "column": r.columns, "reason": r.reason, **r.values}
-                                     for r in result.rejects]),
-            "rejected_csv": rejected.read_bytes() if rejected else None,
-            "rejected_name": rejected.name if rejected else None,
-            "unknown": result.unknown_columns,
-        }
+    # kept as the library gave it, so that the page shows it in whichever language is chosen
+    st.session_state["import_result"] = {"result": result}
 
 
 def _show_result() -> None:
-    result = st.session_state.get("import_result")
-    if not result:
+    state = st.session_state.get("import_result")
+    if not state:
         return
-    if "error" in result:
-        st.error(f"{t('import_failed')}：{plain(result['error'])}")
+    if "error" in state:
+        st.error(f"{t('import_failed')}：{plain(in_language(state['error'], lang()))}")
         return
-    st.success(plain(result["summary"]))
-    if result["unknown"]:
-        st.caption(t("import_ignored") + "：" + plain("、".join(result["unknown"])))
-    rejects = result["rejects"]
-    if not rejects.empty:
-        st.warning(t("import_rejected").format(n=len(rejects)))
-        st.dataframe(rejects.rename(columns={"row": t("col_row"), "column": t("col_column"),
-                                             "reason": t("col_reason")}), hide_index=True, width="stretch")
-        st.download_button(t("download_rejected"), result["rejected_csv"], file_name=result["rejected_name"],
-                           mime="text/csv", key="download_rejected")
+    result: ImportResult = state["result"]
+    st.success(plain(result.summary().get(lang())))
+    if result.unknown_columns:
+        st.caption(t("import_ignored") + "：" + plain(("、" if lang() == "zh" else ", ").join(result.unknown_columns)))
+    if result.rejects:
+        st.warning(t("import_rejected").format(n=len(result.rejects)))
+        st.dataframe(rejects_table(result.rejects, lang()), hide_index=True, width="stretch")
+        st.download_button(t("download_rejected"), rejects_csv(result, lang()),
+                           file_name=f"{Path(result.source).stem}.rejected.csv", mime="text/csv",
+                           key="download_rejected")
 
 
 def _confirm(path: str) -> None:
@@ -86,8 +81,13 @@ def _confirm(path: str) -> None:
             continue
         any_rows = True
         st.markdown(f"**{t(kind + '_layer')}**")
-        view = waiting[[key, "address", "location_status", "location_note", "location_confidence",
-                        "candidate_lon", "candidate_lat"]].rename(columns={key: "id"})
+        view = pd.DataFrame({
+            t("col_id"): waiting[key], t("address"): waiting["address"],
+            t("col_location_status"): [schema.label("location_status", s, lang()) for s in waiting["location_status"]],
+            t("col_location_note"): [Text.loads(n).get(lang()) for n in waiting["location_note"]],
+            t("col_location_confidence"): waiting["location_confidence"],
+            t("col_candidate_lon"): waiting["candidate_lon"], t("col_candidate_lat"): waiting["candidate_lat"],
+        })
         st.dataframe(view, hide_index=True, width="stretch")
         choosable = waiting[waiting["candidate_lon"].notna()][key].tolist()
         chosen = st.multiselect(t("confirm_pick"), choosable, key=f"confirm_{kind}")
@@ -124,4 +124,4 @@ def render() -> None:
             refresh(open_store(path), actor=current_actor())
             st.success(t("refreshed"))
         except InputError as exc:
-            st.error(plain(exc))
+            st.error(plain(in_language(exc, lang())))

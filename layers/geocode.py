@@ -23,6 +23,7 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from shapely.geometry.base import BaseGeometry
 
+from core.text import Text, join
 from grid.crs import DISPLAY_CRS
 from grid.names import core_name
 from store import Store
@@ -32,6 +33,14 @@ PRECISION = {"building": 1.0, "compound": 0.95, "poi": 0.85, "road": 0.65, "comm
 NEAR_WORDS = ("附近", "旁边", "旁", "对面", "周边", "隔壁", "后面", "一带")
 _BUILDING_NUMBER = re.compile(r"(\d{1,4})\s*(?:栋|幢|号楼|座)")
 _ROAD_SUFFIXES = ("路", "街", "大道", "巷", "道", "线", "桥")
+LEVEL_LABELS = {"building": Text("楼栋", "building"), "compound": Text("小区", "compound"),
+                "poi": Text("地标", "landmark"), "road": Text("道路", "road"),
+                "community": Text("社区(村)", "community"), "township": Text("乡镇(街道)", "township")}
+HOW_LABELS = {"exact": Text("名称一致", "same name"), "homophone": Text("同音", "same sound"),
+              "similar": Text("名称相近", "similar name"), "number": Text("楼号", "building number")}
+EMPTY_ADDRESS = Text("地址为空", "the address is empty")
+NOTHING_KNOWN = Text("地址中没有可识别的乡镇、社区、小区、楼栋、道路或地标名称",
+                     "the address names no township, community, compound, building, road or landmark of the county")
 
 
 def normalize_address(text: str) -> str:
@@ -49,7 +58,7 @@ class Location:
     method: str
     confidence: float
     status: str  # placed | to_confirm | unlocated
-    note: str
+    note: Text  # what was matched, how, and any doubt (stored with ``note.dumps()``)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ class AddressIndex:
         text = normalize_address(address)
         text = self._without_county(text)
         if not text:
-            return Location(None, None, "none", 0.0, "unlocated", "地址为空")
+            return Location(None, None, "none", 0.0, "unlocated", EMPTY_ADDRESS)
         township = next(iter(_find(text, self._township_names)), None)
         rest = text
         if township is not None:  # the township's own name must not count as a community
@@ -139,9 +148,10 @@ class AddressIndex:
             inside = [h for h in communities if self.communities.loc[h[0], "parent_code"] == township[0]]
             communities = inside or communities
         community = communities[0] if communities else None
-        notes = []
+        notes: list[Text] = []
         if township and community and self.communities.loc[community[0], "parent_code"] != township[0]:
-            notes.append(f"社区{community[1]}不属于{township[1]}")
+            notes.append(Text(f"社区{community[1]}不属于{township[1]}",
+                              f"community {community[1]} is not in {township[1]}"))
         hit = self._building_hit(text, community) or self._compound_hit(text) or self._poi_hit(text)
         hit = hit or self._road_hit(text, community, township)
         if hit is None and community is not None:
@@ -151,16 +161,17 @@ class AddressIndex:
             hit = (_Hit("township", township[0], township[1], township[2], township[3]),
                    self.townships.loc[township[0], "geometry"].representative_point())
         if hit is None:
-            return Location(None, None, "none", 0.0, "unlocated",
-                            "地址中没有可识别的乡镇、社区、小区、楼栋、道路或地标名称")
+            return Location(None, None, "none", 0.0, "unlocated", NOTHING_KNOWN)
         found, point = hit
         confidence = found.score * PRECISION[found.level] * (0.8 if notes else 1.0)
         if found.level == "poi" and any(word in text for word in NEAR_WORDS):
             confidence *= 0.85
-            notes.append("地址写的是地标附近")
+            notes.append(Text("地址写的是地标附近", "the address says near the landmark"))
         lon, lat = self._to_wgs84(point)
         status = "placed" if confidence >= PLACE_THRESHOLD else "to_confirm"
-        note = f"{found.level}:{found.name}（{found.how}）" + ("；" + "；".join(notes) if notes else "")
+        level, how = LEVEL_LABELS[found.level], HOW_LABELS[found.how]
+        match = Text(f"{level.zh}：{found.name}（{how.zh}）", f"{level.en}: {found.name} ({how.en})")
+        note = join([match, *notes])
         return Location(lon, lat, f"address:{found.level}", round(confidence, 3), status, note)
 
     def _building_hit(self, text: str, community: tuple | None) -> tuple[_Hit, BaseGeometry] | None:

@@ -23,8 +23,9 @@ import pandas as pd
 from access.roles import Permission, Principal, authorize
 from core.clock import TIMEZONE, as_local, now_local
 from core.errors import CRSError, InputError, SchemaError
+from core.text import Text, join
 from core.untrusted import safe_cell
-from grid.crs import DISPLAY_CRS, parse_crs, points_to_wgs84
+from grid.crs import CRS_CHOICES, DISPLAY_CRS, parse_crs, points_to_wgs84
 from layers import schema
 from layers.geocode import AddressIndex, attach_cells
 from layers.tables import Table, read_table
@@ -39,11 +40,11 @@ _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 
 @dataclass(frozen=True)
 class Reject:
-    """One rejected spreadsheet row: where, which columns and why."""
+    """One rejected spreadsheet row: where, which columns (the file's own headers) and why."""
 
     row: int
-    columns: str
-    reason: str
+    columns: Text
+    reason: Text
     values: dict[str, str]
 
 
@@ -62,35 +63,48 @@ class ImportResult:
     unknown_columns: list[str] = field(default_factory=list)
     encoding: str = ""
 
-    def lines(self) -> list[str]:
-        """A human summary, one line each."""
-        out = [
-            (f"{self.source} ({self.encoding}): {self.rows} rows — {self.added} added, {self.updated} updated, "
-             f"{self.unchanged} unchanged, {len(self.rejects)} rejected.")
-        ]
+    def summary(self) -> Text:
+        """What the import did, in one line."""
+        return Text(
+            f"{self.source}（{self.encoding}）：共 {self.rows} 行，新增 {self.added}，更新 {self.updated}，"
+            f"未变 {self.unchanged}，未导入 {len(self.rejects)}。",
+            f"{self.source} ({self.encoding}): {self.rows} rows — {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.rejects)} rejected.",
+        )
+
+    def lines(self) -> list[Text]:
+        """A human summary, one line each: the summary, ignored columns, rejects, locations to confirm."""
+        out = [self.summary()]
         if self.unknown_columns:
-            out.append(f"ignored columns: {', '.join(self.unknown_columns)}")
+            out.append(Text(f"未识别的列（已忽略）：{'、'.join(self.unknown_columns)}",
+                            f"ignored columns: {', '.join(self.unknown_columns)}"))
         for reject in self.rejects:
-            out.append(f"  row {reject.row} [{reject.columns}]: {reject.reason}")
+            out.append(Text(f"第 {reject.row} 行［{reject.columns.zh}］：{reject.reason.zh}",
+                            f"row {reject.row} [{reject.columns.en}]: {reject.reason.en}"))
         if not self.to_confirm.empty:
-            out.append(f"{len(self.to_confirm)} located by address with low confidence, to confirm:")
+            out.append(Text(f"{len(self.to_confirm)} 行按地址定位但把握不大，请人工确认：",
+                            f"{len(self.to_confirm)} located by address with low confidence, to confirm:"))
             for row in self.to_confirm.itertuples():
-                out.append(f"  {row.id}  {row.address}  → {row.location_note} ({row.location_confidence:.2f})")
+                note = Text.loads(row.location_note)
+                out.append(Text(f"{row.id}  {row.address}  → {note.zh}（{row.location_confidence:.2f}）",
+                                f"{row.id}  {row.address}  → {note.en} ({row.location_confidence:.2f})"))
         return out
 
 
-def credit_code_problem(code: str) -> str | None:
+def credit_code_problem(code: str) -> Text | None:
     """Check an 18-character unified social credit code (GB 32100-2015); return the problem or None."""
     code = code.strip().upper()
     if len(code) != 18:
-        return f"应为18位，实为{len(code)}位"
-    bad = [c for c in code if c not in _CREDIT_CHARS]
+        return Text(f"应为18位，实为{len(code)}位", f"has {len(code)} characters instead of 18")
+    bad = "".join(c for c in code if c not in _CREDIT_CHARS)
     if bad:
-        return f"含非法字符{''.join(bad)}（不用I、O、S、V、Z）"
+        return Text(f"含非法字符{bad}（不用I、O、S、V、Z）",
+                    f"holds {bad}, which a credit code never uses (no I, O, S, V, Z)")
     total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
     expected = _CREDIT_CHARS[(31 - total % 31) % 31]
     if code[17] != expected:
-        return f"校验位错误（最后一位应为{expected}）"
+        return Text(f"校验位错误（最后一位应为{expected}）",
+                    f"wrong check character (the last one should be {expected})")
     return None
 
 
@@ -134,29 +148,37 @@ def _stable_id(prefix: str, *parts: str) -> str:
 
 
 class _Rows:
-    """Collects the problems of one row."""
+    """Collects the problems of each row, against the columns as the file names them."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self.problems: dict[int, list[tuple[str, str]]] = {}
+        self.problems: dict[int, list[tuple[list[Text], Text]]] = {}
         self.aliases: dict[str, str] = {}  # a derived field → the column it came from
 
-    def fail(self, row: int, field_name: str, reason: str) -> None:
+    def header(self, field_name: str) -> Text:
+        """The column's header in the file, else the schema's name for it (a column the file lacks)."""
         field_name = self.aliases.get(field_name, field_name)
-        header = self.table.columns.get(field_name, schema.HEADER_LABELS_ZH.get(field_name, field_name))
-        self.problems.setdefault(row, []).append((header, reason))
+        if field_name in self.table.columns:
+            return Text.same(self.table.columns[field_name])
+        return Text(schema.HEADER_LABELS_ZH.get(field_name, field_name),
+                    schema.HEADER_LABELS_EN.get(field_name, field_name))
+
+    def fail(self, row: int, fields: str | tuple[str, ...], reason: Text) -> None:
+        """Reject ``row`` for ``reason``, against the column ``fields`` (or each of several)."""
+        names = (fields,) if isinstance(fields, str) else fields
+        headers = list(dict.fromkeys(self.header(f) for f in names))
+        self.problems.setdefault(row, []).append((headers, reason))
 
     def rejects(self) -> list[Reject]:
         frame = self.table.frame
-        return [
-            Reject(
-                row,
-                ",".join(dict.fromkeys(c for c, _ in items)),
-                "；".join(f"{c}: {r}" for c, r in items),
-                {self.table.columns[f]: str(v) for f, v in frame.loc[row].items() if f in self.table.columns},
-            )
-            for row, items in sorted(self.problems.items())
-        ]
+        out = []
+        for row, items in sorted(self.problems.items()):
+            columns = join(dict.fromkeys(h for headers, _ in items for h in headers), ",", ",")
+            reason = join(Text(f"{join(headers, ',', ',').zh}：{r.zh}", f"{join(headers, ',', ',').en}: {r.en}")
+                          for headers, r in items)
+            values = {self.table.columns[f]: str(v) for f, v in frame.loc[row].items() if f in self.table.columns}
+            out.append(Reject(row, columns, reason, values))
+        return out
 
 
 _HEMISPHERES = {"E": 1, "N": 1, "W": -1, "S": -1}
@@ -220,11 +242,21 @@ def _coordinate_columns(table: Table, rows: _Rows) -> None:
             continue
         pair = split_pair(text)
         if pair is None:
-            rows.fail(row, "lonlat", f"无法识别坐标“{text}”；请写成“经度,纬度”，如 117.2269,28.2951")
+            rows.fail(row, "lonlat", Text(f"无法识别坐标“{text}”；请写成“经度,纬度”，如 117.2269,28.2951",
+                                          f"{text!r} is not a pair of coordinates; write 'longitude,latitude', "
+                                          "e.g. 117.2269,28.2951"))
             continue
         lon[row], lat[row] = pair
     frame["lon"], frame["lat"] = lon, lat  # derived: problems with them are reported against 坐标
     rows.aliases.update({"lon": "lonlat", "lat": "lonlat"})
+
+
+def _unknown_crs(text: str) -> Text:
+    choices = "WGS84、CGCS2000、GCJ-02（高德/腾讯）、BD-09（百度）或 EPSG 代码"
+    if not text:
+        return Text(f"坐标系为空；请填 {choices}", f"the coordinate system is empty; use one of {CRS_CHOICES}")
+    return Text(f"无法识别坐标系“{text}”；可填 {choices}",
+                f"unknown coordinate system {text!r}; use one of {CRS_CHOICES}")
 
 
 def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) -> pd.DataFrame:
@@ -236,12 +268,13 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
         return out
     has_any = (frame["lon"] != "") | (frame["lat"] != "")
     if has_any.any() and "crs" not in frame and default_crs is None:
-        msg = (
-            f"{table.columns['lon']}/{table.columns['lat']} are given but there is no 坐标系 column; "
-            "say which coordinate system they are in with --crs (wgs84, gcj02 for Amap/Tencent, bd09 for "
-            "Baidu, or EPSG:<code>)."
-        )
-        raise SchemaError(msg)
+        columns = "/".join(table.columns[f] for f in ("lon", "lat", "lonlat") if f in table.columns)
+        raise SchemaError(Text(
+            f"文件有坐标（{columns}），但没有“坐标系”列；请加一列“坐标系”，或在导入时选择坐标系"
+            "（WGS84、GCJ-02 高德/腾讯、BD-09 百度，或 EPSG 代码；命令行用 --crs）。",
+            f"{columns} are given but there is no coordinate system column (crs or 坐标系); add one, or choose the "
+            "coordinate system when importing (--crs: wgs84, gcj02 for Amap/Tencent, bd09 for Baidu, or EPSG:<code>).",
+        ))
     meta = ws.meta()
     county = ws.read("county").to_crs(meta["metric_crs"]).geometry.iloc[0]
     groups: dict[str, list[int]] = {}
@@ -251,21 +284,32 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
             continue
         lon_value, lat_value = parse_coordinate(frame.at[row, "lon"]), parse_coordinate(frame.at[row, "lat"])
         if lon_value is None or lat_value is None:
-            bad = "lon" if lon_value is None else "lat"
-            rows.fail(row, bad, f"不是经纬度：“{frame.at[row, bad]}”；请填小数，如 117.2269（可带°E）")
+            for bad, value in (("lon", lon_value), ("lat", lat_value)):
+                if value is None:  # each unreadable one against its own column
+                    text = frame.at[row, bad]
+                    rows.fail(row, bad, Text(f"不是经纬度：“{text}”；请填小数，如 117.2269（可带°E）",
+                                             f"{text!r} is not a coordinate; write a decimal such as 117.2269 "
+                                             "(°E may follow)"))
             continue
         lon, lat = lon_value, lat_value
         if 3 < lon < 54 and 73 < lat < 136:
-            rows.fail(row, "lon", f"经纬度似乎填反了（经度{lon}，纬度{lat}）；中国经度在73–136之间")
+            rows.fail(row, ("lon", "lat"), Text(f"经纬度似乎填反了（经度{lon}，纬度{lat}）；中国经度在73–136之间",
+                                                f"longitude and latitude seem swapped (longitude {lon}, latitude "
+                                                f"{lat}); longitudes in China lie between 73 and 136"))
             continue
         crs_text = str(frame.at[row, "crs"]).strip() if "crs" in frame else ""
         try:
-            crs = parse_crs(crs_text) if crs_text else parse_crs(default_crs or "")
-        except CRSError as exc:
-            rows.fail(row, "crs", str(exc))
+            crs = parse_crs(crs_text or default_crs or "")
+        except CRSError:
+            rows.fail(row, "crs", _unknown_crs(crs_text or default_crs or ""))
             continue
-        if crs in ("EPSG:4326", "EPSG:4490", "gcj02", "bd09") and not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            rows.fail(row, "lon", f"坐标({lon}, {lat})超出经纬度范围；是否为投影坐标？请在坐标系列写明EPSG代码")
+        outside = [f for f, v, limit in (("lon", lon, 180), ("lat", lat, 90)) if not -limit <= v <= limit]
+        if crs in ("EPSG:4326", "EPSG:4490", "gcj02", "bd09") and outside:  # each out-of-range one, its own column
+            rows.fail(row, tuple(outside), Text(f"坐标({lon}, {lat})超出经纬度范围；是否为投影坐标？"
+                                                "请在坐标系列写明EPSG代码",
+                                                f"({lon}, {lat}) is beyond the range of longitude and latitude; if "
+                                                "these are projected coordinates, give the EPSG code as the "
+                                                "coordinate system"))
             continue
         groups.setdefault(crs, []).append(row)
         values[row] = (lon, lat)
@@ -279,12 +323,12 @@ def _coordinates(table: Table, rows: _Rows, default_crs: str | None, ws: Store) 
         ).to_crs(meta["metric_crs"])
         distance = points.distance(county)
         for row in distance.index[distance > COUNTY_MARGIN_M]:
-            rows.fail(
-                row,
-                "lon",
-                f"位置在{meta.get('county_name', '本县')}县界外{distance[row] / 1000:.1f}公里；"
-                "请核对坐标和坐标系（高德/腾讯为gcj02，百度为bd09）",
-            )
+            county_name, km = meta.get("county_name", ""), distance[row] / 1000
+            rows.fail(row, ("lon", "lat"), Text(
+                f"位置在{county_name or '本县'}县界外{km:.1f}公里；请核对坐标和坐标系（高德/腾讯为gcj02，百度为bd09）",
+                f"the point lies {km:.1f} km outside {county_name or 'the county'}; check the coordinates and "
+                "their coordinate system (gcj02 for Amap/Tencent, bd09 for Baidu)",
+            ))
             out.loc[row] = np.nan
     return out
 
@@ -303,11 +347,13 @@ def _vocabulary(table: Table, rows: _Rows, name: str, vocabulary: str, *, defaul
     for row, value in frame[name].items():
         if not value:
             if default is None:
-                rows.fail(row, name, f"不能为空；可填：{schema.choices(vocabulary)}")
+                rows.fail(row, name, Text(f"不能为空；可填：{schema.choices(vocabulary)}",
+                                          f"must not be empty; use one of: {schema.choices(vocabulary, 'en')}"))
             continue
         code = schema.parse_term(vocabulary, value)
         if code is None:
-            rows.fail(row, name, f"无法识别“{value}”；可填：{schema.choices(vocabulary)}")
+            rows.fail(row, name, Text(f"无法识别“{value}”；可填：{schema.choices(vocabulary)}",
+                                      f"{value!r} is not understood; use one of: {schema.choices(vocabulary, 'en')}"))
         out[row] = code
     return out
 
@@ -318,7 +364,8 @@ def _duplicates(ids: pd.Series, rows: _Rows, field_name: str) -> None:
         if not value:
             continue
         if value in first:
-            rows.fail(row, field_name, f"与第{first[value]}行重复（同一编号{value}）")
+            rows.fail(row, field_name, Text(f"与第{first[value]}行重复（同一编号{value}）",
+                                            f"repeats row {first[value]} (the same id {value})"))
         else:
             first[value] = row
 
@@ -341,7 +388,9 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -
         if row in rows.problems:
             continue
         if not address[row]:
-            rows.fail(row, "address", "没有坐标也没有地址，无法定位；请填写地址或经纬度")
+            rows.fail(row, "address", Text("没有坐标也没有地址，无法定位；请填写地址或经纬度",
+                                           "neither coordinates nor an address: the row cannot be placed; give an "
+                                           "address or the longitude and latitude"))
             continue
         index = index or AddressIndex(ws)
         found = index.locate(address[row])
@@ -349,7 +398,7 @@ def _locate(frame: pd.DataFrame, coords: pd.DataFrame, rows: _Rows, ws: Store) -
             found.method,
             found.confidence,
             found.status,
-            found.note,
+            found.note.dumps(),
         ]
         info.loc[row, ["candidate_lon", "candidate_lat"]] = [found.lon, found.lat]
         if found.status == "placed":
@@ -379,12 +428,12 @@ def prepare_institutions(
     frame, rows = table.frame, _Rows(table)
     for row, name in frame["name"].items():
         if not name:
-            rows.fail(row, "name", "机构名称不能为空")
+            rows.fail(row, "name", Text("机构名称不能为空", "the institution's name is empty"))
     credit = _column(frame, "credit_code").str.upper()
     for row, code in credit.items():
         problem = credit_code_problem(code) if code else None
         if problem:
-            rows.fail(row, "credit_code", f"“{code}”{problem}")
+            rows.fail(row, "credit_code", Text(f"“{code}”{problem.zh}", f"{code!r} {problem.en}"))
     permit = _column(frame, "permit_no")
     status = _vocabulary(table, rows, "status", "status", default=None)
     kind = _vocabulary(table, rows, "kind", "kind", default=None)
@@ -394,7 +443,8 @@ def prepare_institutions(
             if text:
                 stamp = parse_time(text)
                 if stamp is None:
-                    rows.fail(row, "last_inspected", f"无法识别日期“{text}”；请写成2025-09-01")
+                    rows.fail(row, "last_inspected", Text(f"无法识别日期“{text}”；请写成2025-09-01",
+                                                          f"{text!r} is not a date; write it as 2025-09-01"))
                 else:
                     inspected[row] = stamp.date().isoformat()
     address = _column(frame, "address")
@@ -432,11 +482,13 @@ def prepare_clues(
     for row, text in frame["received_at"].items():
         stamp = parse_time(text) if text else None
         if stamp is None:
-            rows.fail(
-                row, "received_at", f"无法识别受理时间“{text}”；请写成2025-09-01 14:30" if text else "受理时间不能为空"
-            )
+            rows.fail(row, "received_at", Text(f"无法识别受理时间“{text}”；请写成2025-09-01 14:30",
+                                               f"{text!r} is not a time; write it as 2025-09-01 14:30") if text else
+                      Text("受理时间不能为空", "the time received is empty"))
         elif stamp > current + pd.Timedelta(minutes=5):
-            rows.fail(row, "received_at", f"受理时间{stamp:%Y-%m-%d %H:%M}晚于现在，请核对")
+            rows.fail(row, "received_at", Text(f"受理时间{stamp:%Y-%m-%d %H:%M}晚于现在，请核对",
+                                               f"received at {stamp:%Y-%m-%d %H:%M}, which is later than now; "
+                                               "check it"))
         else:
             received[row] = stamp.isoformat(timespec="minutes")
     channel = _vocabulary(table, rows, "channel", "channel", default=None)
@@ -541,8 +593,8 @@ def import_file(
     rows with the same ids are read, merged and upserted, so other writers wait a moment at most.
     """
     if kind not in _KIND_SPEC:
-        msg = f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}."
-        raise InputError(msg)
+        raise InputError(Text(f"未知的导入内容 {kind!r}；可选：{'、'.join(KINDS)}",
+                              f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}."))
     actor = authorize(actor, Permission.EDIT_DATA)
     ws.validate_layout()
     if crs is not None:
@@ -569,7 +621,7 @@ def import_file(
         {
             "id": confirm[key],
             "address": confirm["address"],
-            "location_note": confirm["location_note"],
+            "location_note": confirm["location_note"],  # as stored: Text.loads reads it
             "location_confidence": confirm["location_confidence"].astype(float),
         }
     )
@@ -595,26 +647,44 @@ def _refuse_unread_coordinates(table: Table, path: Path) -> None:
     half = ("lon" in fields) != ("lat" in fields) and "lonlat" not in fields
     if (unread and not has_pair) or half:
         named = "、".join(unread or [table.columns.get("lon") or table.columns.get("lat") or ""])
-        msg = (f"{path.name}: 列“{named}”像是坐标，但无法识别，整个文件未导入。请把经度、纬度分两列写成“经度”“纬度”，"
-               "或一列“坐标”写“经度,纬度”，并加一列“坐标系”（WGS84、GCJ-02 高德、BD-09 百度）。"
-               f" / Columns {named!r} look like coordinates but are not understood; nothing was imported. Name them "
-               "经度 and 纬度 (or one column 坐标 holding 'lon,lat') and add 坐标系.")
-        raise SchemaError(msg)
+        raise SchemaError(Text(
+            f"{path.name}: 列“{named}”像是坐标，但无法识别，整个文件未导入。请把经度、纬度分两列写成“经度”“纬度”，"
+            "或一列“坐标”写“经度,纬度”，并加一列“坐标系”（WGS84、GCJ-02 高德、BD-09 百度）。",
+            f"{path.name}: columns {named!r} look like coordinates but are not understood; nothing was imported. "
+            "Give two columns, longitude and latitude (or 经度 and 纬度), or one column, coordinates, holding "
+            "'lon,lat', and add a column crs (the coordinate system: WGS84, GCJ-02 for Amap, BD-09 for Baidu).",
+        ))
 
 
-def write_rejects(result: ImportResult, path: str | Path) -> Path | None:
-    """Write rejected rows next to the input as ``NAME.rejected.csv`` (UTF-8 with BOM, opens in Excel)."""
+_REJECT_HEADERS: dict[str | None, tuple[str, str, str]] = {
+    "zh": ("行号", "列", "原因"), "en": ("Row", "Column", "Reason"), None: ("行号 row", "列 column", "原因 reason"),
+}
+
+
+def rejects_table(rejects: list[Reject], lang: str | None = None) -> pd.DataFrame:
+    """The rejected rows: row, column and reason in ``lang`` ("zh", "en"; both when None), then the row's cells."""
+    row, column, reason = _REJECT_HEADERS[lang if lang in (None, "en") else "zh"]
+    say = str if lang is None else (lambda text: text.get(lang))
+    return pd.DataFrame([{row: r.row, column: say(r.columns), reason: say(r.reason), **r.values} for r in rejects])
+
+
+def rejects_csv(result: ImportResult, lang: str | None = None) -> bytes:
+    """The rejected rows as a CSV file (UTF-8 with BOM, opens in Excel), headings and reasons in ``lang``."""
+    table = rejects_table(result.rejects, lang).map(safe_cell)
+    # a rejected cell such as "=HYPERLINK(…)" goes back as text, never as a live formula; the file's headers too
+    table.columns = [str(safe_cell(str(c))) for c in table.columns]
+    return table.to_csv(index=False).encode("utf-8-sig")
+
+
+def write_rejects(result: ImportResult, path: str | Path, lang: str | None = None) -> Path | None:
+    """Write rejected rows next to the input as ``NAME.rejected.csv`` (see :func:`rejects_csv`)."""
     path = Path(path)
     target = path.with_name(path.stem + ".rejected.csv")
     if not result.rejects:
         target.unlink(missing_ok=True)
         return None
-    table = pd.DataFrame(
-        [{"行号 row": r.row, "列 column": r.columns, "原因 reason": r.reason, **r.values} for r in result.rejects]
-    ).map(safe_cell)  # a rejected cell such as "=HYPERLINK(…)" goes back as text, never as a live formula
-    table.columns = [str(safe_cell(str(c))) for c in table.columns]  # the file's own headers too
     tmp = target.with_suffix(".tmp")
-    table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    tmp.write_bytes(rejects_csv(result, lang))
     tmp.replace(target)
     return target
 
@@ -633,7 +703,9 @@ def confirm_locations(ws: Store, kind: str, ids: list[str], *, actor: Principal 
             frame["candidate_lon"].astype(float), frame["candidate_lat"].astype(float)
         )
         frame["location_status"] = "placed"
-        frame["location_note"] = frame["location_note"].astype(str) + "；人工确认"
+        by_hand = Text("人工确认", "confirmed by hand")
+        frame["location_note"] = [join(t for t in (Text.loads(n), by_hand) if t.zh).dumps()
+                                  for n in frame["location_note"]]
         frame[["building_code", "community_code", "township_code"]] = attach_cells(frame, ws)
         tx.upsert(kind, gpd.GeoDataFrame(frame, geometry="geometry", crs=DISPLAY_CRS), key=key)
         tx.detail = f"{len(frame)} confirmed: {', '.join(frame[key].astype(str))}"

@@ -118,6 +118,12 @@ FINDINGS: tuple[Term, ...] = (
     Term("fixed", "已整改", "fixed", ("整改到位", "整改完成", "已完成整改")),
     Term("not_fixed", "未整改", "not fixed", ("整改未到位", "未完成整改", "仍未整改")),
 )
+#: Where an imported row stands on the map (``location_status``).
+LOCATION_STATUSES: tuple[Term, ...] = (
+    Term("placed", "已定位", "placed"),
+    Term("to_confirm", "待确认", "to confirm"),
+    Term("unlocated", "未定位", "not located"),
+)
 CASE_STATUSES: tuple[Term, ...] = (
     Term("rectifying", "整改中", "rectifying", ("整改期",)),
     Term("closed", "已销号", "closed", ("整改销号", "销号")),
@@ -135,6 +141,7 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "action": ACTIONS,
     "finding": FINDINGS,
     "case_status": CASE_STATUSES,
+    "location_status": LOCATION_STATUSES,
 }
 
 
@@ -194,8 +201,10 @@ def label(vocabulary: str, code: str, lang: str = "zh") -> str:
 
 
 def choices(vocabulary: str, lang: str = "zh") -> str:
-    """All labels of a vocabulary, for error messages."""
-    return "、".join(term.zh if lang == "zh" else term.en for term in VOCABULARIES[vocabulary])
+    """All labels of a vocabulary, for error messages (quoted in English: some labels hold a comma)."""
+    if lang == "zh":
+        return "、".join(term.zh for term in VOCABULARIES[vocabulary])
+    return ", ".join(f"'{term.en}'" for term in VOCABULARIES[vocabulary])
 
 
 # Column headers as bureaus write them, mapped to schema fields. Matching ignores spaces and case
@@ -231,6 +240,14 @@ CLUE_HEADERS: dict[str, tuple[str, ...]] = {
     "status": ("状态", "办理状态", "status"),
 }
 HEADER_LABELS_ZH = {field: names[0] for field, names in {**CLUE_HEADERS, **INSTITUTION_HEADERS}.items()}
+#: The same columns named in English (for a message about a column the file does not have).
+HEADER_LABELS_EN = {
+    "name": "institution name", "credit_code": "credit code", "permit_no": "school permit number",
+    "status": "status", "kind": "kind", "address": "address", "lon": "longitude", "lat": "latitude",
+    "lonlat": "coordinates", "crs": "coordinate system", "last_inspected": "last inspected",
+    "clue_id": "clue number", "received_at": "received at", "channel": "channel", "category": "category",
+    "content": "content",
+}
 
 # Columns of the stored layers (besides geometry).
 LOCATION_COLUMNS = [

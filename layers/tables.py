@@ -19,7 +19,9 @@ import pandas as pd
 
 from core.errors import SchemaError
 from core.settings import UploadSettings
+from core.text import Text
 from grid.admin import decode_text
+from layers.schema import HEADER_LABELS_EN
 
 HEADER_SEARCH_ROWS = 10
 MAX_COLUMNS = 64  # no list a bureau keeps is wider; a sheet declaring more is refused (a wide sheet costs memory)
@@ -61,8 +63,14 @@ def _limits() -> UploadSettings:
 
 
 def _too_many_rows(path: Path, limits: UploadSettings) -> SchemaError:
-    return SchemaError(f"{path.name}: 超过 {limits.max_rows} 行，未导入；请分成几个文件。 / more than "
-                       f"{limits.max_rows} rows; nothing was imported — split the file.")
+    return SchemaError(Text(f"{path.name}：超过 {limits.max_rows} 行，未导入；请分成几个文件。",
+                            f"{path.name}: more than {limits.max_rows} rows; nothing was imported — split the file."))
+
+
+def _unreadable_xlsx(path: Path, exc: Exception) -> SchemaError:
+    return SchemaError(Text(f"{path.name}：无法读取此 XLSX 文件（{exc}）；请用 Excel/WPS 打开后重新保存。",
+                            f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it "
+                            "again."))
 
 
 def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
@@ -79,22 +87,24 @@ def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as exc:
-        msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
-        raise SchemaError(msg) from exc
+        raise _unreadable_xlsx(path, exc) from exc
     if unpacked > limits.xlsx_unpacked_mb * 2**20:
-        msg = (f"{path.name}: 解压后 {unpacked / 2**20:.0f} MB，超过 {limits.xlsx_unpacked_mb:g} MB 的上限，未导入；"
-               f"请只保留名单所在的工作表，或另存为 CSV。 / the workbook unpacks to {unpacked / 2**20:.0f} MB, "
-               f"more than {limits.xlsx_unpacked_mb:g} MB; save only the sheet with the list, or as CSV.")
-        raise SchemaError(msg)
+        raise SchemaError(Text(
+            f"{path.name}：解压后 {unpacked / 2**20:.0f} MB，超过 {limits.xlsx_unpacked_mb:g} MB 的上限，未导入；"
+            "请只保留名单所在的工作表，或另存为 CSV。",
+            f"{path.name}: the workbook unpacks to {unpacked / 2**20:.0f} MB, more than "
+            f"{limits.xlsx_unpacked_mb:g} MB; save only the sheet with the list, or as CSV.",
+        ))
     rows: list[list[str]] = []
     try:
         with path.open("rb") as handle:  # by content: openpyxl refuses a workbook named .csv
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
             sheet = book.worksheets[0]
             if (sheet.max_column or 0) > MAX_COLUMNS:
-                raise SchemaError(f"{path.name}: 工作表用到第 {sheet.max_column} 列，超过 {MAX_COLUMNS} 列，未导入；"
-                                  f"请删除右侧多余的列后再导入。 / the sheet uses {sheet.max_column} columns,"
-                                  f" more than {MAX_COLUMNS}; delete the unused columns on the right.")
+                raise SchemaError(Text(f"{path.name}：工作表用到第 {sheet.max_column} 列，超过 {MAX_COLUMNS} 列，"
+                                       "未导入；请删除右侧多余的列后再导入。",
+                                       f"{path.name}: the sheet uses {sheet.max_column} columns, more than "
+                                       f"{MAX_COLUMNS}; delete the unused columns on the right."))
             for row in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
                 rows.append([_cell_text(v) for v in row])
                 if len(rows) > limits.max_rows + HEADER_SEARCH_ROWS:
@@ -104,8 +114,7 @@ def _xlsx_rows(path: Path, limits: UploadSettings) -> list[list[str]]:
     except SchemaError:
         raise
     except Exception as exc:  # openpyxl raises many kinds for damaged files
-        msg = f"{path.name}: cannot read this XLSX file ({exc}); open it in Excel/WPS and save it again."
-        raise SchemaError(msg) from exc
+        raise _unreadable_xlsx(path, exc) from exc
     for min_row, min_col, max_row, max_col in merges:
         max_col = min(max_col, MAX_COLUMNS)
         if min_row > len(rows) or min_col > max_col:
@@ -142,19 +151,23 @@ def _merged_ranges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
 def _raw_rows(path: Path) -> tuple[list[list[str]], str]:
     """The rows of a spreadsheet file as text, whatever its name says: the content decides."""
     limits = _limits()
-    if path.stat().st_size > limits.max_mb * 2**20:
-        raise SchemaError(f"{path.name}: {path.stat().st_size / 2**20:.1f} MB, over the {limits.max_mb:g} MB limit "
-                          "(settings [uploads] max_mb); split the file.")
+    size = path.stat().st_size / 2**20
+    if size > limits.max_mb:
+        raise SchemaError(Text(f"{path.name}：{size:.1f} MB，超过 {limits.max_mb:g} MB 的上限"
+                               "（设置 [uploads] max_mb）；请拆分文件。",
+                               f"{path.name}: {size:.1f} MB, over the {limits.max_mb:g} MB limit "
+                               "(settings [uploads] max_mb); split the file."))
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(_ZIP_MAGIC):
         return _xlsx_rows(path, limits), "XLSX"
     if head.startswith(_OLE_MAGIC):
-        msg = f"{path.name}: old .xls files are not supported; save it as .xlsx or .csv in Excel/WPS."
-        raise SchemaError(msg)
+        raise SchemaError(Text(f"{path.name}：不支持旧的 .xls 文件；请在 Excel/WPS 中另存为 .xlsx 或 .csv。",
+                               f"{path.name}: old .xls files are not supported; save it as .xlsx or .csv in "
+                               "Excel/WPS."))
     if path.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm", ""):
-        msg = f"{path.name}: unknown file type {path.suffix!r}; give an .xlsx or .csv file."
-        raise SchemaError(msg)
+        raise SchemaError(Text(f"{path.name}：未知的文件类型 {path.suffix!r}；请用 .xlsx 或 .csv 文件。",
+                               f"{path.name}: unknown file type {path.suffix!r}; give an .xlsx or .csv file."))
     text, encoding = decode_text(path)
     rows = []
     for row in csv.reader(io.StringIO(text)):
@@ -187,8 +200,7 @@ def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]], *, require
     """Read ``path`` and map its headers with ``aliases``; raise :class:`SchemaError` if unusable."""
     path = Path(path)
     if not path.is_file():
-        msg = f"file {path} does not exist."
-        raise SchemaError(msg)
+        raise SchemaError(Text(f"文件 {path} 不存在。", f"file {path} does not exist."))
     rows, encoding = _raw_rows(path)
     best: tuple[int, dict[str, int], list[str]] | None = None
     for number, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -196,16 +208,23 @@ def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]], *, require
         if best is None or len(mapping) > len(best[1]):
             best = (number, mapping, unknown)
     if best is None or len(best[1]) < 2:
-        msg = (f"{path}: no header row found in the first {HEADER_SEARCH_ROWS} lines; the first line should "
-               f"hold column names such as {', '.join(names[0] for names in aliases.values())}.")
-        raise SchemaError(msg)
+        examples = [names[0] for names in aliases.values()]
+        raise SchemaError(Text(f"{path.name}：前 {HEADER_SEARCH_ROWS} 行中找不到表头；第一行应为列名，如"
+                               f"{'、'.join(examples)}。",
+                               f"{path.name}: no header row found in the first {HEADER_SEARCH_ROWS} lines; the first "
+                               f"line should hold column names such as {', '.join(examples)}."))
     header_row, mapping, unknown = best
     headers = rows[header_row]
     missing = [field for field in required if field not in mapping]
     if missing:
-        wanted = "; ".join(f"{field}: {' / '.join(aliases[field][:3])}" for field in missing)
-        msg = f"{path}: missing required column(s) — {wanted}. Columns found: {', '.join(map(str, headers))}."
-        raise SchemaError(msg)
+        found = [str(h) for h in headers if str(h).strip()]
+        names = {f: "/".join(aliases[f][:3]) for f in missing}
+        raise SchemaError(Text(
+            f"{path.name}：缺少必填列 {'、'.join(names.values())}。文件中的列：{'、'.join(found)}。",
+            f"{path.name}: missing required column(s) — "
+            + "; ".join(f"{HEADER_LABELS_EN.get(f, f)} ({n})" for f, n in names.items())
+            + f". Columns found: {', '.join(found)}.",
+        ))
     records = {}
     for number, row in enumerate(rows[header_row + 1:], start=header_row + 2):
         values = {field: (row[pos].strip() if pos < len(row) else "") for field, pos in mapping.items()}

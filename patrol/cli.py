@@ -95,8 +95,9 @@ def _import(args: argparse.Namespace) -> int:
         settings_file=args.settings,
         actor=_actor(args),
     )
-    print("\n".join(result.lines()))
-    rejected = write_rejects(result, args.file)
+    say = str if args.lang is None else (lambda text: text.get(args.lang))
+    print("\n".join(say(line) for line in result.lines()))
+    rejected = write_rejects(result, args.file, args.lang)
     if rejected is not None:
         print(f"rejected rows written to {rejected}; fix them there and import that file again.")
         return 1
@@ -684,6 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("workspace")
     imp.add_argument("file")
     imp.add_argument("--crs", help="coordinate system of a file without a 坐标系 column: wgs84, gcj02, bd09, EPSG:n")
+    imp.add_argument("--lang", choices=["zh", "en"], help="language of the report and the rejected rows' reasons "
+                     "(default: both, Chinese / English)")
     for command, helptext, func in (
         ("hotspots", "find clue hotspots (Gi*) and write them", _hotspots),
         ("risk", "score every site and cell and print the highest", _risk),

@@ -226,7 +226,7 @@ def test_upload_names_with_paths_write_nothing_outside_a_temporary_folder(home: 
                                                                  "buffer": body}])
         page.wait_for_timeout(1500)
         page.get_by_role("button", name="导入", exact=True).click()
-        page.get_by_text(f"{shown} (UTF-8)").first.wait_for(timeout=60_000)  # the summary names the safe label
+        page.get_by_text(f"{shown}（UTF-8）").first.wait_for(timeout=60_000)  # the summary names the safe label
         assert not escape.exists() and not escape.parent.exists(), "an upload was written outside the temp folder"
         assert not absolute.exists() and not absolute.parent.exists()
     assert outside == [], f"the page asked outside hosts for: {outside}"

@@ -32,7 +32,7 @@ def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Store,
     expected = json.loads((DATA / "expected_institutions.json").read_text())
     result = import_file(guixi_copy, "institutions", messy["institutions_messy_gbk.csv"], actor="tester")
     assert result.encoding == "GB18030"
-    assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
+    assert {str(r.row): str(r.columns) for r in result.rejects} == expected["rejected"]
     frame = guixi_copy.read("institutions").set_index("name")
     placed = frame[frame["location_status"] == "placed"]
     assert placed["building_code"].to_dict() == expected["imported"]
@@ -43,7 +43,7 @@ def test_gbk_registry_gives_the_right_rows_rejects_and_places(guixi_copy: Store,
     assert frame.loc["贵溪市星火艺术学校", "location_method"] == "coordinates"
     assert frame.loc["贵溪市博雅书院", "location_method"] == "address:building"
     assert result.added == len(frame) == len(expected["imported"]) + 2
-    reasons = {r.row: r.reason for r in result.rejects}
+    reasons = {r.row: r.reason.zh for r in result.rejects}
     assert "正在整改" in reasons[8] and "校验位" in reasons[9] and "填反" in reasons[10]
     assert "第3行重复" in reasons[11] and "县界外" in reasons[13]
 
@@ -63,7 +63,7 @@ def test_xlsx_hotline_export_needs_crs_then_imports(guixi_copy: Store, messy: di
     assert not guixi_copy.has_layer("clues")
     expected = json.loads((DATA / "expected_clues.json").read_text())
     result = import_file(guixi_copy, "clues", messy["clues_hotline.xlsx"], crs="gcj02", actor="tester")
-    assert {str(r.row): r.columns for r in result.rejects} == expected["rejected"]
+    assert {str(r.row): str(r.columns) for r in result.rejects} == expected["rejected"]
     clues = guixi_copy.read("clues").set_index("clue_id")
     assert clues["building_code"].to_dict() == expected["imported"]
     assert clues.loc["12345-20261103-0002", "received_at"] == "2026-11-03T20:05+08:00"
@@ -132,8 +132,10 @@ def test_missing_column_names_what_is_needed(tmp_path: Path, guixi_copy: Store) 
 def test_credit_code_and_time_parsing() -> None:
     code = with_check_digit("91360681MA35ABCDE")
     assert credit_code_problem(code) is None
-    assert "校验位" in (credit_code_problem(code[:-1] + ("1" if code[-1] != "1" else "2")) or "")
-    assert "18位" in (credit_code_problem("123") or "")
+    wrong = credit_code_problem(code[:-1] + ("1" if code[-1] != "1" else "2"))
+    assert wrong is not None and "校验位" in wrong.zh and "check character" in wrong.en
+    short = credit_code_problem("123")
+    assert short is not None and "18位" in short.zh and "instead of 18" in short.en
     assert str(parse_time("2026年11月3日 20时05分")) == "2026-11-03 20:05:00+08:00"
     assert str(parse_time("2026/11/5 14:30")) == "2026-11-05 14:30:00+08:00"
     assert parse_time("昨天下午") is None
@@ -151,7 +153,9 @@ def test_a_status_outside_the_six_is_rejected_never_guessed(tmp_path: Path, guix
     rejected = {r.values.get("机构名称", ""): r for r in result.rejects}
     assert set(rejected) == {"甲培训中心", "乙培训中心", "丙培训中心"}
     for reject in rejected.values():
-        assert reject.columns == "状态" and "白名单、黑名单、有照无证、无证无照、营转非、已注销" in reject.reason
+        assert str(reject.columns) == "状态"
+        assert "白名单、黑名单、有照无证、无证无照、营转非、已注销" in reject.reason.zh
+        assert "'white list', 'black list', 'business licence, no school permit'" in reject.reason.en
     stored = guixi_copy.read("institutions").set_index("name")
     assert stored.loc["丁培训中心", "status"] == "white_list"  # an exact alias is still understood
 
@@ -181,7 +185,7 @@ def test_coordinates_as_people_type_them_are_read_row_by_row(tmp_path: Path, gui
     assert _placed(guixi_copy, ["全角机构", "度数机构", "度分秒机构"]) == {
         "全角机构": (117.22, 28.295), "度数机构": (117.221, 28.295), "度分秒机构": (117.222, 28.295)}
     [bad] = result.rejects
-    assert bad.row == 5 and bad.columns == "北纬" and "北纬二十八度" in bad.reason  # the latitude's own column
+    assert bad.row == 5 and str(bad.columns) == "北纬" and "北纬二十八度" in bad.reason.zh  # the latitude's own column
 
 
 def test_a_combined_coordinate_column_in_either_order(tmp_path: Path, guixi_copy: Store) -> None:
@@ -196,7 +200,7 @@ def test_a_combined_coordinate_column_in_either_order(tmp_path: Path, guixi_copy
     assert _placed(guixi_copy, ["经纬机构", "纬经机构", "全角坐标机构"]) == {
         "经纬机构": (117.22, 28.295), "纬经机构": (117.221, 28.295), "全角坐标机构": (117.222, 28.295)}
     [bad] = result.rejects
-    assert bad.columns == "坐标" and bad.values["坐标"] == "在菜市场旁边"  # the cell as typed, kept
+    assert str(bad.columns) == "坐标" and bad.values["坐标"] == "在菜市场旁边"  # the cell as typed, kept
 
 
 def test_coordinate_columns_the_importer_cannot_read_are_refused_not_ignored(tmp_path: Path, guixi_copy: Store) -> None:
@@ -244,7 +248,7 @@ def test_merged_cells_title_rows_and_a_workbook_named_csv(tmp_path: Path, guixi_
     assert clues.loc["M-003", "received_at"] == "2026-11-05T00:00+08:00"
     assert set(clues.loc[["M-001", "M-002", "M-003"], "channel"]) == {"hotline"}  # merged down
     assert clues.loc["M-002", "category"] == "non_subject_front"
-    assert {r.row: r.columns for r in result.rejects} == {7: "受理时间", 8: "受理时间"}
+    assert {r.row: str(r.columns) for r in result.rejects} == {7: "受理时间", 8: "受理时间"}
 
 
 def test_a_csv_named_xlsx_is_read_as_csv_and_a_zip_bomb_is_refused(tmp_path: Path, guixi_copy: Store,
