@@ -11,11 +11,11 @@ import logging
 
 import streamlit as st
 
-from access.roles import ROLE_NAMES_ZH, Permission, Role
+from access.roles import Permission, Role
 from app_auth import current_login, ensure_demo_accounts, login_page, logout
 from app_cache import workspace_choices, workspace_title
 from core.errors import InputError, PermissionDeniedError, StoreError, WorkspaceError
-from i18n import LANGUAGES, lang, plain, t
+from i18n import LANGUAGES, plain, t
 
 #: page key → (script, icon, the permissions any one of which opens it)
 PAGES: dict[str, tuple[str, str, tuple[Permission, ...]]] = {
@@ -54,7 +54,7 @@ if login is not None:
                      default=key == home) for key in allowed]
     pages.append(st.Page(PUBLIC_PAGE[0], title=t("public_page"), icon=PUBLIC_PAGE[1], url_path="public"))
     with st.sidebar:
-        role = ROLE_NAMES_ZH[person.role] if lang() == "zh" else person.role.value
+        role = t(f"role_{person.role.value}")
         st.caption(t("logged_in_as").format(name=plain(person.display_name or person.username), role=role,
                                             workspace=plain(workspace_title(login.workspace))))
         if st.button(t("logout"), key="logout"):

@@ -222,6 +222,8 @@ def render() -> None:
                 "source",
             ]
         ].sort_values("risk_score", ascending=False)
+        located = [schema.label("location_status", s, lang()) for s in table["location_status"]]
+        table = table.assign(location_status=located)
         st.dataframe(
             table.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),
             hide_index=True,
@@ -230,10 +232,10 @@ def render() -> None:
     if cells is not None:
         st.subheader(t("hot_cells_table"))
         hot = cells.drop(columns="geometry").sort_values("gi_z", ascending=False)
-        st.dataframe(
-            hot[["code", "name", "clues", "clues_recent", "weighted", "gi_z", "p_value", "label"]],
-            hide_index=True,
-            width="stretch",
-        )
+        hot = hot.assign(label=[t("hot_yes") if v == "hot" else "" for v in hot["label"]])
+        columns = {"code": t("code"), "name": t("name"), "clues": t("col_clues"), "clues_recent": t("col_clues_recent"),
+                   "weighted": t("col_weighted"), "gi_z": t("col_gi_z"), "p_value": t("col_p_value"),
+                   "label": t("col_hot")}
+        st.dataframe(hot[list(columns)].rename(columns=columns), hide_index=True, width="stretch")
     if any(src == DEMO_LABEL for src in (institutions["source"] if institutions is not None else [])):
         st.caption(t("layers_demo_note"))

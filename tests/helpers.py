@@ -98,6 +98,31 @@ def logged_in(username: str, password: str = TEST_PASSWORD, *, page: str | None 
     return app
 
 
+def follow_language(monkeypatch, app):
+    """``app``, able to run on after its language is switched.
+
+    AppTest formats a widget's options (with the page's ``t()``) in the test's own thread, where no
+    session says the language, so after a switch to English it looks for Chinese labels and fails;
+    there ``i18n.lang`` now reads the app's session instead.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    import i18n
+
+    in_script = i18n.lang
+
+    def lang() -> str:
+        if get_script_run_ctx() is not None:
+            return in_script()
+        try:
+            return str(app.session_state["lang"])
+        except KeyError:
+            return "zh"
+
+    monkeypatch.setattr(i18n, "lang", lang)
+    return app
+
+
 def app_county(tmp_path: Path, monkeypatch) -> Store:
     """A private copy of the default county on the backend under test, opened by the app
     (``$PATROL_WORKSPACE``)."""
