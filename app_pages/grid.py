@@ -9,8 +9,9 @@ from streamlit_folium import st_folium
 
 from app_cache import load_grid, who_chain
 from core.errors import InputError
+from core.text import in_language
 from grid.crs import CRS_CHOICES
-from i18n import plain, t
+from i18n import lang, plain, t
 from layers.render import grid_map
 
 LEVELS = ("county", "townships", "communities", "buildings")
@@ -75,10 +76,10 @@ def _who(path: str, lon: float, lat: float, crs: str) -> None:
     try:
         chain = who_chain(path, lon, lat, crs)
     except InputError as exc:
-        st.error(plain(exc))
+        st.error(plain(in_language(exc, lang())))
         return
     for link in chain:
-        st.markdown("• " + plain(link.line()))
+        st.markdown("• " + plain(link.line(lang())))
 
 
 def render() -> None:

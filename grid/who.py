@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 
 from core.errors import InputError
+from core.text import Text
 from grid.crs import DISPLAY_CRS, points_to_wgs84
 from store import Store
 
@@ -16,7 +17,9 @@ LEVEL_LAYERS = (
     ("township", "townships"),
     ("county", "county"),
 )
-LEVEL_NAMES_ZH = {"building": "楼栋", "community": "社区(村)", "township": "乡镇(街道)", "county": "县区"}
+LEVEL_NAMES = {"building": Text("楼栋", "Building"), "community": Text("社区(村)", "Community"),
+               "township": Text("乡镇(街道)", "Township"), "county": Text("县区", "County")}
+NO_NOTE = Text("", "")
 
 
 class OutsideCountyError(InputError):
@@ -34,19 +37,19 @@ class Responsible:
     person: str
     phone: str
     source: str
-    note: str = ""
+    note: Text = NO_NOTE
 
-    def line(self) -> str:
-        """Return the link as one printable line."""
-        note = f"  [{self.note}]" if self.note else ""
+    def line(self, lang: str | None = None) -> str:
+        """Return the link as one printable line, in ``lang`` ("zh", "en"; the note in both when None)."""
+        note = str(self.note) if lang is None else self.note.get(lang)
         demo = f" ({self.source})" if self.source else ""
         return (
-            f"{LEVEL_NAMES_ZH[self.level]} {self.name} ({self.code}): {self.role} "
-            f"{self.person} {self.phone}{demo}{note}"
+            f"{LEVEL_NAMES[self.level].get(lang or 'zh')} {self.name} ({self.code}): {self.role} "
+            f"{self.person} {self.phone}{demo}" + (f"  [{note}]" if note else "")
         )
 
 
-def _link(level: str, row: object, note: str = "") -> Responsible:
+def _link(level: str, row: object, note: Text = NO_NOTE) -> Responsible:
     get = lambda field: str(getattr(row, field, "") or "")  # noqa: E731
     return Responsible(
         level,
@@ -83,11 +86,12 @@ def who_is_responsible(workspace: Store, lon: float, lat: float, *, crs: str = "
             if county.geometry.iloc[0].geom_type == "Polygon"
             else county.geometry.iloc[0].distance(point_m)
         )
-        msg = (
-            f"point ({float(x[0]):.6f}, {float(y[0]):.6f}) WGS84 lies outside {county['name'].iloc[0]}, "
-            f"{distance:,.0f} m from its boundary; check the coordinates and their CRS (--crs)."
-        )
-        raise OutsideCountyError(msg)
+        name, x0, y0 = county["name"].iloc[0], float(x[0]), float(y[0])
+        raise OutsideCountyError(Text(
+            f"点 ({x0:.6f}, {y0:.6f})（WGS84）在{name}之外，距县界 {distance:,.0f} 米；请核对坐标及其坐标系。",
+            f"point ({x0:.6f}, {y0:.6f}) WGS84 lies outside {name}, {distance:,.0f} m from its boundary; "
+            "check the coordinates and their CRS (--crs).",
+        ))
     chain: list[Responsible] = []
     parent_code: str | None = None
     for level, layer in LEVEL_LAYERS:
@@ -107,8 +111,9 @@ def who_is_responsible(workspace: Store, lon: float, lat: float, *, crs: str = "
         else:
             distances = frame.distance(point_m)
             row = next(frame.loc[[distances.idxmin()]].itertuples())
-            chain.append(_link(level, row, f"估计：最近的已定位网格，相距{distances.min():,.0f}米 "
-                                           f"(an estimate: the nearest located cell, {distances.min():,.0f} m away)"))
+            metres = f"{distances.min():,.0f}"
+            chain.append(_link(level, row, Text(f"估计：最近的已定位网格，相距{metres}米",
+                                                f"an estimate: the nearest located cell, {metres} m away")))
             parent_code = str(row.parent_code)
             continue
         chain.append(_link(level, row))

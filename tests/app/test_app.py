@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from layers.render import AssetError, grid_map, localize_assets
-from tests.helpers import demo_password, logged_in
+from tests.helpers import demo_password, follow_language, logged_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_english_is_available(app: AppTest) -> None:
     assert "Responsible" in app.dataframe[0].value.columns
 
 
-def test_who_form_shows_the_chain_and_errors_outside(app: AppTest) -> None:
+def test_who_form_shows_the_chain_and_errors_outside(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     app.number_input(key="who_lon").set_value(117.23)
     app.number_input(key="who_lat").set_value(28.30)
     app.button[0].click().run()
@@ -58,7 +58,15 @@ def test_who_form_shows_the_chain_and_errors_outside(app: AppTest) -> None:
     app.number_input(key="who_lon").set_value(100.0)
     app.button[0].click().run()
     assert not app.exception
-    assert "outside" in app.error[0].value
+    assert "在贵溪市之外" in app.error[0].value and "outside" not in app.error[0].value
+    follow_language(monkeypatch, app).radio(key="lang").set_value("en").run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert "outside 贵溪市" in app.error[0].value and "之外" not in app.error[0].value
+    app.number_input(key="who_lon").set_value(117.23)
+    app.button[0].click().run()
+    chain = [m.value for m in app.markdown if m.value.startswith("•")]
+    assert [line.split()[1] for line in chain] == ["Community", "Township", "County"]  # the roles are the county's
 
 
 def test_rendered_map_references_no_outside_host(app: AppTest) -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from core.text import Text, in_language
 from grid.crs import wgs84_to_bd09, wgs84_to_gcj02
 from grid.who import OutsideCountyError, who_is_responsible
 from patrol.cli import main
@@ -38,8 +41,19 @@ def test_point_between_buildings_starts_at_its_community(guixi_copy: Store) -> N
 
 
 def test_point_outside_the_county_gets_a_clear_message(guixi_copy: Store) -> None:
-    with pytest.raises(OutsideCountyError, match="outside 贵溪市"):
+    with pytest.raises(OutsideCountyError, match="outside 贵溪市") as outside:
         who_is_responsible(guixi_copy, 116.0, 28.3)
+    assert in_language(outside.value, "zh").startswith("点 (116.000000, 28.300000)（WGS84）在贵溪市之外，距县界 ")
+    assert in_language(outside.value, "en").startswith("point (116.000000, 28.300000) WGS84 lies outside 贵溪市, ")
+
+
+def test_a_link_reads_in_either_language(guixi_copy: Store) -> None:
+    link = replace(who_is_responsible(guixi_copy, 117.23, 28.30)[0],
+                   note=Text("估计：最近的已定位网格，相距12米", "an estimate: the nearest located cell, 12 m away"))
+    assert link.line("zh").startswith("社区(村) ") and link.line("zh").endswith("[估计：最近的已定位网格，相距12米]")
+    assert link.line("en").startswith("Community ") and link.line("en").endswith("[an estimate: the nearest located "
+                                                                                  "cell, 12 m away]")
+    assert link.line().endswith("[估计：最近的已定位网格，相距12米 / an estimate: the nearest located cell, 12 m away]")
 
 
 def test_who_command_prints_the_chain(guixi_copy: Store, capsys: pytest.CaptureFixture[str]) -> None:
