@@ -3,9 +3,10 @@
 ``add_buildings(ws, count)`` fills the workspace's communities with ``count`` more building
 outlines: squares of 8–20 m on a 30 m lattice, drawn at random (fixed seed) among the lattice
 points inside each community within ``near_road_m`` of the workspace's roads, in proportion to that
-area, never overlapping one another or an existing building. Each gets the next building code of its community and a generated
-responsible person, like the demonstration data of ``patrol demo-layers`` (which can then place
-thousands of institutions on them). Nothing here runs on a user's county unless asked.
+area, never overlapping one another or an existing building. Each gets the next building code of
+its community and a generated responsible person, like the demonstration data of
+``patrol demo-layers`` (which can then place thousands of institutions on them). Nothing here
+runs on a user's county unless asked.
 """
 
 from __future__ import annotations
