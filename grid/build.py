@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from core.clock import now_local
@@ -272,112 +273,206 @@ def _official_name(ctx: _Context, code: str | None) -> str:
     return str(match.iloc[0]) if len(match) else str(code)
 
 
+#: How a community's place is judged against its township (docs/grid-cells.md, step 3).
+FAR_REACH = 2.5  # refused beyond this many township radii from its township's centre …
+NEARER_BY = 2.0  # … or when this many times nearer (in radii) another township's centre than its own
+MIN_SPREAD_UNITS = 3  # a township's own spread counts from this many located divisions on
+NEAREST_TOWNSHIPS = 16  # other townships' centres compared per place: the nearest, by a k-d tree
+
+
 def _evidence_shapes(places: gpd.GeoDataFrame) -> np.ndarray:
     """Each place's shape as evidence: its polygon (admin_level 9–10) where it has one, else its point."""
     polygons = places["polygon"].to_numpy()
     return np.where(pd.notna(polygons), polygons, places.geometry.to_numpy())
 
 
-def _nearest_evidence(shapes: np.ndarray, codes: np.ndarray, others: np.ndarray, other_codes: np.ndarray) -> np.ndarray:
-    """Distance from each shape to the nearest of ``others`` naming another code (inf when there is none)."""
-    if not len(shapes) or not len(others):
-        return np.full(len(shapes), np.inf)
-    distance = shapely.distance(shapes[:, None], others[None, :])
-    codes, other_codes = codes.astype(str), other_codes.astype(str)
-    distance[codes[:, None] == other_codes[None, :]] = np.inf  # a place is no evidence for its own code
-    return distance.min(axis=1)
+def _leave_one_out_median(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For each value, the median of the other values of its group (NaN where it is alone); O(n log n)."""
+    out = np.full(len(values), np.nan)
+    if not len(values):
+        return out
+    order = np.lexsort((values, groups))
+    v, g = values[order], groups[order]
+    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(g)])
+    start, others = np.repeat(starts, sizes), np.repeat(sizes, sizes) - 1
+    rank = np.arange(len(v)) - start
+
+    def pick(j: np.ndarray) -> np.ndarray:  # the j-th smallest of the others (the value itself skipped)
+        return v[np.minimum(start + j + (j >= rank), len(v) - 1)]
+
+    lo, hi = np.maximum((others - 1) // 2, 0), np.maximum(others // 2, 0)
+    out[order] = np.where(others > 0, (pick(lo) + pick(hi)) / 2, np.nan)
+    return out
+
+
+def _expected_radius(real_by_code: dict[str, BaseGeometry], ctx: _Context) -> float:
+    """The radius of a circle the size of an average official township without an OSM polygon."""
+    free = max(int((ctx.divisions["level"] == "township").sum()) - len(real_by_code), 1)
+    area = ctx.county_m.difference(shapely.union_all(list(real_by_code.values()))).area
+    return max(float(np.sqrt(area / free / np.pi)), 1.0)  # a county all of real polygons: no division by 0
+
+
+@dataclass
+class _Evidence:
+    """Each matched place's own township centre and radius; every township's centre and radius."""
+
+    distance: np.ndarray  # per place: from its shape to its township's centre, its own code left out (NaN: none)
+    radius: np.ndarray  # per place: its township's radius, its own code left out
+    towns: np.ndarray  # township codes, derived ones (with located places) and real ones
+    centres: np.ndarray  # (n, 2): the median of a derived township's divisions, a real polygon's centroid
+    town_radius: np.ndarray  # spread or expected radius; a real polygon's equal-area radius
+
+
+def _evidence(matched: gpd.GeoDataFrame, township: np.ndarray, judged: np.ndarray, shapes: np.ndarray,
+              real_by_code: dict[str, BaseGeometry], expected: float) -> _Evidence:
+    """Locate each derived township by its evidence: one point per official code, the medians of them."""
+    codes = matched["code"].astype(str).to_numpy()
+    xy = shapely.get_coordinates(matched.geometry.to_numpy())
+    units = (pd.DataFrame({"code": codes[judged], "town": township[judged], "x": xy[judged, 0],
+                           "y": xy[judged, 1]})
+             .groupby("code", sort=True).agg(town=("town", "first"), x=("x", "median"), y=("y", "median")))
+    group, uniques = pd.factorize(units["town"])
+    size = np.bincount(group, minlength=len(uniques)) if len(units) else np.zeros(0, dtype=int)
+    centre = units.groupby("town", sort=False)[["x", "y"]].median().reindex(uniques)
+    x, y = units["x"].to_numpy(), units["y"].to_numpy()
+    spread = np.hypot(x - centre["x"].to_numpy()[group], y - centre["y"].to_numpy()[group])
+    unit_spread = np.where(size[group] - 1 >= MIN_SPREAD_UNITS, _leave_one_out_median(spread, group), 0.0)
+    town_spread = pd.Series(spread).groupby(group).median().reindex(range(len(uniques))).to_numpy()
+    town_spread = np.where(size >= MIN_SPREAD_UNITS, town_spread, 0.0)
+    units = units.assign(cx=_leave_one_out_median(x, group), cy=_leave_one_out_median(y, group),
+                         r=np.maximum(unit_spread, expected))
+    towns = centre.assign(r=np.maximum(town_spread, expected))
+    # a place whose code has no located division left (in another's polygon) is judged by the whole township
+    own = units.reindex(codes)[["cx", "cy", "r"]].to_numpy()
+    whole = towns.reindex(township)[["x", "y", "r"]].to_numpy()
+    own = np.where(np.isin(codes, units.index)[:, None], own, whole)
+    real = list(real_by_code.values())
+    known = ~np.isnan(own[:, 0])
+    distance = np.full(len(matched), np.nan)
+    distance[known] = shapely.distance(shapely.points(own[known, :2]), shapes[known])
+    return _Evidence(
+        distance=distance, radius=own[:, 2],
+        towns=np.array([*towns.index, *real_by_code], dtype=object),
+        centres=np.vstack([towns[["x", "y"]].to_numpy(), shapely.get_coordinates(shapely.centroid(real))]
+                          if real else [towns[["x", "y"]].to_numpy()]).reshape(-1, 2),
+        town_radius=np.r_[towns["r"].to_numpy(), np.sqrt(shapely.area(real) / np.pi) if real else []],
+    )
+
+
+@dataclass
+class _Verdict:
+    """Why one matched place is refused, with the figures its reason gives."""
+
+    kind: str  # "outside" its own real polygon, "inside" another's, "far" from its centre, "nearer" another's
+    distance: float | None = None  # from its own township's polygon or centre
+    other: str | None = None  # the township whose polygon holds it, or whose centre it lies nearer
+    other_distance: float | None = None
+    reach: float | None = None
+    own_polygon: bool = False  # its own township has a real polygon
 
 
 def _check_places(places: gpd.GeoDataFrame, real_by_code: dict[str, BaseGeometry], ctx: _Context) -> pd.Series:
     """Which matched places lie where their township is (docs/grid-cells.md, step 3); list the others.
 
-    A township with a real polygon: the place must lie in it. Otherwise a community's place must lie
-    within ``match_distance_m`` of the township's other evidence — its seat (a township-level
-    match) or another of its communities' places — refused places counting for nothing, until no
-    more are refused; a place lying in another township's real polygon is refused too. With no other
-    evidence at all, a match stands.
+    A township with a real polygon: the place must lie in it; a place lying in another township's real
+    polygon is refused as well. Otherwise a community's place is judged against its township's evidence
+    as a whole: the located places of its seat and of its other communities, one point per official code
+    (the median of that code's places), its own code left out. The township's *centre* is their
+    coordinate-wise median; its *radius* the median distance of them from the centre (counted from
+    ``MIN_SPREAD_UNITS`` of them on) or the expected radius of an official township, whichever is larger.
+    A place more than ``match_distance_m`` from that centre is refused when it lies more than
+    ``FAR_REACH`` radii from it, or ``NEARER_BY`` times nearer (in radii) another township's centre.
+    With no other evidence at all a match stands. One pass: medians need no rounds of refusals.
     """
     ok = pd.Series(True, index=places.index)
     matched = places[places["code"].notna()]
     if matched.empty:
         return ok
     limit = ctx.settings.match_distance_m
-    township = matched["code"].astype(str).str[:9]
-    holder = pd.Series([None] * len(matched), index=matched.index, dtype=object)
+    township = np.array([str(c)[:9] for c in matched["code"]], dtype=object)
+    holder = np.full(len(matched), None, dtype=object)
     if real_by_code:
         keys = list(real_by_code)
-        tree = shapely.STRtree([real_by_code[k] for k in keys])
-        hit, poly = tree.query(matched.geometry.to_numpy(), predicate="within")
-        holder.iloc[hit] = [keys[j] for j in poly]
-    shapes = pd.Series(_evidence_shapes(matched), index=matched.index)
-    distance: dict[object, float | None] = {}
-    in_other: dict[object, str] = {}
-    far: set[object] = set()
-    for idx in matched.index:
-        own, inside = township[idx], holder[idx]
-        if own in real_by_code and inside != own:
-            distance[idx] = float(shapes[idx].distance(real_by_code[own]))
-            ok[idx] = False
-            if inside is not None:
-                in_other[idx] = str(inside)
-        elif own not in real_by_code and inside is not None:
-            ok[idx], in_other[idx], distance[idx] = False, str(inside), None
-    for own in sorted(set(township) - set(real_by_code)):
-        mine = matched[township == own]
-        seats = mine[(mine["level"] == "township") & ok[mine.index]]
-        community = mine[mine["level"] == "community"]
-        seat_shapes, seat_codes = shapes[seats.index].to_numpy(), np.array(["seat"] * len(seats), dtype=object)
-        alive = community[ok[community.index]]
-        while len(alive):
-            others = np.concatenate([seat_shapes, shapes[alive.index].to_numpy()])
-            other_codes = np.concatenate([seat_codes, alive["code"].to_numpy()])
-            nearest = _nearest_evidence(shapes[alive.index].to_numpy(), alive["code"].to_numpy(), others, other_codes)
-            bad = np.isfinite(nearest) & (nearest > limit)
-            if not bad.any():
-                break
-            for idx, metres in zip(alive.index[bad], nearest[bad], strict=True):
-                ok[idx], distance[idx] = False, float(metres)
-                far.add(idx)
-            alive = alive[~bad]
-        others = np.concatenate([seat_shapes, shapes[alive.index].to_numpy()])
-        other_codes = np.concatenate([seat_codes, alive["code"].to_numpy()])
-        for idx in (i for i in mine.index if i in in_other):  # how far from its own township's evidence
-            metres = _nearest_evidence(np.array([shapes[idx]], dtype=object), np.array([places.at[idx, "code"]]),
-                                       others, other_codes)[0]
-            distance[idx] = float(metres) if np.isfinite(metres) else None
-    for idx in matched.index[~ok[matched.index].to_numpy()]:
-        own = str(township[idx])
-        metres = distance.get(idx)
-        reason, note = _refusal(ctx, own, in_other.get(idx), metres, limit, idx in far, own in real_by_code)
+        hit, poly = shapely.STRtree([real_by_code[k] for k in keys]).query(matched.geometry.to_numpy(),
+                                                                           predicate="within")
+        holder[hit] = [keys[j] for j in poly]
+    shapes = _evidence_shapes(matched)
+    own_real = np.isin(township, list(real_by_code))
+    in_other = pd.notna(holder) & (holder != township)
+    judged = ~own_real & ~in_other  # the places of derived townships: their townships' evidence
+    evidence = _evidence(matched, township, judged, shapes, real_by_code, _expected_radius(real_by_code, ctx))
+    d_own, radius = evidence.distance, evidence.radius
+    verdicts: dict[int, _Verdict] = {}
+    for i in np.flatnonzero(own_real & (holder != township)).tolist():  # the refused only: a short list
+        verdicts[i] = _Verdict("inside" if in_other[i] else "outside",
+                               float(shapes[i].distance(real_by_code[township[i]])), holder[i], own_polygon=True)
+    for i in np.flatnonzero(~own_real & in_other).tolist():
+        verdicts[i] = _Verdict("inside", None if np.isnan(d_own[i]) else float(d_own[i]), holder[i])
+    reach = np.maximum(limit, FAR_REACH * radius)
+    community = (matched["level"] == "community").to_numpy()
+    candidate = judged & community & (np.nan_to_num(d_own, nan=0.0) > limit)
+    far = candidate & (d_own > reach)
+    for i in np.flatnonzero(far).tolist():
+        verdicts[i] = _Verdict("far", float(d_own[i]), reach=float(reach[i]))
+    rest = np.flatnonzero(candidate & ~far)
+    if len(rest):
+        k = min(NEAREST_TOWNSHIPS, len(evidence.towns))
+        _, near = cKDTree(evidence.centres).query(shapely.get_coordinates(matched.geometry.to_numpy()[rest]), k=k)
+        near = np.asarray(near).reshape(len(rest), k)
+        metres = shapely.distance(shapely.points(evidence.centres[near]), shapes[rest][:, None])
+        scaled = np.where(evidence.towns[near] == township[rest][:, None], np.inf,
+                          metres / evidence.town_radius[near])
+        best = np.argmin(scaled, axis=1)
+        rows = np.arange(len(rest))
+        for j in np.flatnonzero(d_own[rest] / radius[rest] > NEARER_BY * scaled[rows, best]).tolist():
+            i, other = int(rest[j]), near[j, best[j]]
+            verdicts[i] = _Verdict("nearer", float(d_own[i]), str(evidence.towns[other]), float(metres[j, best[j]]))
+    for i in sorted(verdicts):
+        idx, verdict = matched.index[i], verdicts[i]
+        ok[idx] = False
+        reason, note = _refusal(ctx, str(township[i]), verdict)
         places.loc[idx, "note"] = note
         ctx.summary.refused.append(RefusedMatch(
             str(places.at[idx, "name"]), f"{places.at[idx, 'osm_type']}/{places.at[idx, 'osm_id']}",
             str(places.at[idx, "code"]), str(places.at[idx, "official_name"]),
-            None if metres is None else round(metres, 1), reason,
+            None if verdict.distance is None else round(verdict.distance, 1), reason,
         ))
     return ok
 
 
-def _refusal(
-    ctx: _Context, own: str, other: str | None, metres: float | None, limit: float, far: bool, has_polygon: bool
-) -> tuple[str, str]:
-    """The summary's reason ("中文 / English") and the places layer's note for one refused match."""
-    town = _official_name(ctx, own)
-    d = "—" if metres is None else f"{metres:,.0f}"
-    if far:
-        reason = (f"距{town}的其他已定位地点最近 {d} 米，超过 {limit:,.0f} 米 / {d} m from the nearest other located "
-                  f"place of its township {town}, over the {limit:,.0f} m limit")
-        return reason, f"refused: {d} m from township {own}'s other places (limit {limit:,.0f} m)"
-    if other is not None:
-        where = _official_name(ctx, other)
-        zh = f"位于{where}的 OSM 边界内" + (f"，距{town}{'的边界' if has_polygon else '的其他已定位地点'} {d} 米"
-                                         if metres is not None else "")
-        en = f"lies in {where}'s OSM polygon" + (
-            f", {d} m from {'the polygon' if has_polygon else 'the other located places'} of its township {town}"
-            if metres is not None else "")
-        return f"{zh} / {en}", f"lies in township {other}, not {own}"
-    return (f"在{town}的 OSM 边界外 {d} 米 / {d} m outside the OSM polygon of its township {town}",
-            "outside its township's polygon")
+def _metres(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _refusal(ctx: _Context, own: str, verdict: _Verdict) -> tuple[str, str]:
+    """The summary's reason and the places layer's note for one refused match, both "中文 / English"."""
+    town, d = _official_name(ctx, own), _metres(verdict.distance)
+    other, code = _official_name(ctx, verdict.other), verdict.other
+    if verdict.kind == "far":
+        reach = _metres(verdict.reach)
+        reason = (f"距{town}已定位地点的中心 {d} 米，超出该乡镇的范围 {reach} 米 / {d} m from the centre of the "
+                  f"located places of its township {town}, beyond its reach of {reach} m")
+        note = (f"拒绝：距乡镇 {own} 的地点中心 {d} 米，超出 {reach} 米 / refused: {d} m from the centre of "
+                f"township {own}'s places, beyond {reach} m")
+    elif verdict.kind == "nearer":
+        o = _metres(verdict.other_distance)
+        reason = (f"距{town}已定位地点的中心 {d} 米，距{other}的仅 {o} 米 / {d} m from the centre of the located "
+                  f"places of its township {town}, only {o} m from {other}'s")
+        note = (f"拒绝：更近乡镇 {code}（{o} 米）而非 {own}（{d} 米）/ refused: nearer township {code} ({o} m) "
+                f"than its own {own} ({d} m)")
+    elif verdict.kind == "inside":
+        zh_from, en_from = ("的边界", "the polygon") if verdict.own_polygon else (
+            "已定位地点的中心", "the centre of the located places")
+        zh, en = f"位于{other}的 OSM 边界内", f"lies in {other}'s OSM polygon"
+        if verdict.distance is not None:
+            zh, en = f"{zh}，距{town}{zh_from} {d} 米", f"{en}, {d} m from {en_from} of its township {town}"
+        reason = f"{zh} / {en}"
+        note = f"拒绝：位于乡镇 {code} 内，而非 {own} / refused: lies in township {code}, not {own}"
+    else:
+        reason = f"在{town}的 OSM 边界外 {d} 米 / {d} m outside the OSM polygon of its township {town}"
+        note = f"拒绝：在其乡镇 {own} 的 OSM 边界外 / refused: outside its township {own}'s OSM polygon"
+    return reason, note
 
 
 def _resolve_anchors(

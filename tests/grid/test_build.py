@@ -38,6 +38,23 @@ def test_real_township_polygon_is_kept_and_others_are_derived(guixi_build: tuple
     assert townships.loc["360681001", "geometry_source"] == "derived-voronoi"  # 花园街道
 
 
+def test_default_county_build_gives_the_shipped_cells(guixi_build: tuple[Path, BuildSummary], tmp_path: Path) -> None:
+    import shutil
+
+    shipped = open_store(Path(shutil.copy2(SOURCES.parents[0] / "guixi_360681.gpkg", tmp_path / "shipped.gpkg")))
+    built = open_store(guixi_build[0])
+    for layer in GRID_LAYERS:
+        left, right = (s.read(layer).to_crs(4548).set_index("code").sort_index() for s in (shipped, built))
+        assert list(left.index) == list(right.index), layer
+        for column in ("name", "parent_code", "geometry_source"):
+            if column in left:
+                assert left[column].fillna("").equals(right[column].fillna("")), (layer, column)
+        moved = left.geometry.symmetric_difference(right.geometry, align=True).area
+        assert moved.max() < 0.01, (layer, moved.idxmax())  # m²: the same cells, to rounding
+    refused = [r.name for r in guixi_build[1].refused]
+    assert refused == ["贵溪市滨江镇人民政府"]  # the seat of 滨江镇 lies in 东门街道's OSM polygon
+
+
 def test_osm_names_are_matched_to_official_names(guixi_build: tuple[Path, BuildSummary]) -> None:
     path, summary = guixi_build
     communities = open_store(path).read("communities").set_index("code")

@@ -3,12 +3,17 @@
 The shipped extract gets, appended in OSM order (nodes, ways, relations): a building drawn twice
 (exactly) and a near copy of another, a small building over the corner of a large one, a small
 building inside a large one, a bow-tie, an unclosed way, a way of two points, a community polygon
-(admin_level 10) for 白果社区, and a trap — a place named 建设社区 (the name of a 花园街道 community)
-some 15 km south of the town, among other townships.
+(admin_level 10) for 白果社区, and places that test where a name match may lie (docs/grid-cells.md, step 3):
+a trap — 建设社区 (the name of a 花园街道 community) some 15 km south of the town, among other townships —
+with a second wrong 花园街道 name (铜苑社区) 600 m from it, so that the two would support each other; two
+wrong 雄石街道 names (仙桥社区, 挂榜山社区) 9 km south-west of the town, side by side among two villages of
+罗河镇 (黄墩村, 童源村); and 西洋村, a 滨江镇 village 7 km north of the township's only other located village
+(柏里村), as rural villages lie: right, and kept.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -31,6 +36,11 @@ NEW = {"duplicate": 9900000001, "near": 9900000002, "corner": 9900000003, "inner
        "bowtie": 9900000005, "unclosed": 9900000006, "two_points": 9900000007, "baiguo": 9900000008}
 TRAP_LONLAT = (117.26, 28.16)  # in 贵溪, ~15 km south of the county town: no 花园街道 community lies there
 BAIGUO_NODE = 5217402621  # 白果社区 (place=quarter), a 花园街道 community
+BOLI_NODE = 5217399843  # 柏里村 (place=village), a 滨江镇 village north of the town
+PARTNER_OFFSET = (400.0, 450.0)  # 铜苑社区 from the trap, in metres
+LUOHE = {"黄墩村": (515424.0, 3122448.0), "童源村": (515824.0, 3122848.0)}  # 罗河镇 villages (metres)
+WRONG_XIONGSHI = {"仙桥社区": (515624.0, 3122148.0), "挂榜山社区": (515224.0, 3122748.0)}  # 雄石街道 names
+FAR_VILLAGE_NORTH = 7000.0  # 西洋村 north of 柏里村
 
 
 class _Extract:
@@ -113,6 +123,13 @@ def _broken_extract(tmp: Path) -> tuple[Path, dict[str, shapely.Point]]:
                                              "admin_level": "10", "name": "白果社区"})
     trap = TO_M.transform(*TRAP_LONLAT)
     osm.node(*trap, {"place": "neighbourhood", "name": "建设社区"})
+    osm.node(trap[0] + PARTNER_OFFSET[0], trap[1] + PARTNER_OFFSET[1], {"place": "neighbourhood", "name": "铜苑社区"})
+    for name, at in LUOHE.items():
+        osm.node(*at, {"place": "village", "name": name})
+    for name, at in WRONG_XIONGSHI.items():
+        osm.node(*at, {"place": "neighbourhood", "name": name})
+    boli = TO_M.transform(*osm.nodes[BOLI_NODE])
+    osm.node(boli[0], boli[1] + FAR_VILLAGE_NORTH, {"place": "village", "name": "西洋村"})
     probes = {"duplicate": osm.outline(DUPLICATE_OF).representative_point(),
               "near": near.representative_point(),
               "overlap": large.intersection(shapely.Polygon(_square(corner.x, corner.y, 10))).representative_point(),
@@ -179,12 +196,43 @@ def test_a_name_far_from_its_township_is_refused_and_listed(broken_build: tuple[
     trap = next(r for r in summary.refused if r.name == "建设社区")
     assert (trap.code, trap.official_name) == ("360681001009", "建设居民委员会")
     assert trap.distance_m is not None and trap.distance_m > 10_000
-    assert "over the 5,000 m limit" in trap.reason and "花园街道" in trap.reason
+    reach = re.search(r"beyond its reach of ([\d,]+) m", trap.reason)
+    assert reach and 5_000 < int(reach.group(1).replace(",", "")) < trap.distance_m
+    assert "花园街道" in trap.reason and "超出该乡镇的范围" in trap.reason
     assert "建设社区 (OSM node/" in "\n".join(summary.lines())
     ws = open_store(path)
     assert "360681001009" not in set(ws.read("communities")["code"])
     places = ws.read("places").set_index("name")
     assert not places.loc["建设社区", "used_as_anchor"] and "refused" in places.loc["建设社区", "note"]
+    assert places.loc["建设社区", "note"].startswith("拒绝：") and " / refused: " in places.loc["建设社区", "note"]
+
+
+def test_two_wrong_places_side_by_side_are_both_refused(broken_build: tuple[Path, BuildSummary, dict]) -> None:
+    path, summary, _ = broken_build
+    refused = {r.name: r for r in summary.refused}
+    assert {"建设社区", "铜苑社区", "仙桥社区", "挂榜山社区"} <= set(refused)
+    assert "beyond its reach" in refused["铜苑社区"].reason  # far from 花园街道's places, though 600 m from the trap
+    for name in WRONG_XIONGSHI:  # nearer 罗河镇's villages than 雄石街道's places, though each other's neighbour
+        assert refused[name].code.startswith("360681002"), name
+        assert "罗河镇" in refused[name].reason and "雄石街道" in refused[name].reason, refused[name].reason
+        assert refused[name].distance_m is not None and refused[name].distance_m > 5_000
+    communities = set(open_store(path).read("communities")["code"])
+    assert not {"360681001007", "360681002005", "360681002006"} & communities
+    assert {"360681106200", "360681106201"} <= communities  # 罗河镇's villages stand
+
+
+def test_a_far_village_of_a_sparsely_mapped_township_is_kept(broken_build: tuple[Path, BuildSummary, dict]) -> None:
+    path, summary, _ = broken_build
+    assert not any(r.name == "西洋村" for r in summary.refused)
+    ws = open_store(path)
+    places = ws.read("places").to_crs(4548).set_index("name")
+    far = places.loc["西洋村"]
+    assert far["code"] == "360681111206" and far["used_as_anchor"]
+    others = places[places["code"].str.startswith("360681111", na=False) & places["used_as_anchor"]
+                    & (places.index != "西洋村")]
+    assert len(others) == 2 and others.distance(far.geometry).min() > 5_000  # farther than match_distance_m
+    communities = ws.read("communities").set_index("code")
+    assert communities.loc["360681111206", "parent_code"] == "360681111"
 
 
 def test_a_looser_distance_limit_lets_the_trap_through(tmp_path: Path) -> None:
