@@ -37,6 +37,7 @@ DEFAULT_VOCABULARY = SETTINGS_DIR / "vocabulary.toml"
 SETTINGS_LAYER = "settings"
 MODES: tuple[str, ...] = ("walk", "ebike", "car")
 SHIFTS: tuple[str, ...] = ("day", "night")
+SHIFT_NAMES = {"day": "日查", "night": "夜查"}
 VISIT_KINDS: tuple[str, ...] = ("institution", "place", "clue", "revisit")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -186,7 +187,7 @@ class AreaSettings:
 class BuildSettings:
     """``[build]``: ``patrol build-workspace`` — how far a name match may lie from its township, duplicate outlines."""
 
-    match_distance_m: float = 5000.0  # a community's match is refused this far from its township's other evidence
+    match_distance_m: float = 5000.0  # a community's match this near its township's centre is never refused
     duplicate_iou: float = 0.9  # building outlines at least this alike (intersection over union) are one building
 
 
@@ -248,7 +249,9 @@ class PatrolSettings:
         window = int(_number(source, "[draw] departure_window_min", draw.get("departure_window_min", 40)))
         for name, hours in shifts.items():
             if window > (hours.end_min - hours.start_min) // 2:
-                raise InputError(f"{source}: [draw] departure_window_min ({window}) is more than half the "
+                raise InputError(f"{source}：[draw] departure_window_min（{window} 分钟）超过{SHIFT_NAMES[name]}班次"
+                                 f"（{hours.start}–{hours.end}）的一半，检查组会失去大半班次；请调小。 / "
+                                 f"{source}: [draw] departure_window_min ({window}) is more than half the "
                                  f"{name} shift ({hours.start}–{hours.end}); teams would lose the shift.")
         first = draw.get("first_stop_drawn", True)
         if not isinstance(first, bool):

@@ -347,20 +347,22 @@ def departures(seed: str, team_ids: list[str], shift_start: str, window_min: int
 def first_stops(seed: str, inputs: Mapping[str, Any], drawn: list[str],
                 bans: Mapping[str, frozenset[str]]) -> dict[str, str]:
     """Each team's first stop, one site per team, drawn from the seed among the day's drawn sites it
-    may enter within its reach (``inputs["first_stop_reach"]``: communities near its base); among
-    any it may enter if none is near.
+    may enter in the communities within its reach (``inputs["first_stop_reach"]``), less those it
+    could not reach and leave for home within the shift even at its latest departure (``unfit``).
+    A team with no such site has no drawn first stop that day.
 
     四不两直: without it a route starts at the site nearest its base far more often than by chance.
     """
     community = {str(s[0]): str(s[2]) for s in inputs["sites"]}
-    reach = {team: set(codes) for team, codes in inputs.get("first_stop_reach", {}).items()}
     taken: set[str] = set()
     chosen = {}
     for team in (t["team_id"] for t in inputs["teams"]):
-        allowed = [v for v in drawn if v not in taken and community.get(v) not in bans.get(team, frozenset())]
-        near = [v for v in allowed if community.get(v) in reach.get(team, set())]
-        if near or allowed:
-            chosen[team] = shuffled(seed, f"first:{team}", near or allowed)[0]
+        reach = inputs.get("first_stop_reach", {}).get(team, {})
+        near, unfit = set(reach.get("communities", [])), set(reach.get("unfit", []))
+        candidates = [v for v in drawn if v not in taken and v not in unfit and community.get(v) in near
+                      and community.get(v) not in bans.get(team, frozenset())]
+        if candidates:
+            chosen[team] = shuffled(seed, f"first:{team}", candidates)[0]
             taken.add(chosen[team])
     return chosen
 
@@ -576,8 +578,8 @@ def make_plan(
         **({"boost": boosts} if boosts else {}),
         **({"areas": areas} if areas else {}),
         **({"kind": FLYING, "township": flying_township} if flying_township else {}),
-        **({"first_stop_reach": first_stop_reach(matrices, teams, pool, n_bases + len(mandatory),
-                                                 settings.draw.first_stop_reach_min)}
+        **({"first_stop_reach": first_stop_reach(matrices, teams, pool, n_bases + len(mandatory), settings,
+                                                 window, service)}
            if settings.draw.first_stop_drawn else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share",
@@ -644,9 +646,10 @@ def make_plan(
         {"visit_id": r.visit_id, "name": r.name, "reason": "位于乡镇（街道）或社区办公地点：四不两直，不在此停靠"}
         for r in at_office.itertuples()
     ]
-    default = day + pd.Timedelta(seconds=window[0]) - pd.Timedelta(minutes=settings.access.release_minutes_before)
-    for team in plan["teams"]:
+    for team in plan["teams"]:  # a route is seen this long before its team's own (drawn) departure
         given = (release or {}).get(team["team_id"])
+        default = (day + pd.Timedelta(minutes=clock_minutes(team["depart"]))
+                   - pd.Timedelta(minutes=settings.access.release_minutes_before))
         team["release_at"] = (as_local(pd.Timestamp(given)) if given else default).isoformat()
     document = json.loads(json.dumps(plan, ensure_ascii=False))
     document["plan_digest"] = content_digest(document)
@@ -654,15 +657,24 @@ def make_plan(
 
 
 def first_stop_reach(matrices: Mapping[str, TravelTimes], teams: pd.DataFrame, pool: pd.DataFrame,
-                     first_row: int, reach_min: float) -> dict[str, list[str]]:
-    """For each team, the communities with a pool site (rows from ``first_row`` on) within ``reach_min``
-    minutes of its base by its mode: where its first stop may be drawn."""
+                     first_row: int, settings: PatrolSettings, window: tuple[int, int],
+                     service: Mapping[str, float]) -> dict[str, dict[str, list[str]]]:
+    """For each team, where its first stop may be drawn: the communities with a pool site (rows from
+    ``first_row`` on) within ``[draw] first_stop_reach_min`` of its base by its mode, and the sites
+    there it could not reach, serve and leave for home within the shift at its latest departure."""
     rows = np.arange(first_row, first_row + len(pool))
     codes = pool["community_code"].astype(str).to_numpy()
+    ids = pool["visit_id"].astype(str).to_numpy()
+    service_s = 60 * pool["kind"].map(service).to_numpy(float)
+    room = window[1] - window[0] - 60 * settings.draw.departure_window_min - 60  # a minute to spare
     reach = {}
     for i, team in enumerate(teams.itertuples()):
-        near = matrices[team.mode].seconds[i, rows] <= 60 * reach_min
-        reach[str(team.team_id)] = sorted(set(codes[near]))
+        seconds = matrices[team.mode].seconds
+        there, back = seconds[i, rows], seconds[rows, i]
+        near = set(codes[there <= 60 * settings.draw.first_stop_reach_min])
+        fits = np.isfinite(there + back) & (there + service_s + back <= room)
+        unfit = sorted(ids[~fits & np.isin(codes, list(near))])
+        reach[str(team.team_id)] = {"communities": sorted(near), **({"unfit": unfit} if unfit else {})}
     return reach
 
 
@@ -759,9 +771,7 @@ def _assemble(
         visit = visits[i]
         row = visits_all.loc[visit.location - n_bases]
         avoided_by_all = all(visit.community_code in v.avoid for v in vehicles)
-        first_of = next((v.team_id for v in vehicles if v.first == i), None)
-        why = ("所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all
-               else f"抽为{first_of}的首站，但本班次内往返不及" if first_of else "本班次时间内排不下")
+        why = "所有检查组都有成员居住或包保该社区（回避）" if avoided_by_all else "本班次时间内排不下"
         unplanned.append(
             {
                 "visit_id": visit.visit_id,
@@ -914,7 +924,7 @@ def _verify_document(plan: Mapping[str, Any], seed: str, registered: Mapping[str
             problems.append(f"team {team['team_id']} leaves at {team.get('depart')}, the draw says {departs}")
         first = redo.get("first_stops", {}).get(team["team_id"])
         stops = team.get("stops", [])
-        if first is not None and first not in listed and (not stops or stops[0]["visit_id"] != first):
+        if first is not None and (not stops or stops[0]["visit_id"] != first):
             problems.append(f"team {team['team_id']}: the draw makes {first} its first stop, the plan starts with "
                             f"{stops[0]['visit_id'] if stops else 'nothing'}")
     routed = {s["visit_id"] for t in plan.get("teams", []) for s in t.get("stops", [])}
@@ -961,6 +971,7 @@ def _route_problems(plan: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[
     seen: dict[str, str] = {}
     mandatory = set(inputs.get("mandatory", []))
     for team in plan.get("teams", []):
+        problems += _time_problems(team, inputs)
         orders = [stop.get("order") for stop in team.get("stops", [])]
         if orders != list(range(1, len(orders) + 1)):
             problems.append(f"team {team.get('team_id')}: the stops are numbered {orders}, not 1…{len(orders)}")
@@ -972,6 +983,23 @@ def _route_problems(plan: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[
             if bool(stop.get("mandatory")) != (stop.get("visit_id") in mandatory):
                 problems.append(f"{where}: marked {'mandatory' if stop.get('mandatory') else 'drawn'}, the inputs "
                                 f"say {'mandatory' if stop.get('visit_id') in mandatory else 'drawn'}")
+    return problems
+
+
+def _time_problems(team: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
+    """A route's clock: it leaves at its departure, its times only move on, and it is back in the shift."""
+    where = f"team {team.get('team_id')}"
+    clock_now, problems = str(team.get("depart", "")), []
+    for stop in team.get("stops", []):
+        arrival, departure = str(stop.get("arrival", "")), str(stop.get("departure", ""))
+        if not clock_now <= arrival <= departure:
+            problems.append(f"{where} stop {stop.get('order')}: arrives {arrival} and leaves {departure} after "
+                            f"{clock_now}; a route's times only move on from its departure")
+        clock_now = max(clock_now, departure)
+    back, end = str(team.get("back", "")), str(inputs.get("window", ["", ""])[1])
+    if not clock_now <= back <= end:
+        problems.append(f"{where} is back at {back}, after its last stop ({clock_now}) and by the shift's end ({end}) "
+                        "it must be")
     return problems
 
 

@@ -101,14 +101,12 @@ def solve_routes(
     """Route ``vehicles`` over ``visits`` within ``window`` (seconds after midnight).
 
     A vehicle with a ``first`` visit starts its route there: PyVRP sees it as a depot reached at
-    departure + travel + service, so the rest of the route is optimised from it. A first visit
-    that cannot be reached and left for home within the shift is not routed at all (it is listed
-    unplanned): a drawn first stop is either the team's first or on no route.
+    departure + travel + service, so the rest of the route is optimised from it. (A first visit
+    that cannot be reached and left for home within the shift is routed as any other.)
     """
     start, end = window
     depart = {v.team_id: min(max(start, v.depart_s if v.depart_s is not None else start), end) for v in vehicles}
     firsts: dict[str, int] = {}
-    blocked: set[int] = set()
     for vehicle in vehicles:
         if vehicle.first is None:
             continue
@@ -116,10 +114,12 @@ def solve_routes(
         there = float(seconds[vehicle.base, visits[vehicle.first].location])
         home = float(seconds[visits[vehicle.first].location, vehicle.base])
         total = depart[vehicle.team_id] + there + visits[vehicle.first].service_s + home
-        (firsts.__setitem__(vehicle.team_id, vehicle.first) if np.isfinite(total) and total <= end
-         else blocked.add(vehicle.first))
+        if np.isfinite(total) and total <= end:
+            firsts[vehicle.team_id] = vehicle.first
+        else:  # the draw keeps to sites that fit (routing.plan.first_stop_reach): route it as any other
+            log.warning("the first stop drawn for %s does not fit the shift; routed as any other", vehicle.team_id)
     first_teams = [v for v in vehicles if v.team_id in firsts]
-    client_visits = [i for i in range(len(visits)) if i not in blocked and i not in set(firsts.values())]
+    client_visits = [i for i in range(len(visits)) if i not in set(firsts.values())]
     bases = sorted({v.base for v in vehicles})
     base_slot = {b: i for i, b in enumerate(bases)}
     first_slot = {v.team_id: len(bases) + k for k, v in enumerate(first_teams)}

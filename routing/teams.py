@@ -390,6 +390,8 @@ def draw_teams(
         )
     size = max(2, min(rules.size, len(people) // n))
     avoids = {p: set(avoided_communities([p], inspectors)) for p in people.index} if must_enter else {}
+    # a community fewer than a team's worth of inspectors are free to enter cannot be kept open: skip it
+    must_enter = {c for c in must_enter if sum(c not in a for a in avoids.values()) >= size}
 
     def blocked(draw: dict[str, list[str]]) -> bool:
         """Whether some community with mandatory work has every team kept out of it."""

@@ -251,7 +251,11 @@ def test_each_team_leaves_at_a_drawn_minute_and_starts_at_a_drawn_site(day_plan,
         assert team.stops[0].arrival > team.depart
         assert not team.stops[0].mandatory
     reach = plan.inputs["first_stop_reach"]
-    assert set(reach) == set(departs) and all(reach.values())
+    assert set(reach) == set(departs) and all(r["communities"] for r in reach.values())
+    for team in plan.teams:  # a route is released relative to its own departure, not the shift's start
+        released = pd.Timestamp(team.release_at)
+        assert released == pd.Timestamp(f"{plan.date}T{team.depart}:00+08:00") - pd.Timedelta(
+            minutes=settings.access.release_minutes_before)
     edited = plan.to_json()
     edited["teams"][0]["depart"] = "08:30" if edited["teams"][0]["depart"] != "08:30" else "08:31"
     stops = edited["teams"][1]["stops"]
@@ -262,6 +266,18 @@ def test_each_team_leaves_at_a_drawn_minute_and_starts_at_a_drawn_site(day_plan,
     problems = verify_plan(edited, seed)
     assert any("leaves at" in p and "the draw says" in p for p in problems), problems
     assert any("its first stop" in p for p in problems), problems
+    dropped = plan.to_json()  # the drawn first stop moved to "unplanned": still not the drawn start
+    first = dropped["teams"][0]["stops"].pop(0)
+    for order, stop in enumerate(dropped["teams"][0]["stops"], start=1):
+        stop["order"] = order
+    dropped["unplanned"].append({"visit_id": first["visit_id"], "name": first["name"], "kind": first["kind"],
+                                 "mandatory": False, "reason": "本班次时间内排不下"})
+    dropped["plan_digest"] = content_digest(dropped)
+    assert any("its first stop" in p for p in verify_plan(dropped, seed))
+    early = plan.to_json()  # the drawn departure kept, the first arrival moved before it
+    early["teams"][0]["stops"][0]["arrival"] = "08:29"
+    early["plan_digest"] = content_digest(early)
+    assert any("only move on from its departure" in p for p in verify_plan(early, seed))
 
 
 def test_departures_and_first_stops_are_uniform_over_their_draws() -> None:
@@ -270,12 +286,15 @@ def test_departures_and_first_stops_are_uniform_over_their_draws() -> None:
     counts = pd.Series([departures(f"s{i}", ["T1"], "08:30", 40)["T1"] for i in range(4100)]).value_counts()
     assert len(counts) == 41 and counts.min() > 50 and counts.max() < 160  # 100 expected for each minute
     inputs = {"sites": [[f"I:{k}", 1.0, "A" if k < 6 else "B"] for k in range(10)],
-              "teams": [{"team_id": "T1"}, {"team_id": "T2"}], "first_stop_reach": {"T1": ["A"], "T2": ["Z"]}}
+              "teams": [{"team_id": "T1"}, {"team_id": "T2"}, {"team_id": "T3"}],
+              "first_stop_reach": {"T1": {"communities": ["A"], "unfit": ["I:5"]},
+                                   "T2": {"communities": ["A", "B"]}, "T3": {"communities": ["Z"]}}}
     drawn = [f"I:{k}" for k in range(10)]
     picks = pd.DataFrame([first_stops(f"s{i}", inputs, drawn, {"T2": frozenset({"A"})}) for i in range(3000)])
-    assert set(picks["T1"]) == {f"I:{k}" for k in range(6)}  # within its reach, each about 1/6
-    assert picks["T1"].value_counts().between(400, 600).all()
-    assert set(picks["T2"]) == {f"I:{k}" for k in range(6, 10)}  # nothing in reach: any site it may enter
+    assert set(picks["T1"]) == {f"I:{k}" for k in range(5)}  # within its reach and fit, each about 1/5
+    assert picks["T1"].value_counts().between(500, 700).all()
+    assert set(picks["T2"]) == {f"I:{k}" for k in range(6, 10)}  # kept out of A (回避 or areas)
+    assert "T3" not in picks or picks["T3"].isna().all()  # nothing in its reach: no drawn first stop
 
 
 def test_a_departure_window_longer_than_half_a_shift_is_refused(tmp_path) -> None:
