@@ -119,6 +119,7 @@ class DrawSettings:
     same_day_factor: float = 1.0  # a site visited in the other shift of the day keeps this share of its weight
     max_boost: float = 2.0  # the most a gap on the leaders' map may multiply a community's sites' weights by
     covert_share: float = 0.3  # 明察暗访: the share of stops drawn covert (暗访), the rest open (明察)
+    floor_share: float = 0.5  # the probability floor takes at most this share of the sample (thousands of sites)
     departure_window_min: int = 40  # 四不两直: each team leaves at a drawn minute within this long after the start
     first_stop_drawn: bool = True  # 四不两直: each team's first stop is drawn among its sites (not the nearest)
     first_stop_reach_min: float = 30.0  # …among the drawn sites in communities this near its base
@@ -246,6 +247,7 @@ class PatrolSettings:
         if boost < 1:
             raise InputError(f"{source}: [draw] max_boost must be at least 1 (found {boost}).")
         covert = _number(source, "[draw] covert_share", draw.get("covert_share", 0.3), at_most=0.95)
+        floor_share = _number(source, "[draw] floor_share", draw.get("floor_share", 0.5), positive=True, at_most=1)
         window = int(_number(source, "[draw] departure_window_min", draw.get("departure_window_min", 40)))
         for name, hours in shifts.items():
             if window > (hours.end_min - hours.start_min) // 2:
@@ -257,7 +259,7 @@ class PatrolSettings:
         if not isinstance(first, bool):
             raise InputError(f"{source}: [draw] first_stop_drawn must be true or false (found {first!r}).")
         reach = _number(source, "[draw] first_stop_reach_min", draw.get("first_stop_reach_min", 30.0), positive=True)
-        bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert,
+        bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert, floor_share=floor_share,
                          departure_window_min=window, first_stop_drawn=first, first_stop_reach_min=reach)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,

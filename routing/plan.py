@@ -312,9 +312,10 @@ def draw_from_inputs(inputs: dict[str, Any], seed: str) -> dict[str, Any]:
     ids = [s[0] for s in inputs["sites"]]
     weights = np.array([s[1] for s in inputs["sites"]], dtype=float)
     rules = inputs["rules"]
-    probabilities = inclusion_probabilities(
-        weights, inputs["sample_size"], rules["draw"]["min_probability"], rules["draw"]["max_probability"]
-    )
+    low = float(rules["draw"]["min_probability"])
+    if "floor_share" in rules["draw"] and len(ids):  # the floor takes at most this share of the sample
+        low = min(low, float(rules["draw"]["floor_share"]) * float(inputs["sample_size"]) / len(ids))
+    probabilities = inclusion_probabilities(weights, inputs["sample_size"], low, rules["draw"]["max_probability"])
     drawn = systematic_sample(seed, "sites", ids, probabilities) if inputs["sample_size"] > 0 else []
     inspectors = pd.DataFrame(inputs["inspectors"])
     team_rules = TeamSettings(**{k: int(v) for k, v in rules["teams"].items()})
@@ -582,7 +583,8 @@ def make_plan(
                                                  window, service)}
            if settings.draw.first_stop_drawn else {}),
         "rules": {
-            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "covert_share",
+            "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "floor_share",
+                                                            "covert_share",
                                                             "departure_window_min", "first_stop_drawn",
                                                             "first_stop_reach_min")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},

@@ -99,3 +99,28 @@ def test_a_revisit_day_is_spread_evenly_over_its_window() -> None:
     share = first / runs
     assert first.sum() == runs  # due by the window's last day at the latest
     assert np.all(np.abs(share - 1 / window) < 0.03), share  # each day equally likely (20 % ± 3)
+
+
+def test_a_county_of_thousands_of_sites_draws_what_the_teams_can_visit() -> None:
+    """The 5 % floor would draw 550 of 11,000 sites for 27 places: it takes at most [draw] floor_share of
+    the sample instead, and every site keeps a chance above zero."""
+    import numpy as np
+
+    from routing.plan import draw_from_inputs
+
+    rng = np.random.default_rng(4)
+    sites = [[f"P:{i}", round(float(w), 4), "C1"] for i, w in enumerate(rng.uniform(0.05, 1.0, 11_000))]
+    inputs = {
+        "sites": sites, "sample_size": 27, "mandatory": [], "previous_pairs": [], "window": ["08:30", "17:30"],
+        "teams": [{"team_id": "T1"}],
+        "inspectors": [{"inspector_id": f"P{i}", "name": f"人{i}", "department": "教育局市场监管局"[i * 3:i * 3 + 3],
+                        "law_cert": True, "home_community": "", "responsible_communities": ""} for i in range(2)],
+        "rules": {"draw": {"min_probability": 0.05, "max_probability": 0.95, "floor_share": 0.5},
+                  "teams": {"size": 2, "min_departments": 2, "min_law_cert": 1}},
+    }
+    drawn = draw_from_inputs(inputs, "many")
+    probabilities = np.array(list(drawn["probabilities"].values()))
+    assert abs(probabilities.sum() - 27) < 0.01 and probabilities.min() > 0
+    assert 26 <= len(drawn["sites"]) <= 28  # systematic sampling: the size is the sum of the chances
+    old = dict(inputs, rules={**inputs["rules"], "draw": {"min_probability": 0.05, "max_probability": 0.95}})
+    assert len(draw_from_inputs(old, "many")["sites"]) == 550  # a plan made before the rule verifies as it was
