@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from casework.simulate import simulate  # noqa: E402
 from core.clock import local_day  # noqa: E402
 from store import open_store  # noqa: E402
-from tests.helpers import TEST_PASSWORD, add_user, running_app  # noqa: E402
+from tests.helpers import add_user, browser_log_in, running_app  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "patrol-bench-leaders"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -63,10 +63,7 @@ def measure(path: Path) -> tuple[float, float]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         for attempt in range(4):  # the first try warms the caches and is not counted
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_label("用户名").fill("leader1")
-            page.get_by_label("密码").fill(TEST_PASSWORD)
-            page.get_by_role("button", name="登录").click()  # a leader lands on the leaders' page…
+            browser_log_in(page, url, "leader1")  # a leader lands on the leaders' page…
             frame = page.frame_locator("iframe[title*='streamlit_folium']").first
             frame.locator("path.leaflet-interactive").first.wait_for(timeout=120_000)
             page.get_by_role("link", name="网格").click()  # …goes to another page, and comes back: timed

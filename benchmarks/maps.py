@@ -29,21 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from grid.synthetic import add_buildings  # noqa: E402
 from store import open_store  # noqa: E402
-from tests.helpers import TEST_PASSWORD, add_user, running_app  # noqa: E402
+from tests.helpers import COUNT_MAP_FEATURES, add_user, browser_log_in, running_app  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "patrol-bench-maps"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRAWN = ".leaflet-overlay-pane path, .leaflet-overlay-pane canvas, .leaflet-marker-pane > *"
-# the vector features Leaflet holds on the map, on SVG or canvas; and a wait until their number changes
-COUNT = """f => { const w = f.contentWindow; let n = 0;
-    for (const key of Object.keys(w)) {
-        if (key.startsWith('map_') && w[key] instanceof w.L.Map) {
-            w[key].eachLayer(layer => { if (layer instanceof w.L.Path) n += 1; });
-        }
-    }
-    return n; }"""
+# a wait until the number of features on the map changes (however it is redrawn)
 CHANGED = f"""before => [...document.querySelectorAll("iframe[title*='streamlit_folium']")]
-    .some(f => f.contentWindow && f.contentWindow.L && ({COUNT})(f) !== before)"""
+    .some(f => f.contentWindow && f.contentWindow.L && ({COUNT_MAP_FEATURES})(f) !== before)"""
 
 
 def county(institutions: int, buildings: int) -> Path:
@@ -79,10 +72,7 @@ def measure(path: Path) -> dict[str, float]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         for attempt in range(4):  # the first try warms the caches and is not counted
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_label("用户名").fill("planner1")
-            page.get_by_label("密码").fill(TEST_PASSWORD)
-            page.get_by_role("button", name="登录").click()
+            browser_log_in(page, url, "planner1")
             page.get_by_role("link", name="图层与风险").wait_for(timeout=300_000)
             _settle(page)
             frame = page.frame_locator("iframe[title*='streamlit_folium']").first
@@ -97,7 +87,7 @@ def measure(path: Path) -> dict[str, float]:
                 "f => f.contentDocument.documentElement.outerHTML.length")
             times["layers MB"].append(html / 1e6)
             iframe = page.locator("iframe[title*='streamlit_folium']").first
-            before = iframe.evaluate(COUNT)
+            before = iframe.evaluate(COUNT_MAP_FEATURES)
             box = page.get_by_label("选择乡镇(街道)")
             box.click()
             option = page.get_by_role("option").nth(1)

@@ -122,7 +122,8 @@ class DrawSettings:
     floor_share: float = 0.5  # the probability floor takes at most this share of the sample (thousands of sites)
     departure_window_min: int = 40  # 四不两直: each team leaves at a drawn minute within this long after the start
     first_stop_drawn: bool = True  # 四不两直: each team's first stop is drawn among its sites (not the nearest)
-    first_stop_reach_min: float = 30.0  # …among the drawn sites in communities this near its base
+    first_stop_reach_min: float = 30.0  # …among the drawn sites in communities this near its base…
+    first_stop_candidates: int = 12  # …and the next nearest while fewer than this many sites are to draw from
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,11 @@ class PatrolSettings:
         if not isinstance(first, bool):
             raise InputError(f"{source}: [draw] first_stop_drawn must be true or false (found {first!r}).")
         reach = _number(source, "[draw] first_stop_reach_min", draw.get("first_stop_reach_min", 30.0), positive=True)
+        candidates = int(_number(source, "[draw] first_stop_candidates", draw.get("first_stop_candidates", 12),
+                                 positive=True))
         bounds = replace(bounds, same_day_factor=factor, max_boost=boost, covert_share=covert, floor_share=floor_share,
-                         departure_window_min=window, first_stop_drawn=first, first_stop_reach_min=reach)
+                         departure_window_min=window, first_stop_drawn=first, first_stop_reach_min=reach,
+                         first_stop_candidates=candidates)
         return cls(
             shifts=shifts, service_minutes=service_minutes, speeds=speeds,
             far_from_road_m=_number(source, "[network] far_from_road_m", network.get("far_from_road_m"), positive=True),

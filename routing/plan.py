@@ -348,20 +348,30 @@ def departures(seed: str, team_ids: list[str], shift_start: str, window_min: int
 def first_stops(seed: str, inputs: Mapping[str, Any], drawn: list[str],
                 bans: Mapping[str, frozenset[str]]) -> dict[str, str]:
     """Each team's first stop, one site per team, drawn from the seed among the day's drawn sites it
-    may enter in the communities within its reach (``inputs["first_stop_reach"]``), less those it
-    could not reach and leave for home within the shift even at its latest departure (``unfit``).
-    A team with no such site has no drawn first stop that day.
+    may enter and could reach, serve and leave for home within the shift even at its latest
+    departure: those in the communities within ``[draw] first_stop_reach_min`` of its base, and the
+    next nearest communities too while there are fewer than ``[draw] first_stop_candidates`` of them
+    (``inputs["first_stop_reach"]``: each team's communities by travel minutes, and its unfit sites).
 
     四不两直: without it a route starts at the site nearest its base far more often than by chance.
     """
     community = {str(s[0]): str(s[2]) for s in inputs["sites"]}
+    rules = inputs["rules"]["draw"]
+    reach_min, enough = float(rules["first_stop_reach_min"]), int(rules.get("first_stop_candidates", 1))
     taken: set[str] = set()
     chosen = {}
     for team in (t["team_id"] for t in inputs["teams"]):
         reach = inputs.get("first_stop_reach", {}).get(team, {})
-        near, unfit = set(reach.get("communities", [])), set(reach.get("unfit", []))
-        candidates = [v for v in drawn if v not in taken and v not in unfit and community.get(v) in near
-                      and community.get(v) not in bans.get(team, frozenset())]
+        unfit, banned = set(reach.get("unfit", [])), bans.get(team, frozenset())
+        open_sites: dict[str, list[str]] = {}
+        for v in drawn:
+            if v not in taken and v not in unfit and community.get(v) not in banned:
+                open_sites.setdefault(community.get(v, ""), []).append(v)
+        candidates: list[str] = []
+        for code, minutes in reach.get("communities", []):
+            if minutes > reach_min and len(candidates) >= enough:
+                break
+            candidates += open_sites.get(code, [])
         if candidates:
             chosen[team] = shuffled(seed, f"first:{team}", candidates)[0]
             taken.add(chosen[team])
@@ -586,7 +596,7 @@ def make_plan(
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "floor_share",
                                                             "covert_share",
                                                             "departure_window_min", "first_stop_drawn",
-                                                            "first_stop_reach_min")},
+                                                            "first_stop_reach_min", "first_stop_candidates")},
             "teams": {k: getattr(settings.teams, k) for k in ("min_departments", "min_law_cert", "size")},
         },
     }
@@ -660,10 +670,11 @@ def make_plan(
 
 def first_stop_reach(matrices: Mapping[str, TravelTimes], teams: pd.DataFrame, pool: pd.DataFrame,
                      first_row: int, settings: PatrolSettings, window: tuple[int, int],
-                     service: Mapping[str, float]) -> dict[str, dict[str, list[str]]]:
-    """For each team, where its first stop may be drawn: the communities with a pool site (rows from
-    ``first_row`` on) within ``[draw] first_stop_reach_min`` of its base by its mode, and the sites
-    there it could not reach, serve and leave for home within the shift at its latest departure."""
+                     service: Mapping[str, float]) -> dict[str, dict[str, list[Any]]]:
+    """For each team, where its first stop may be drawn (:func:`first_stops`): the communities with a
+    pool site (rows from ``first_row`` on) by the whole minutes to their nearest site from its base by
+    its mode, nearest first; and the pool sites it could not reach, serve and leave for home within
+    the shift at its latest departure."""
     rows = np.arange(first_row, first_row + len(pool))
     codes = pool["community_code"].astype(str).to_numpy()
     ids = pool["visit_id"].astype(str).to_numpy()
@@ -673,10 +684,11 @@ def first_stop_reach(matrices: Mapping[str, TravelTimes], teams: pd.DataFrame, p
     for i, team in enumerate(teams.itertuples()):
         seconds = matrices[team.mode].seconds
         there, back = seconds[i, rows], seconds[rows, i]
-        near = set(codes[there <= 60 * settings.draw.first_stop_reach_min])
         fits = np.isfinite(there + back) & (there + service_s + back <= room)
-        unfit = sorted(ids[~fits & np.isin(codes, list(near))])
-        reach[str(team.team_id)] = {"communities": sorted(near), **({"unfit": unfit} if unfit else {})}
+        nearest = pd.Series(np.ceil(there[fits] / 60)).groupby(codes[fits]).min()
+        order = sorted(((int(m), str(c)) for c, m in nearest.items()))
+        unfit = sorted(ids[~fits])
+        reach[str(team.team_id)] = {"communities": [[c, m] for m, c in order], **({"unfit": unfit} if unfit else {})}
     return reach
 
 

@@ -166,3 +166,22 @@ def running_app(env: Mapping[str, str]) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+#: JavaScript for ``locator.evaluate`` on a streamlit-folium iframe: the vector features Leaflet holds
+#: on its map, whether drawn as SVG paths or on a canvas.
+COUNT_MAP_FEATURES = """f => { const w = f.contentWindow; let n = 0;
+    for (const key of Object.keys(w)) {
+        if (key.startsWith('map_') && w[key] instanceof w.L.Map) {
+            w[key].eachLayer(layer => { if (layer instanceof w.L.Path) n += 1; });
+        }
+    }
+    return n; }"""
+
+
+def browser_log_in(page, url: str, username: str) -> None:
+    """Open the app at ``url`` in a Playwright ``page`` and log in as ``username`` (:data:`TEST_PASSWORD`)."""
+    page.goto(url)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()

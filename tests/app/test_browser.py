@@ -18,19 +18,13 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium is not installed (bash scripts/install-system-packages.sh)",
 )
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-# the vector features Leaflet holds on the page's map, whether drawn as SVG paths or on a canvas
-COUNT_FEATURES = """f => { const w = f.contentWindow; let n = 0;
-    for (const key of Object.keys(w)) {
-        if (key.startsWith('map_') && w[key] instanceof w.L.Map) {
-            w[key].eachLayer(layer => { if (layer instanceof w.L.Path) n += 1; });
-        }
-    }
-    return n; }"""
 CANVAS = ".leaflet-overlay-pane canvas"
 
 
 def _features(page) -> int:
-    return int(page.locator("iframe[title*='streamlit_folium']").first.evaluate(COUNT_FEATURES))
+    from tests.helpers import COUNT_MAP_FEATURES
+
+    return int(page.locator("iframe[title*='streamlit_folium']").first.evaluate(COUNT_MAP_FEATURES))
 
 
 def _register_todays_plan(path: Path) -> str:

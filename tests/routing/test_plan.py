@@ -285,16 +285,19 @@ def test_departures_and_first_stops_are_uniform_over_their_draws() -> None:
 
     counts = pd.Series([departures(f"s{i}", ["T1"], "08:30", 40)["T1"] for i in range(4100)]).value_counts()
     assert len(counts) == 41 and counts.min() > 50 and counts.max() < 160  # 100 expected for each minute
-    inputs = {"sites": [[f"I:{k}", 1.0, "A" if k < 6 else "B"] for k in range(10)],
-              "teams": [{"team_id": "T1"}, {"team_id": "T2"}, {"team_id": "T3"}],
-              "first_stop_reach": {"T1": {"communities": ["A"], "unfit": ["I:5"]},
-                                   "T2": {"communities": ["A", "B"]}, "T3": {"communities": ["Z"]}}}
-    drawn = [f"I:{k}" for k in range(10)]
+    sites = [[f"I:{k}", 1.0, "A" if k < 6 else "B" if k < 10 else "C"] for k in range(30)]
+    rules = {"draw": {"first_stop_reach_min": 30, "first_stop_candidates": 8}}
+    inputs = {"sites": sites, "rules": rules, "teams": [{"team_id": t} for t in ("T1", "T2", "T3")],
+              "first_stop_reach": {"T1": {"communities": [["A", 5], ["B", 20], ["C", 45]], "unfit": ["I:5"]},
+                                   "T2": {"communities": [["B", 12], ["A", 14]]},
+                                   "T3": {"communities": [["C", 50], ["B", 60]]}}}
+    drawn = [f"I:{k}" for k in range(30)]
     picks = pd.DataFrame([first_stops(f"s{i}", inputs, drawn, {"T2": frozenset({"A"})}) for i in range(3000)])
-    assert set(picks["T1"]) == {f"I:{k}" for k in range(5)}  # within its reach and fit, each about 1/5
-    assert picks["T1"].value_counts().between(500, 700).all()
-    assert set(picks["T2"]) == {f"I:{k}" for k in range(6, 10)}  # kept out of A (回避 or areas)
-    assert "T3" not in picks or picks["T3"].isna().all()  # nothing in its reach: no drawn first stop
+    assert set(picks["T1"]) == {f"I:{k}" for k in range(10) if k != 5}  # within 30 min and fit, each about 1/9
+    assert picks["T1"].value_counts().between(250, 420).all()
+    assert set(picks["T2"]) <= {f"I:{k}" for k in range(6, 10)}  # kept out of A (回避 or areas)
+    # nothing within 30 minutes: the nearest communities until 8 sites are to draw from (C holds 20)
+    assert set(picks["T3"]) <= {f"I:{k}" for k in range(10, 30)} and picks["T3"].nunique() > 15
 
 
 def test_a_departure_window_longer_than_half_a_shift_is_refused(tmp_path) -> None:
