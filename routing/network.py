@@ -8,7 +8,9 @@ is reported. Walking ignores one-way rules.
 
 ``snap(network, x, y)`` puts points on the nearest road *edge* (not node): the edge, the
 fraction along it, the distance from the point to the road and whether that distance is
-over the "far from road" threshold.
+over the "far from road" threshold. One shapely ``STRtree`` of the edge geometries is built per
+network (lazily) and serves every snap; of edges equally near (a two-way road's two directions
+always are), the first in the network's edge order is taken.
 """
 
 from __future__ import annotations
@@ -73,10 +75,17 @@ class RoadNetwork:
 
     @property
     def edges(self) -> gpd.GeoDataFrame:
-        """The edges as a GeoDataFrame (computed once)."""
+        """The edges as a GeoDataFrame (computed once), in the graph's edge order."""
         if "_edges" not in self.__dict__:
             self.__dict__["_edges"] = ox.convert.graph_to_gdfs(self.graph, nodes=False, fill_edge_geometry=True)
         return self.__dict__["_edges"]
+
+    @property
+    def edge_tree(self) -> shapely.STRtree:
+        """A spatial index of the edge geometries (built once); tree index = row of :attr:`edges`."""
+        if "_edge_tree" not in self.__dict__:
+            self.__dict__["_edge_tree"] = shapely.STRtree(self.edges.geometry.to_numpy())
+        return self.__dict__["_edge_tree"]
 
 
 def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: Mapping[str, Mapping[str, float]]) -> float:
@@ -165,19 +174,26 @@ def snap(network: RoadNetwork, x: np.ndarray, y: np.ndarray, far_m: float) -> Sn
     y = np.asarray(y, dtype=float)
     if len(x) == 0:
         return Snaps(pd.DataFrame(columns=["u", "v", "key", "fraction", "snap_m", "far", "road_x", "road_y"]))
-    nearest, dists = ox.distance.nearest_edges(network.graph, x, y, return_dist=True)
-    keys = [tuple(int(part) for part in k) for k in nearest]
-    lines = network.edges.loc[keys].geometry.to_numpy()
     points = shapely.points(x, y)
+    tree = network.edge_tree
+    found, nearest = tree.query_nearest(points, all_matches=False, return_distance=True)
+    position = np.empty(len(x), dtype=np.int64)
+    position[found[0]] = found[1]
+    # every edge as near as the nearest (to a micrometre), and of those the first in edge order
+    which, candidate = tree.query(points[found[0]], predicate="dwithin", distance=np.asarray(nearest) + 1e-6)
+    np.minimum.at(position, found[0][which], candidate)
+    edges = network.edges
+    lines = edges.geometry.to_numpy()[position]
+    index = edges.index[position]
     fraction = shapely.line_locate_point(lines, points, normalized=True)
     on_road = shapely.line_interpolate_point(lines, fraction, normalized=True)
     frame = pd.DataFrame(
         {
-            "u": [k[0] for k in keys],
-            "v": [k[1] for k in keys],
-            "key": [k[2] for k in keys],
+            "u": [int(n) for n in index.get_level_values(0)],
+            "v": [int(n) for n in index.get_level_values(1)],
+            "key": [int(k) for k in index.get_level_values(2)],
             "fraction": np.clip(fraction, 0.0, 1.0),
-            "snap_m": np.asarray(dists, dtype=float),
+            "snap_m": shapely.distance(lines, points),
             "road_x": shapely.get_x(on_road),
             "road_y": shapely.get_y(on_road),
         }

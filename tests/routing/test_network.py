@@ -55,6 +55,35 @@ def test_snap_uses_the_nearest_edge_with_fraction_and_distance(settings):
     assert not first.far and second.far and second.snap_m == pytest.approx(500.0)
 
 
+def test_snap_agrees_with_osmnx_nearest_edges_and_breaks_ties_by_edge_order(settings):
+    import osmnx as ox
+    import shapely
+
+    net = network_from_graph(grid_city(900, seed=2), "walk", settings)
+    rng = np.random.default_rng(4)
+    box = np.array([[n["x"], n["y"]] for _, n in net.graph.nodes(data=True)])
+    px, py = rng.uniform(box[:, 0].min(), box[:, 0].max(), 300), rng.uniform(box[:, 1].min(), box[:, 1].max(), 300)
+    frame = snap(net, px, py, far_m=300).frame
+    old, dist = ox.distance.nearest_edges(net.graph, px, py, return_dist=True)
+    lines = net.edges.loc[[tuple(k) for k in old]].geometry.to_numpy()
+    on_old = shapely.line_interpolate_point(lines, shapely.line_locate_point(lines, shapely.points(px, py)))
+    np.testing.assert_allclose(frame["snap_m"], dist, atol=1e-9)
+    np.testing.assert_allclose(frame["road_x"], shapely.get_x(on_old), atol=1e-6)
+    np.testing.assert_allclose(frame["road_y"], shapely.get_y(on_old), atol=1e-6)
+    # the same road (the same edge or its other direction), or, for a point nearest a junction, another
+    # road at the same distance; of edges equally near, always the first in edge order
+    same = [{r.u, r.v} == {int(k[0]), int(k[1])} for r, k in zip(frame.itertuples(), old, strict=True)]
+    assert sum(same) >= 250
+    at_node = [(r.fraction in (0.0, 1.0)) for r in frame.itertuples()]
+    assert all(s or n for s, n in zip(same, at_node, strict=True))
+    order = {edge: i for i, edge in enumerate(net.edges.index)}
+    for r in frame.itertuples():
+        if net.graph.has_edge(r.v, r.u):
+            assert order[(r.u, r.v, r.key)] < order[(r.v, r.u, 0)]
+    again = snap(net, px, py, far_m=300).frame
+    assert again.equals(frame)
+
+
 @pytest.mark.parametrize("backend", ["scipy", *(["cch"] if HAVE_CCH else [])])
 def test_matrix_matches_networkx_on_a_split_graph(settings, backend):
     graph = grid_city(400, seed=3)
