@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
 
-from routing.matrix import HAVE_CCH, travel_times
+from routing.matrix import HAVE_CCH, _reverse_edge, travel_times
 from routing.network import network_from_graph, snap
 from routing.synthetic import grid_city
 
@@ -84,7 +86,47 @@ def test_snap_agrees_with_osmnx_nearest_edges_and_breaks_ties_by_edge_order(sett
     assert again.equals(frame)
 
 
-@pytest.mark.parametrize("backend", ["scipy", *(["cch"] if HAVE_CCH else [])])
+BACKENDS = ["scipy", *(["cch"] if HAVE_CCH else [])]
+
+
+def _split_graph_reference(net, snaps, walk_kmh: float) -> np.ndarray:
+    """The oracle: every location inserted into its edge (and the reverse of a two-way road) as a
+    node of its own, chained ``u→s₁→s₂→…→v`` beside the full arc, in NetworkX with the backend's
+    integer arc weights (deciseconds; a part of an edge costs its share), then plain Dijkstra."""
+    g = net.graph
+    ref = nx.DiGraph()
+
+    def add(a, b, w):
+        if not ref.has_edge(a, b) or ref[a][b]["w"] > w:
+            ref.add_edge(a, b, w=w)
+
+    ticks = {}
+    for u, v, key, tt in g.edges(keys=True, data="travel_time"):
+        ticks[u, v, key] = max(float(np.rint(tt * 10)), 0.0)
+        add(u, v, ticks[u, v, key] / 10)
+    frame = snaps.frame.reset_index(drop=True)
+    stops: dict[tuple, list[tuple[float, str]]] = {}
+    for i, row in enumerate(frame.itertuples(index=False)):
+        stops.setdefault((row.u, row.v, row.key), []).append((float(row.fraction), f"s{i}"))
+        reverse = _reverse_edge(net, row.u, row.v, row.key)
+        if reverse is not None:
+            stops.setdefault(reverse, []).append((1.0 - float(row.fraction), f"s{i}"))
+    for (u, v, key), on in stops.items():
+        chain = [(0.0, u), *sorted(on), (1.0, v)]
+        for (f0, a), (f1, b) in itertools.pairwise(chain):
+            add(a, b, (f1 - f0) * ticks[u, v, key] / 10)
+            if f1 == f0 and isinstance(a, str) and isinstance(b, str):
+                add(b, a, 0.0)  # two points at one spot
+    access = frame["snap_m"].to_numpy(float) / (walk_kmh / 3.6)
+    out = np.zeros((len(frame), len(frame)))
+    for i in range(len(frame)):
+        lengths = nx.single_source_dijkstra_path_length(ref, f"s{i}", weight="w")
+        for j in range(len(frame)):
+            out[i, j] = 0.0 if i == j else lengths.get(f"s{j}", np.inf) + access[i] + access[j]
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_matrix_matches_networkx_on_a_split_graph(settings, backend):
     graph = grid_city(400, seed=3)
     net = network_from_graph(graph, "car", settings)
@@ -96,22 +138,92 @@ def test_matrix_matches_networkx_on_a_split_graph(settings, backend):
     px, py = xs[pick] + rng.uniform(20, 50, 12), ys[pick] + 3.0  # points beside roads, off the nodes
     snaps = snap(net, px, py, far_m=300)
     tt = travel_times(net, snaps, walk_kmh=4.5, backend=backend)
-    # Reference: the same split graph (network arcs plus the chains through the points) in
-    # NetworkX, with the backend's integer weights, run with plain Dijkstra.
-    sg = tt.site_graph
-    ref = nx.DiGraph()
-    for a, b, w in zip(sg.tail, sg.head, sg.ticks, strict=True):
-        name_a = nodes[a] if a < len(nodes) else f"s{a}"
-        name_b = nodes[b] if b < len(nodes) else f"s{b}"
-        if not ref.has_edge(name_a, name_b) or ref[name_a][name_b]["w"] > w / 10:
-            ref.add_edge(name_a, name_b, w=w / 10)
-    for i in range(12):
-        lengths = nx.single_source_dijkstra_path_length(ref, f"s{sg.location_node[i]}", weight="w")
-        for j in range(12):
-            if i == j:
-                continue
-            expected = lengths[f"s{sg.location_node[j]}"] + sg.access_s[i] + sg.access_s[j]
-            assert tt.seconds[i, j] == pytest.approx(expected, abs=0.01)
+    np.testing.assert_allclose(tt.seconds, _split_graph_reference(net, snaps, 4.5), atol=0.01, rtol=0)
+
+
+def _beside(net, u, v, fractions, offset):
+    """Points at ``fractions`` along the straight line from node ``u`` to ``v``, ``offset`` m to its side."""
+    a = np.array([net.graph.nodes[u]["x"], net.graph.nodes[u]["y"]])
+    b = np.array([net.graph.nodes[v]["x"], net.graph.nodes[v]["y"]])
+    normal = np.array([-(b - a)[1], (b - a)[0]]) / np.linalg.norm(b - a)
+    return [a + f * (b - a) + offset * normal for f in fractions]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_matrix_matches_the_split_graph_with_points_sharing_edges(settings, backend):
+    net = network_from_graph(grid_city(400, seed=3), "car", settings)
+    g = net.graph
+    two_way = next((u, v) for u, v, k in g.edges(keys=True) if g.has_edge(v, u) and u < v)
+    one_way = [(u, v) for u, v, k in g.edges(keys=True) if not g.has_edge(v, u)][:2]
+    points = _beside(net, *two_way, [0.2, 0.5, 0.8], 4.0)  # three on one two-way road, in line
+    points += _beside(net, two_way[1], two_way[0], [0.35], -4.0)  # one more, from the other end
+    points += _beside(net, *one_way[0], [0.3, 0.7], 4.0)  # two on a one-way street
+    points += _beside(net, *one_way[1], [0.6], 4.0)
+    points += _beside(net, *one_way[1], [0.6], 4.0)  # two at one spot
+    points += [np.array([g.nodes[two_way[0]]["x"], g.nodes[two_way[0]]["y"]])]  # on a node
+    px, py = np.array(points).T
+    snaps = snap(net, px, py, far_m=300)
+    frame = snaps.frame
+    assert {frozenset((r.u, r.v)) for r in frame.iloc[:4].itertuples()} == {frozenset(two_way)}
+    assert {(r.u, r.v) for r in frame.iloc[4:6].itertuples()} == {one_way[0]}
+    tt = travel_times(net, snaps, walk_kmh=4.5, backend=backend)
+    expected = _split_graph_reference(net, snaps, 4.5)
+    np.testing.assert_allclose(tt.seconds, expected, atol=0.01, rtol=0)
+    walk = frame["snap_m"].to_numpy() / (4.5 / 3.6)
+    assert tt.seconds[6, 7] == pytest.approx(walk[6] + walk[7]) == tt.seconds[7, 6]  # one spot: no drive
+    # along the one-way street: ahead is a short drive, back is round the block
+    ahead, back = tt.seconds[4, 5], tt.seconds[5, 4]
+    assert ahead < back
+    for i, j in [(0, 1), (1, 0), (3, 2), (4, 5), (5, 4), (0, 8), (8, 6)]:
+        line = tt.leg(i, j)
+        assert line is not None
+        assert line.coords[0] == pytest.approx((frame.road_x[i], frame.road_y[i]), abs=1e-6)
+        assert line.coords[-1] == pytest.approx((frame.road_x[j], frame.road_y[j]), abs=1e-6)
+
+
+def test_cch_and_scipy_agree_on_a_larger_network(settings):
+    if not HAVE_CCH:
+        pytest.skip("pyroutingkit is not installed here")
+    net = network_from_graph(grid_city(3000, seed=5), "car", settings)
+    rng = np.random.default_rng(11)
+    box = np.array([[n["x"], n["y"]] for _, n in net.graph.nodes(data=True)])
+    lo, hi = box.min(axis=0), box.max(axis=0)
+    snaps = snap(net, rng.uniform(lo[0], hi[0], 150), rng.uniform(lo[1], hi[1], 150), far_m=300)
+    cch = travel_times(net, snaps, walk_kmh=4.5, backend="cch")
+    scipy = travel_times(net, snaps, walk_kmh=4.5, backend="scipy")
+    np.testing.assert_allclose(cch.seconds, scipy.seconds, atol=1e-6, rtol=0)
+
+
+def test_tables_made_at_once_in_two_threads_are_right(settings):
+    """Streamlit serves each session in a thread; pyroutingkit is not thread-safe on its own."""
+    import threading
+
+    from routing import matrix as mx
+
+    net = network_from_graph(grid_city(8000, seed=1), "car", settings)
+    nets = [net, net]  # two sessions planning on one county: one backend
+    rng = np.random.default_rng(3)
+    snaps = []
+    for net in nets:
+        box = np.array([[d["x"], d["y"]] for _, d in net.graph.nodes(data=True)])
+        lo, hi = box.min(axis=0), box.max(axis=0)
+        snaps.append(snap(net, rng.uniform(lo[0], hi[0], 250), rng.uniform(lo[1], hi[1], 250), far_m=300))
+    backend = "cch" if HAVE_CCH else "scipy"
+    alone = [travel_times(net, s, 4.5, backend).seconds for net, s in zip(nets, snaps, strict=True)]
+    for _ in range(3):
+        mx._CACHE.clear()
+        got: list = [None, None]
+
+        def run(k):
+            got[k] = travel_times(nets[k], snaps[k], 4.5, backend).seconds  # noqa: B023
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for k in (0, 1):
+            np.testing.assert_array_equal(got[k], alone[k])
 
 
 def test_matrix_is_cached_by_graph_and_site_set(settings):
