@@ -11,13 +11,23 @@ fraction along it, the distance from the point to the road and whether that dist
 over the "far from road" threshold. One shapely ``STRtree`` of the edge geometries is built per
 network (lazily) and serves every snap; of edges equally near (a two-way road's two directions
 always are), the first in the network's edge order is taken.
+
+A built network is also kept on disk (``routing.cache``), keyed by the workspace, its road layers'
+versions, its metric CRS, the mode, the mode's speeds and this module's code, so that a fresh
+process (``patrol plan``) does not rebuild it from the layers; a file made for another key, or
+damaged, is ignored and the network rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import os
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -29,6 +39,7 @@ from shapely.geometry import LineString
 
 from core.errors import InputError
 from core.settings import MODES, PatrolSettings
+from routing.cache import cache_dir, key_digest, prune, read_blob, write_blob
 from store import Store
 
 # Roads a mode may use (first value of OSM ``highway``); anything else (railways, rivers,
@@ -148,17 +159,66 @@ def workspace_graph(ws: Store) -> nx.MultiDiGraph:
 
 
 _NETWORKS: dict[tuple[str, str, str, str], RoadNetwork] = {}
+NETWORK_CACHE_FORMAT = 1
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The digest of this module's code: a cached network made by other code is not used."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def _disk_key(ws: Store, versions: tuple[str, str], mode: str, speeds: str) -> str:
+    return key_digest("road-network", NETWORK_CACHE_FORMAT, _code_digest(), ws.location, versions, mode, speeds,
+                      str(ws.meta().get("metric_crs")), ox.__version__, nx.__version__, gpd.__version__)
+
+
+def _load_network(path: Path, key: str, mode: str) -> RoadNetwork | None:
+    """The network cached in ``path`` for ``key``, or ``None`` (missing, stale or damaged)."""
+    payload = read_blob(path, key)
+    if payload is None:
+        return None
+    try:
+        state = pickle.loads(payload)
+        network = RoadNetwork(state["mode"], state["graph"], state["crs"], state["report"], state["fingerprint"])
+        edges = state["edges"]
+    except Exception:  # a damaged file is rebuilt, whatever is wrong with it
+        return None
+    if network.mode != mode or not isinstance(network.graph, nx.MultiDiGraph) or len(edges) != len(network.graph.edges):
+        return None
+    network.__dict__["_edges"] = edges
+    with contextlib.suppress(OSError):
+        os.utime(path)  # in use: the last to be pruned
+    return network
+
+
+def _save_network(path: Path, key: str, network: RoadNetwork) -> None:
+    state = {"mode": network.mode, "graph": network.graph, "crs": network.crs, "report": network.report,
+             "fingerprint": network.fingerprint, "edges": network.edges}
+    if write_blob(path, key, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)):
+        prune(path.parent)
 
 
 def road_network(ws: Store, mode: str, settings: PatrolSettings) -> RoadNetwork:
-    """The workspace's network for ``mode``; cached while the file and speeds are unchanged."""
-    key = (ws.location, ws.layer_version("road_nodes") + ws.layer_version("road_edges"), mode,
-           repr(sorted(settings.speeds[mode].items())))
-    if key not in _NETWORKS:
-        if len(_NETWORKS) > 8:
-            _NETWORKS.clear()
-        _NETWORKS[key] = network_from_graph(workspace_graph(ws), mode, settings)
-    return _NETWORKS[key]
+    """The workspace's network for ``mode``; cached (in the process and on disk, see module doc)
+    while the road layers and speeds are unchanged."""
+    versions = (ws.layer_version("road_nodes"), ws.layer_version("road_edges"))
+    speeds = repr(sorted(settings.speeds[mode].items()))
+    key = (ws.location, "+".join(versions), mode, speeds)
+    if key in _NETWORKS:
+        return _NETWORKS[key]
+    folder = cache_dir("networks") if all(versions) else None  # no version, no way to tell a stale file
+    disk_key = _disk_key(ws, versions, mode, speeds) if folder is not None else ""
+    path = folder / f"{disk_key}.pickle" if folder is not None else None
+    network = _load_network(path, disk_key, mode) if path is not None else None
+    if network is None:
+        network = network_from_graph(workspace_graph(ws), mode, settings)
+        if path is not None:
+            _save_network(path, disk_key, network)
+    if len(_NETWORKS) > 8:
+        _NETWORKS.clear()
+    _NETWORKS[key] = network
+    return network
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The routing cache on disk: where it lives and CCH orderings, never trusted blindly."""
+"""The routing cache on disk: where it lives, CCH orderings and road networks, never trusted blindly."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from routing import matrix as mx
+from routing import network as rn
 from routing.cache import REPOSITORY, cache_dir, cache_home, prune, read_blob, write_blob
-from routing.network import network_from_graph, snap
+from routing.network import network_from_graph, road_network, snap
 from routing.synthetic import grid_city
 
 
@@ -117,3 +118,51 @@ def test_cch_topology_is_built_once_per_network_and_loaded_from_disk(settings, m
     mx.clear_caches()
     np.testing.assert_array_equal(mx.travel_times(net, _sites(net, 40, 1), 4.5, "cch").seconds, first.seconds)
     assert len(saved) == 4
+
+
+def test_road_network_is_kept_on_disk_per_workspace_mode_and_speeds(guixi_ws, settings, monkeypatch):
+    rn._NETWORKS.clear()
+    built = road_network(guixi_ws, "car", settings)
+    files = sorted((cache_dir("networks") or Path("/nonexistent")).glob("*.pickle"))
+    assert len(files) == 1
+    real = rn.workspace_graph
+
+    def refuse(ws):
+        raise AssertionError("the network should come from the cache")
+
+    monkeypatch.setattr(rn, "workspace_graph", refuse)
+    rn._NETWORKS.clear()
+    loaded = road_network(guixi_ws, "car", settings)
+    assert loaded is not built and loaded.fingerprint == built.fingerprint and loaded.report == built.report
+    assert loaded.edges.index.equals(built.edges.index)
+    points = np.array([[d["x"] + 7, d["y"] - 5] for _, d in list(built.graph.nodes(data=True))[:20]]).T
+    assert snap(loaded, *points, far_m=300).frame.equals(snap(built, *points, far_m=300).frame)
+    # other speeds or another mode: another file, built from the layers
+    calls: list[int] = []
+    monkeypatch.setattr(rn, "workspace_graph", lambda ws: (calls.append(1), real(ws))[1])
+    slower = dataclasses.replace(settings, speeds={**settings.speeds, "car": {**settings.speeds["car"], "default": 5}})
+    road_network(guixi_ws, "car", slower)
+    road_network(guixi_ws, "walk", settings)
+    assert len(calls) == 2 and len(list(files[0].parent.glob("*.pickle"))) == 3
+    # a damaged file is ignored and rebuilt
+    files[0].write_bytes(files[0].read_bytes()[:-100])
+    rn._NETWORKS.clear()
+    assert road_network(guixi_ws, "car", settings).fingerprint == built.fingerprint
+    assert len(calls) == 3
+    rn._NETWORKS.clear()
+    road_network(guixi_ws, "car", settings)
+    assert len(calls) == 3  # the rebuilt file serves again
+    # a file made for another key (a stale copy under this name) is ignored
+    stale = files[0].parent / "stale.pickle"
+    write_blob(stale, "another key", files[0].read_bytes())
+    stale.replace(files[0])
+    rn._NETWORKS.clear()
+    road_network(guixi_ws, "car", settings)
+    assert len(calls) == 4
+    # the roads change: a new version, a new file
+    edges = guixi_ws.read("road_edges")
+    with guixi_ws.transaction(actor="test", action="roads") as tx:
+        tx.replace("road_edges", edges)
+    rn._NETWORKS.clear()
+    road_network(guixi_ws, "car", settings)
+    assert len(calls) == 5
