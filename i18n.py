@@ -111,6 +111,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col_location_status": {"zh": '定位', "en": 'Location'},
     "col_source": {"zh": '来源', "en": 'Source'},
     "col_id": {"zh": '编号', "en": 'Id'},
+    "col_reason": {"zh": '原因', "en": 'Reason'},
     "col_location_note": {"zh": '定位说明', "en": 'How it was placed'},
     "col_location_confidence": {"zh": '把握', "en": 'Confidence'},
     "col_candidate_lon": {"zh": '候选经度', "en": 'Candidate longitude'},

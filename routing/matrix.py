@@ -520,6 +520,34 @@ def travel_times(network: RoadNetwork, snaps: Snaps, walk_kmh: float, backend: s
     return result
 
 
+def travel_seconds(network: RoadNetwork, snaps: Snaps, walk_kmh: float, sources: np.ndarray, targets: np.ndarray,
+                   backend: str = "auto") -> np.ndarray:
+    """Seconds from the locations ``sources`` to ``targets`` (indices into ``snaps``), without the
+    all-pairs table: one ``table`` over their exit and entry nodes. Two points on one edge are
+    joined through its ends here (an upper bound on the stretch between them along it)."""
+    sources, targets = np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
+    if len(sources) == 0 or len(targets) == 0:
+        return np.zeros((len(sources), len(targets)))
+    base = base_graph(network)
+    engine = make_backend(base, backend)
+    ph = phantoms(network, snaps, walk_kmh)
+    exit_node, exit_cost = ph.exits(base)
+    entry_node, entry_cost = ph.entries(base)
+    out_nodes, out_at = np.unique(exit_node[sources], return_inverse=True)
+    in_nodes, in_at = np.unique(entry_node[targets], return_inverse=True)
+    out_at, in_at = out_at.reshape(len(sources), 2), in_at.reshape(len(targets), 2)
+    table = engine.table(out_nodes, in_nodes)
+    best = np.full((len(sources), len(targets)), np.inf)
+    for a in (0, 1):
+        for b in (0, 1):
+            candidate = table[np.ix_(out_at[:, a], in_at[:, b])]
+            candidate = candidate + exit_cost[sources, a][:, None] + entry_cost[targets, b][None, :]
+            np.minimum(best, candidate, out=best)
+    seconds = best / TICKS_PER_SECOND + ph.access_s[sources][:, None] + ph.access_s[targets][None, :]
+    seconds[sources[:, None] == targets[None, :]] = 0.0
+    return seconds
+
+
 def clear_caches() -> None:
     """Forget every table, backend and topology held in this process (the disk cache stays)."""
     _CACHE.clear()

@@ -51,9 +51,9 @@ from routing.draw import (
     uniform,
 )
 from routing.exports import plan_geojson, team_gpx, team_kml
-from routing.matrix import TravelTimes, travel_times
+from routing.matrix import TravelTimes, travel_seconds, travel_times
 from routing.model import Plan
-from routing.network import road_network, snap
+from routing.network import RoadNetwork, Snaps, road_network, snap
 from routing.solve import Routes, Vehicle, Visit, solve_routes
 from routing.teams import avoided_communities, draw_teams, workspace_teams
 from store import Store, Transaction
@@ -288,20 +288,32 @@ def _visits_on(source: Store | Transaction, day: str, *, shift: str | None = Non
     return set(stops["visit_id"] if shift is None else stops.loc[stops["shift"] == shift, "visit_id"])
 
 
-def estimate_capacity(seconds: np.ndarray, bases: list[int], pool: np.ndarray, service_s: float, shift_s: float) -> int:
-    """How many visits the teams can make, from typical hops between drawn sites on the network."""
-    if len(pool) == 0:
+CAPACITY_SAMPLE = 400  # pool sites whose mutual travel times stand for the pool's density
+
+
+def capacity_sample(pool_size: int) -> np.ndarray:
+    """The pool rows (0-based) the capacity estimate measures hops among: all of a small pool, else
+    an evenly spread fixed sample (the estimate is recorded as the sample size, so any fixed rule will do)."""
+    if pool_size <= CAPACITY_SAMPLE:
+        return np.arange(pool_size)
+    return np.unique(np.linspace(0, pool_size - 1, CAPACITY_SAMPLE).round().astype(int))
+
+
+def estimate_capacity(out: np.ndarray, back: np.ndarray, block: np.ndarray, service_s: float, shift_s: float) -> int:
+    """How many visits the teams can make: each base's typical way out and home (``out``, ``back``:
+    bases × pool seconds) and the typical hop between drawn sites at the sample's density (``block``:
+    seconds among a fixed sample of the pool, :func:`capacity_sample`)."""
+    if out.shape[1] == 0 or len(block) == 0:
         return 0
-    block = seconds[np.ix_(pool, pool)].copy()
-    np.fill_diagonal(block, np.inf)
-    ordered = np.sort(block, axis=1)
+    ordered = np.sort(np.where(np.eye(len(block), dtype=bool), np.inf, block), axis=1)
     total = 0.0
-    for base in bases:
-        out_back = 2 * float(np.median(seconds[base, pool]))
+    bases = len(out)
+    for b in range(bases):
+        out_back = float(np.median(out[b])) + float(np.median(back[b]))
         n = max(1.0, (shift_s - out_back) / (service_s + 600))
         for _ in range(5):
-            k = min(len(pool) - 2, max(0, round(len(pool) / max(n * len(bases), 1)) - 1))
-            hop = float(np.median(ordered[:, max(k, 0)])) if len(pool) > 1 else 0.0
+            k = min(len(block) - 2, max(0, round(len(block) / max(n * bases, 1)) - 1))
+            hop = float(np.median(ordered[:, max(k, 0)])) if len(block) > 1 else 0.0
             n = max(0.0, (shift_s - out_back) / (service_s + (hop if np.isfinite(hop) else 1800)))
         total += n
     return int(0.9 * total)
@@ -539,30 +551,39 @@ def make_plan(
     xs, ys = np.concatenate([bx, vx]), np.concatenate([by, vy])
     n_bases = len(teams)
     far_m, walk_kmh = settings.far_from_road_m, settings.walk_to_site_kmh
-    matrices: dict[str, TravelTimes] = {}
     networks: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
     snap_m = np.zeros(len(xs))
+    snapped: dict[str, tuple[RoadNetwork, Snaps]] = {}
     for mode in sorted(set(teams["mode"])):
         network = road_network(ws, mode, settings)
-        snaps = snap(network, xs, ys, far_m)
-        matrices[mode] = travel_times(network, snaps, walk_kmh)
+        snapped[mode] = network, snap(network, xs, ys, far_m)
         networks[mode] = network.report
-        snap_m = np.maximum(snap_m, snaps.frame["snap_m"].to_numpy())
+        snap_m = np.maximum(snap_m, snapped[mode][1].frame["snap_m"].to_numpy())
     labels = list(teams["name"]) + list(visits_all["name"])
     for i in np.flatnonzero(snap_m > far_m):
         note = f"{labels[i]} 距最近道路 {snap_m[i]:.0f} 米（超过 {far_m:.0f} 米），请核实位置"
         if note not in warnings:
             warnings.append(note)
     service = settings.service_minutes
-    pool_rows = np.arange(n_bases + len(mandatory), len(xs))
-    mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
+    # before the draw, travel only from each base to every site and back, and among a sample of the
+    # pool (a county of thousands of sites never needs its all-pairs table)
+    sites = np.arange(n_bases, len(xs))
+    sample = n_bases + len(mandatory) + capacity_sample(len(pool))
+    out = np.zeros((n_bases, len(sites)))
+    back = np.zeros((n_bases, len(sites)))
     capacity = 0
     late = 60 * settings.draw.departure_window_min / 2  # a team leaves this long after the start, on average
+    mean_service = 60 * float(np.mean([service[k] for k in pool["kind"]])) if len(pool) else 0.0
     for mode, group in teams.groupby("mode"):
-        capacity += estimate_capacity(
-            matrices[mode].seconds, list(group.index), pool_rows, mean_service, window[1] - window[0] - late
-        )
+        network, snaps = snapped[str(mode)]
+        bases = group.index.to_numpy()
+        out[bases] = travel_seconds(network, snaps, walk_kmh, bases, sites)
+        back[bases] = travel_seconds(network, snaps, walk_kmh, sites, bases).T
+        block = travel_seconds(network, snaps, walk_kmh, sample, sample)
+        in_pool = slice(len(mandatory), None)
+        capacity += estimate_capacity(out[bases, in_pool], back[bases, in_pool], block, mean_service,
+                                      window[1] - window[0] - late)
     sample_size = max(0, capacity - len(mandatory))
     if len(mandatory) > capacity:
         warnings.append(f"必查任务 {len(mandatory)} 项，超过本班次约 {capacity} 项的能力；未排入的必查任务见清单")
@@ -589,8 +610,8 @@ def make_plan(
         **({"boost": boosts} if boosts else {}),
         **({"areas": areas} if areas else {}),
         **({"kind": FLYING, "township": flying_township} if flying_township else {}),
-        **({"first_stop_reach": first_stop_reach(matrices, teams, pool, n_bases + len(mandatory), settings,
-                                                 window, service)}
+        **({"first_stop_reach": first_stop_reach(out[:, len(mandatory):], back[:, len(mandatory):], teams, pool,
+                                                 settings, window, service)}
            if settings.draw.first_stop_drawn else {}),
         "rules": {
             "draw": {k: getattr(settings.draw, k) for k in ("min_probability", "max_probability", "floor_share",
@@ -605,16 +626,20 @@ def make_plan(
     bans = team_bans(drawn, inspectors)
     chosen = set(drawn["sites"]) | set(mandatory["visit_id"])
     rows = [i for i, vid in enumerate(visits_all["visit_id"]) if vid in chosen]
+    # the all-pairs table of the bases and today's visits only: what the solver and the legs need
+    kept = list(range(n_bases)) + [n_bases + i for i in rows]
+    matrices = {mode: travel_times(network, Snaps(snaps.frame.iloc[kept].reset_index(drop=True)), walk_kmh)
+                for mode, (network, snaps) in snapped.items()}
     visits = [
         Visit(
             visits_all.at[i, "visit_id"],
-            n_bases + i,
+            n_bases + k,
             int(60 * service[visits_all.at[i, "kind"]]),
             float(visits_all.at[i, "weight"]),
             bool(visits_all.at[i, "mandatory"]),
             str(visits_all.at[i, "community_code"]),
         )
-        for i in rows
+        for k, i in enumerate(rows)
     ]
     position = {visit.visit_id: k for k, visit in enumerate(visits)}
     firsts = drawn.get("first_stops", {})
@@ -626,7 +651,7 @@ def make_plan(
     budget = float(time_limit if time_limit is not None else settings.solver_seconds)
     routes = solve_routes(
         {m: tt.seconds for m, tt in matrices.items()},
-        np.column_stack([xs, ys]),
+        np.column_stack([xs, ys])[kept],
         visits,
         vehicles,
         window,
@@ -642,14 +667,14 @@ def make_plan(
         drawn,
         teams,
         inspectors,
-        visits_all,
+        visits_all.loc[rows].reset_index(drop=True),  # row k is visit k: what the small tables hold
         visits,
         vehicles,
         routes,
         matrices,
         n_bases,
         window,
-        snap_m,
+        snap_m[kept],
         networks,
         warnings,
         actor,
@@ -668,23 +693,21 @@ def make_plan(
     return Plan.from_json(document), seed
 
 
-def first_stop_reach(matrices: Mapping[str, TravelTimes], teams: pd.DataFrame, pool: pd.DataFrame,
-                     first_row: int, settings: PatrolSettings, window: tuple[int, int],
+def first_stop_reach(out: np.ndarray, back: np.ndarray, teams: pd.DataFrame, pool: pd.DataFrame,
+                     settings: PatrolSettings, window: tuple[int, int],
                      service: Mapping[str, float]) -> dict[str, dict[str, list[Any]]]:
     """For each team, where its first stop may be drawn (:func:`first_stops`): the communities with a
-    pool site (rows from ``first_row`` on) by the whole minutes to their nearest site from its base by
-    its mode, nearest first; and the pool sites it could not reach, serve and leave for home within
-    the shift at its latest departure."""
-    rows = np.arange(first_row, first_row + len(pool))
+    pool site by the whole minutes to their nearest site from its base (``out``: teams × pool seconds;
+    ``back`` the way home), nearest first; and the pool sites it could not reach, serve and leave for
+    home within the shift at its latest departure."""
     codes = pool["community_code"].astype(str).to_numpy()
     ids = pool["visit_id"].astype(str).to_numpy()
     service_s = 60 * pool["kind"].map(service).to_numpy(float)
     room = window[1] - window[0] - 60 * settings.draw.departure_window_min - 60  # a minute to spare
     reach = {}
     for i, team in enumerate(teams.itertuples()):
-        seconds = matrices[team.mode].seconds
-        there, back = seconds[i, rows], seconds[rows, i]
-        fits = np.isfinite(there + back) & (there + service_s + back <= room)
+        there, home = out[i], back[i]
+        fits = np.isfinite(there + home) & (there + service_s + home <= room)
         nearest = pd.Series(np.ceil(there[fits] / 60)).groupby(codes[fits]).min()
         order = sorted(((int(m), str(c)) for c, m in nearest.items()))
         unfit = sorted(ids[~fits])

@@ -20,4 +20,6 @@ def test_a_synthetic_county_of_thousands_builds_checks_and_plans(guixi_ws: Store
     assert main(["demo-layers", guixi_ws.location, "--seed", "3", "--institutions", "1500", "--clues", "300"]) == 0
     assert len(guixi_ws.read("institutions")) == 1500
     plan, seed = make_plan(guixi_ws, "2026-11-23", "day", seed="scale", settings=settings, iterations=50)
-    assert plan.summary.visits > 40 and verify_plan(plan, seed) == []
+    assert verify_plan(plan, seed) == [] and plan.summary.visits >= 20
+    # the draw fits what the teams can do: not hundreds drawn for a few dozen visits (a 5 % floor of 4,500 sites)
+    assert plan.summary.drawn + plan.summary.mandatory <= 1.5 * plan.summary.visits
