@@ -5,9 +5,12 @@ network, so that its preprocessing serves every site set. A location (a team's b
 snapped onto edge ``u→v`` at fraction ``f`` is a *phantom* point on that edge, and on its reverse
 ``v→u`` at ``1 − f`` when the road is two-way. It leaves by the head of either edge — ``v`` after
 ``(1 − f)·t(u→v)``, ``u`` after ``f·t(v→u)`` — and is reached from the tail — from ``u`` after
-``f·t(u→v)``, from ``v`` after ``(1 − f)·t(v→u)``. The road time from ``i`` to ``j`` is the least of
+``f·t(u→v)``, from ``v`` after ``(1 − f)·t(v→u)``. A location at a node (``f`` within
+:data:`NODE_TOLERANCE_M` of 0 or 1: a point nearest a junction) is also left and entered at that
+node at no cost, whichever of the roads meeting there it was snapped to; so a site at the end of a
+one-way street is reached from the cross street too. The road time from ``i`` to ``j`` is the least of
 
-* ``exit_i + D(a, b) + entry_j`` over the (≤ 2 × ≤ 2) exit nodes ``a`` of ``i`` and entry nodes ``b``
+* ``exit_i + D(a, b) + entry_j`` over the (≤ 3 × ≤ 3) exit nodes ``a`` of ``i`` and entry nodes ``b``
   of ``j``, where ``D`` is one many-to-many table over the distinct exit and entry nodes, and
 * ``(p_j − p_i)·t(e)`` when both lie on the same directed edge ``e`` with ``j`` ahead (``p_j ≥ p_i``),
 
@@ -68,7 +71,8 @@ except ImportError:  # pragma: no cover
 TICKS_PER_SECOND = 10  # arc weights are integer deciseconds
 UNREACHABLE = np.inf
 TOPOLOGY_FORMAT = 1
-DIRECT = 4  # ``via`` code of a leg that stays on one edge; 0–3 are 2·exit + entry
+PRESENCES = 3  # a location's exits and entries: its edge, the reverse (if two-way), its node (if at one)
+DIRECT = PRESENCES * PRESENCES  # ``via`` code of a leg that stays on one edge; below it, 3·exit + entry
 
 
 @dataclass
@@ -171,28 +175,40 @@ def _reverse_edge(network: RoadNetwork, u: int, v: int, key: int) -> tuple[int, 
     return None
 
 
+NODE_TOLERANCE_M = 0.01  # a location this near an end of its edge is at that node
+
+
 @dataclass
 class Phantoms:
-    """Each location as points on directed arcs: column 0 its own edge, column 1 the reverse (if any)."""
+    """Each location as points on directed arcs: column 0 its own edge, column 1 the reverse (if any);
+    and, for a location at a node (fraction 0 or 1 of its edge), that node, where it is entered and
+    left at no cost (−1 elsewhere)."""
 
     arc: np.ndarray  # (n, 2) arc number, −1 where there is no reverse
     pos: np.ndarray  # (n, 2) fraction along that arc
     access_s: np.ndarray  # walk from road to door, seconds
+    node: np.ndarray  # (n,) node index, −1 where the location is not at a node
 
     def __len__(self) -> int:
         return len(self.arc)
 
     def exits(self, base: BaseGraph) -> tuple[np.ndarray, np.ndarray]:
-        """Exit node and cost (deciseconds) of each presence; a missing one costs ∞ (node of column 0)."""
+        """Exit node and cost (deciseconds) of each presence, (n, 3): the two arcs and the node; a
+        missing one costs ∞ (and names the node of column 0)."""
         arc = np.where(self.arc >= 0, self.arc, self.arc[:, :1])
-        cost = (1.0 - self.pos) * base.ticks[arc]
-        return base.head[arc], np.where(self.arc >= 0, cost, np.inf)
+        cost = np.where(self.arc >= 0, (1.0 - self.pos) * base.ticks[arc], np.inf)
+        return self._with_node(base.head[arc], cost)
 
     def entries(self, base: BaseGraph) -> tuple[np.ndarray, np.ndarray]:
-        """Entry node and cost (deciseconds) of each presence; a missing one costs ∞."""
+        """Entry node and cost (deciseconds) of each presence, (n, 3) as :meth:`exits`."""
         arc = np.where(self.arc >= 0, self.arc, self.arc[:, :1])
-        cost = self.pos * base.ticks[arc]
-        return base.tail[arc], np.where(self.arc >= 0, cost, np.inf)
+        cost = np.where(self.arc >= 0, self.pos * base.ticks[arc], np.inf)
+        return self._with_node(base.tail[arc], cost)
+
+    def _with_node(self, nodes: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = self.node >= 0
+        node = np.where(at, self.node, nodes[:, 0])
+        return np.column_stack([nodes, node]), np.column_stack([cost, np.where(at, 0.0, np.inf)])
 
 
 def phantoms(network: RoadNetwork, snaps: Snaps, walk_kmh: float) -> Phantoms:
@@ -201,7 +217,7 @@ def phantoms(network: RoadNetwork, snaps: Snaps, walk_kmh: float) -> Phantoms:
     frame = snaps.frame.reset_index(drop=True)
     n = len(frame)
     if n == 0:
-        return Phantoms(np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2)), np.zeros(0))
+        return Phantoms(np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2)), np.zeros(0), np.zeros(0, dtype=np.int64))
     own = base.arcs_of(frame["u"].to_numpy(), frame["v"].to_numpy(), frame["key"].to_numpy())
     if (own < 0).any():
         raise ValueError("a location is snapped to an edge that is not in this network")
@@ -213,10 +229,19 @@ def phantoms(network: RoadNetwork, snaps: Snaps, walk_kmh: float) -> Phantoms:
         rows = np.array([i for i, _ in found])
         reverse[rows] = base.arcs_of(*(np.array([t[k] for _, t in found]) for k in range(3)))
     fraction = frame["fraction"].to_numpy(float)
+    # at a node: within NODE_TOLERANCE_M of an end of the edge (a junction's point is at both ends'
+    # node whichever of the roads meeting there it was snapped to)
+    length = shapely.length(base.arc_lines(network)[own])
+    node = np.full(n, -1, dtype=np.int64)
+    at_tail = fraction * length <= NODE_TOLERANCE_M
+    at_head = ~at_tail & ((1.0 - fraction) * length <= NODE_TOLERANCE_M)
+    node[at_tail] = base.tail[own[at_tail]]
+    node[at_head] = base.head[own[at_head]]
     return Phantoms(
         arc=np.column_stack([own, reverse]),
         pos=np.column_stack([fraction, 1.0 - fraction]),
         access_s=frame["snap_m"].to_numpy(float) / (walk_kmh / 3.6),
+        node=node,
     )
 
 
@@ -397,51 +422,62 @@ def make_backend(base: BaseGraph, backend: str = "auto") -> CCHBackend | ScipyBa
 
 
 def road_ticks(ph: Phantoms, base: BaseGraph, engine: CCHBackend | ScipyBackend,
+               sources: np.ndarray | None = None, targets: np.ndarray | None = None,
                ) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], tuple[int, float, float]]]:
-    """Road time (deciseconds) between all locations, which way each pair goes, and the one-edge legs.
+    """Road time (deciseconds) from the locations ``sources`` to ``targets`` (indices; all of them when
+    ``None``), which way each pair goes, and the one-edge legs.
 
-    ``via[i, j]`` is ``2·a + b`` for exit ``a`` of ``i`` and entry ``b`` of ``j``, :data:`DIRECT` for a
-    leg along one edge (``direct[i, j] = (arc, p_i, p_j)``), −1 if unreachable.
+    ``via[r, c]`` is ``3·a + b`` for exit ``a`` of ``sources[r]`` and entry ``b`` of ``targets[c]``
+    (0, 1 its arcs, 2 its node), :data:`DIRECT` for a leg along one edge (``direct[i, j] = (arc, p_i,
+    p_j)``, keyed by location), −1 if unreachable. A location to itself is left to the caller.
     """
     n = len(ph)
-    if n == 0:
-        return np.zeros((0, 0)), np.zeros((0, 0), dtype=np.int8), {}
+    rows = np.arange(n) if sources is None else np.asarray(sources, dtype=np.int64)
+    cols = np.arange(n) if targets is None else np.asarray(targets, dtype=np.int64)
+    if len(rows) == 0 or len(cols) == 0:
+        return np.zeros((len(rows), len(cols))), np.zeros((len(rows), len(cols)), dtype=np.int8), {}
     exit_node, exit_cost = ph.exits(base)
     entry_node, entry_cost = ph.entries(base)
-    sources, source_at = np.unique(exit_node, return_inverse=True)
-    targets, target_at = np.unique(entry_node, return_inverse=True)
-    source_at, target_at = source_at.reshape(n, 2), target_at.reshape(n, 2)
-    table = engine.table(sources, targets)
-    best = np.full((n, n), np.inf)
-    via = np.full((n, n), -1, dtype=np.int8)
-    for a in (0, 1):
+    exit_node, exit_cost = exit_node[rows], exit_cost[rows]
+    entry_node, entry_cost = entry_node[cols], entry_cost[cols]
+    out_nodes, out_at = np.unique(exit_node, return_inverse=True)
+    in_nodes, in_at = np.unique(entry_node, return_inverse=True)
+    out_at, in_at = out_at.reshape(exit_node.shape), in_at.reshape(entry_node.shape)
+    table = engine.table(out_nodes, in_nodes)
+    best = np.full((len(rows), len(cols)), np.inf)
+    via = np.full((len(rows), len(cols)), -1, dtype=np.int8)
+    for a in range(PRESENCES):
         if not np.isfinite(exit_cost[:, a]).any():
             continue
-        for b in (0, 1):
+        for b in range(PRESENCES):
             if not np.isfinite(entry_cost[:, b]).any():
                 continue
-            candidate = table[np.ix_(source_at[:, a], target_at[:, b])]
+            candidate = table[np.ix_(out_at[:, a], in_at[:, b])]
             candidate += exit_cost[:, a, None]
             candidate += entry_cost[None, :, b]
             better = candidate < best
             best[better] = candidate[better]
-            via[better] = 2 * a + b
+            via[better] = PRESENCES * a + b
     direct: dict[tuple[int, int], tuple[int, float, float]] = {}
-    valid = ph.arc.ravel() >= 0
-    on = pd.DataFrame({"loc": np.repeat(np.arange(n), 2)[valid], "arc": ph.arc.ravel()[valid],
-                       "pos": ph.pos.ravel()[valid]})
-    shared = on[on.duplicated("arc", keep=False)]
-    if len(shared):
-        pairs = shared.merge(shared, on="arc", suffixes=("_i", "_j"))
+
+    def presences(at: np.ndarray) -> pd.DataFrame:
+        valid = ph.arc[at].ravel() >= 0
+        return pd.DataFrame({"at": np.repeat(np.arange(len(at)), 2)[valid], "loc": np.repeat(at, 2)[valid],
+                             "arc": ph.arc[at].ravel()[valid], "pos": ph.pos[at].ravel()[valid]})
+
+    on_i, on_j = presences(rows), presences(cols)
+    on_i, on_j = on_i[on_i["arc"].isin(on_j["arc"])], on_j[on_j["arc"].isin(on_i["arc"])]
+    if len(on_i):
+        pairs = on_i.merge(on_j, on="arc", suffixes=("_i", "_j"))
         pairs = pairs[(pairs["loc_i"] != pairs["loc_j"]) & (pairs["pos_j"] >= pairs["pos_i"])]
         pairs = pairs.assign(cost=(pairs["pos_j"] - pairs["pos_i"]) * base.ticks[pairs["arc"].to_numpy()])
-        pairs = pairs.sort_values(["cost", "arc"], kind="stable").drop_duplicates(["loc_i", "loc_j"])
-        i, j = pairs["loc_i"].to_numpy(), pairs["loc_j"].to_numpy()
-        take = pairs["cost"].to_numpy() <= best[i, j]
+        pairs = pairs.sort_values(["cost", "arc"], kind="stable").drop_duplicates(["at_i", "at_j"])
+        r, c = pairs["at_i"].to_numpy(), pairs["at_j"].to_numpy()
+        take = pairs["cost"].to_numpy() <= best[r, c]
         for row in pairs[take].itertuples(index=False):
             direct[(int(row.loc_i), int(row.loc_j))] = (int(row.arc), float(row.pos_i), float(row.pos_j))
-        best[i[take], j[take]] = pairs["cost"].to_numpy()[take]
-        via[i[take], j[take]] = DIRECT
+        best[r[take], c[take]] = pairs["cost"].to_numpy()[take]
+        via[r[take], c[take]] = DIRECT
     return best, via, direct
 
 
@@ -473,12 +509,23 @@ class TravelTimes:
             arc, p_i, p_j = self.direct[(i, j)]
             pieces = [self._piece(arc, p_i, p_j)]
         else:
-            a, b = divmod(choice, 2)
+            a, b = divmod(choice, PRESENCES)
             ph, base = self.phantoms, self.base
-            first, last = int(ph.arc[i, a]), int(ph.arc[j, b])
-            pieces = [self._piece(first, float(ph.pos[i, a]), 1.0)]
-            pieces += [self._piece(arc, 0.0, 1.0) for arc in self.backend.path(base.head[first], base.tail[last])]
-            pieces.append(self._piece(last, 0.0, float(ph.pos[j, b])))
+            pieces = []
+            if a < 2:  # out along the rest of its edge (else it starts at its node)
+                first = int(ph.arc[i, a])
+                pieces.append(self._piece(first, float(ph.pos[i, a]), 1.0))
+                start = int(base.head[first])
+            else:
+                start = int(ph.node[i])
+            if b < 2:
+                last = int(ph.arc[j, b])
+                end = int(base.tail[last])
+            else:
+                end = int(ph.node[j])
+            pieces += [self._piece(arc, 0.0, 1.0) for arc in self.backend.path(start, end)]
+            if b < 2:
+                pieces.append(self._piece(last, 0.0, float(ph.pos[j, b])))
         coords = np.concatenate(pieces)
         if len(coords):
             keep = np.ones(len(coords), dtype=bool)
@@ -523,27 +570,16 @@ def travel_times(network: RoadNetwork, snaps: Snaps, walk_kmh: float, backend: s
 def travel_seconds(network: RoadNetwork, snaps: Snaps, walk_kmh: float, sources: np.ndarray, targets: np.ndarray,
                    backend: str = "auto") -> np.ndarray:
     """Seconds from the locations ``sources`` to ``targets`` (indices into ``snaps``), without the
-    all-pairs table: one ``table`` over their exit and entry nodes. Two points on one edge are
-    joined through its ends here (an upper bound on the stretch between them along it)."""
+    all-pairs table: one ``table`` over their exit and entry nodes, and the stretch along one edge
+    (:func:`road_ticks`), so each entry equals that of :func:`travel_times`."""
     sources, targets = np.asarray(sources, dtype=np.int64), np.asarray(targets, dtype=np.int64)
     if len(sources) == 0 or len(targets) == 0:
         return np.zeros((len(sources), len(targets)))
     base = base_graph(network)
     engine = make_backend(base, backend)
     ph = phantoms(network, snaps, walk_kmh)
-    exit_node, exit_cost = ph.exits(base)
-    entry_node, entry_cost = ph.entries(base)
-    out_nodes, out_at = np.unique(exit_node[sources], return_inverse=True)
-    in_nodes, in_at = np.unique(entry_node[targets], return_inverse=True)
-    out_at, in_at = out_at.reshape(len(sources), 2), in_at.reshape(len(targets), 2)
-    table = engine.table(out_nodes, in_nodes)
-    best = np.full((len(sources), len(targets)), np.inf)
-    for a in (0, 1):
-        for b in (0, 1):
-            candidate = table[np.ix_(out_at[:, a], in_at[:, b])]
-            candidate = candidate + exit_cost[sources, a][:, None] + entry_cost[targets, b][None, :]
-            np.minimum(best, candidate, out=best)
-    seconds = best / TICKS_PER_SECOND + ph.access_s[sources][:, None] + ph.access_s[targets][None, :]
+    ticks, _via, _direct = road_ticks(ph, base, engine, sources, targets)
+    seconds = ticks / TICKS_PER_SECOND + ph.access_s[sources][:, None] + ph.access_s[targets][None, :]
     seconds[sources[:, None] == targets[None, :]] = 0.0
     return seconds
 

@@ -10,7 +10,8 @@ is reported. Walking ignores one-way rules.
 fraction along it, the distance from the point to the road and whether that distance is
 over the "far from road" threshold. One shapely ``STRtree`` of the edge geometries is built per
 network (lazily) and serves every snap; of edges equally near (a two-way road's two directions
-always are), the first in the network's edge order is taken.
+always are, and so is every road meeting at a junction for a point nearest the junction), a
+two-way road before a one-way street, and then the first in the network's edge order is taken.
 
 A built network is also kept on disk (``routing.cache``), keyed by the workspace, its road layers'
 versions, its metric CRS, the mode, the mode's speeds and this module's code, so that a fresh
@@ -97,6 +98,16 @@ class RoadNetwork:
         if "_edge_tree" not in self.__dict__:
             self.__dict__["_edge_tree"] = shapely.STRtree(self.edges.geometry.to_numpy())
         return self.__dict__["_edge_tree"]
+
+    @property
+    def edge_two_way(self) -> np.ndarray:
+        """Whether each edge (row of :attr:`edges`) has an edge the other way between its ends (once)."""
+        if "_edge_two_way" not in self.__dict__:
+            index = self.edges.index
+            u, v = index.get_level_values(0), index.get_level_values(1)
+            pairs = pd.MultiIndex.from_arrays([u, v])
+            self.__dict__["_edge_two_way"] = np.asarray(pd.MultiIndex.from_arrays([v, u]).isin(pairs) & (u != v))
+        return self.__dict__["_edge_two_way"]
 
 
 def _speed_kmh(mode: str, cls: str, maxspeed: object, speeds: Mapping[str, Mapping[str, float]]) -> float:
@@ -239,9 +250,14 @@ def snap(network: RoadNetwork, x: np.ndarray, y: np.ndarray, far_m: float) -> Sn
     found, nearest = tree.query_nearest(points, all_matches=False, return_distance=True)
     position = np.empty(len(x), dtype=np.int64)
     position[found[0]] = found[1]
-    # every edge as near as the nearest (to a micrometre), and of those the first in edge order
+    # every edge as near as the nearest (to a micrometre), and of those a two-way road before a one-way
+    # street (a point nearest a junction is at the junction: a one-way edge into it could only be
+    # entered from its far end), then the first in edge order
     which, candidate = tree.query(points[found[0]], predicate="dwithin", distance=np.asarray(nearest) + 1e-6)
-    np.minimum.at(position, found[0][which], candidate)
+    one_way = ~network.edge_two_way
+    rank = np.full(len(x), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(rank, found[0][which], one_way[candidate] * len(one_way) + candidate)
+    position[found[0]] = rank[found[0]] % max(len(one_way), 1)
     edges = network.edges
     lines = edges.geometry.to_numpy()[position]
     index = edges.index[position]

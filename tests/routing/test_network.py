@@ -246,3 +246,90 @@ def test_leg_geometry_follows_the_road(settings):
     # along 0→1→2 (180 m from the snapped point) then up the primary road to y = 80
     assert line.length == pytest.approx(180 + 80, abs=1.0)
     assert line.coords[0] == pytest.approx((20.0, 0.0)) and line.coords[-1] == pytest.approx((200.0, 80.0))
+
+
+def _one_way_junction() -> nx.MultiDiGraph:
+    """A → B one-way (1 km), B — C two-way (100 m), and the ring C — D — A two-way (1 km, 100 m)."""
+    g = nx.MultiDiGraph(crs="EPSG:4548")
+    for n, (x, y) in {1: (0, 0), 2: (1000, 0), 3: (1000, 100), 4: (0, 100)}.items():
+        g.add_node(n, x=float(x), y=float(y))
+    for u, v, length, two_way in [(1, 2, 1000.0, False), (2, 3, 100.0, True), (3, 4, 1000.0, True),
+                                  (4, 1, 100.0, True)]:
+        g.add_edge(u, v, length=length, highway="residential", oneway=not two_way, osmid=f"{u}{v}")
+        if two_way:
+            g.add_edge(v, u, length=length, highway="residential", oneway=False, osmid=f"{u}{v}")
+    return g
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_site_at_a_one_way_junction_is_reached_from_the_cross_street(settings, backend):
+    A, B, C, D = 1, 2, 3, 4
+    net = network_from_graph(_one_way_junction(), "car", settings)
+    # s0 just past B (nearest road point: B itself, on A→B and on B—C alike), s1 at C, s2 half way
+    # along C—D, 5 m off, s3 half way along the one-way A→B, 5 m off, s4 half way along D—A, 5 m off
+    px = np.array([1010.0, 1000.0, 500.0, 500.0, -5.0])
+    py = np.array([-10.0, 100.0, 105.0, -5.0, 50.0])
+    frame = snap(net, px, py, far_m=300).frame
+    assert {frame.u[0], frame.v[0]} == {B, C}  # of the equally near, the two-way road
+    snaps = snap(net, px, py, far_m=300)
+    tt = travel_times(net, snaps, walk_kmh=4.5, backend=backend)
+    # by hand: each site a node of its own, inserted where it lies; arcs cost their deciseconds
+    t = {(u, v): float(np.rint(tt_ * 10)) / 10 for u, v, tt_ in net.graph.edges(data="travel_time")}
+    ref = nx.DiGraph()
+    for (u, v), w in t.items():
+        ref.add_edge(u, v, w=w)
+    for a, b in [("s0", B), (B, "s0"), ("s1", C), (C, "s1")]:  # at a node: in and out there
+        ref.add_edge(a, b, w=0.0)
+    for site, (u, v) in [("s2", (C, D)), ("s2", (D, C)), ("s3", (A, B)), ("s4", (D, A)), ("s4", (A, D))]:
+        ref.add_edge(u, site, w=t[u, v] / 2)
+        ref.add_edge(site, v, w=t[u, v] / 2)
+    walk = np.array([np.hypot(10, 10), 0.0, 5.0, 5.0, 5.0]) / (4.5 / 3.6)
+    expected = np.zeros((5, 5))
+    for i in range(5):
+        lengths = nx.single_source_dijkstra_path_length(ref, f"s{i}", weight="w")
+        for j in range(5):
+            expected[i, j] = 0.0 if i == j else lengths[f"s{j}"] + walk[i] + walk[j]
+    np.testing.assert_allclose(tt.seconds, expected, atol=0.01, rtol=0)
+    # C to the site: the 100 m of B—C and the walk, not the ring and the whole one-way street
+    assert tt.seconds[1, 0] == pytest.approx(t[C, B] + walk[0], abs=0.01) and tt.seconds[1, 0] < 30
+    assert tt.seconds[0, 1] == pytest.approx(t[B, C] + walk[0], abs=0.01)
+    assert tt.seconds[3, 0] == pytest.approx(t[A, B] / 2 + walk[3] + walk[0], abs=0.01)  # along A→B
+    # snapped to the one-way street instead (its first edge): the same times, for it is at B all the same
+    one_way = snaps.frame.copy()
+    one_way.loc[0, ["u", "v", "key", "fraction"]] = [A, B, 0, 1.0]
+    again = travel_times(net, type(snaps)(one_way), walk_kmh=4.5, backend=backend)
+    np.testing.assert_allclose(again.seconds, expected, atol=0.01, rtol=0)
+    for i, j in [(1, 0), (0, 1), (3, 0), (0, 3), (2, 0), (0, 4)]:
+        for table in (tt, again):
+            line = table.leg(i, j)
+            assert line is not None
+            assert line.coords[0] == pytest.approx((frame.road_x[i], frame.road_y[i]), abs=1e-6)
+            assert line.coords[-1] == pytest.approx((frame.road_x[j], frame.road_y[j]), abs=1e-6)
+    assert tt.leg(1, 0).length == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_travel_seconds_equals_the_all_pairs_table(settings, backend):
+    from routing.matrix import travel_seconds
+
+    net = network_from_graph(grid_city(400, seed=3), "car", settings)
+    g = net.graph
+    two_way = next((u, v) for u, v, k in g.edges(keys=True) if g.has_edge(v, u) and u < v)
+    one_way = next((u, v) for u, v, k in g.edges(keys=True) if not g.has_edge(v, u))
+    points = _beside(net, *two_way, [0.1, 0.3, 0.5, 0.7, 0.9], 4.0)  # several on one two-way road
+    points += _beside(net, *one_way, [0.2, 0.5, 0.8], 4.0)  # and on a one-way street
+    points += _beside(net, *one_way, [0.5], 4.0)  # two at one spot
+    points += [np.array([g.nodes[two_way[1]]["x"], g.nodes[two_way[1]]["y"]])]  # at a node
+    rng = np.random.default_rng(2)
+    nodes = list(g.nodes)
+    for n in rng.choice(len(nodes), 6, replace=False):
+        points.append(np.array([g.nodes[nodes[n]]["x"] + rng.uniform(20, 50), g.nodes[nodes[n]]["y"] + 3.0]))
+    px, py = np.array(points).T
+    snaps = snap(net, px, py, far_m=300)
+    full = travel_times(net, snaps, walk_kmh=4.5, backend=backend).seconds
+    np.testing.assert_allclose(full, _split_graph_reference(net, snaps, 4.5), atol=0.01, rtol=0)
+    n = len(px)
+    for rows, cols in [(np.arange(n), np.arange(n)), ([0, 5, 9], np.arange(n)), (np.arange(n), [2, 4, 7]),
+                       ([4, 1, 6, 8], [0, 3, 4, 6, 7, 8, 9]), ([2], [2, 3])]:
+        got = travel_seconds(net, snaps, 4.5, np.asarray(rows), np.asarray(cols), backend=backend)
+        np.testing.assert_array_equal(got, full[np.ix_(rows, cols)])
