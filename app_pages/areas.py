@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 from app_cache import current_actor, data_version, teams_or_notice
 from core.errors import InputError
 from i18n import plain, t
-from layers.render import TEAM_COLORS, base_map, finish_map, legend_html
+from layers.render import TEAM_COLORS, base_map, escaped, finish_map, legend_html
 from routing.areas import (
     AreaPlan,
     Workloads,
@@ -63,7 +63,8 @@ def _map(path: str, plan: AreaPlan, names: dict[str, str]) -> dict | None:
     shown = cells.assign(team=[names.get(team_of.get(c, ""), team_of.get(c, "")) for c in cells["code"]],
                          colour=[colour.get(team_of.get(c, ""), "#9e9e9e") for c in cells["code"]])
     m = base_map(tuple(cells.total_bounds))  # type: ignore[arg-type]
-    folium.GeoJson(shown[["code", "name", "team", "colour", "geometry"]].to_json(), name=t("areas_layer"),
+    folium.GeoJson(escaped(shown[["code", "name", "team", "colour", "geometry"]], ["name", "team"]).to_json(),
+                   name=t("areas_layer"),
                    style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#333", "weight": 1,
                                              "fillOpacity": 0.5},
                    tooltip=folium.GeoJsonTooltip(fields=["name", "team"], aliases=[t("name"), t("areas_team")]),

@@ -16,7 +16,7 @@ from app_cache import data_version, load_meta, load_optional
 from core.clock import TIMEZONE
 from core.errors import InputError
 from i18n import plain, t
-from layers.render import base_map, finish_map, legend_html, risk_color
+from layers.render import base_map, escaped, finish_map, legend_html, risk_color
 from reports.coverage import LEVELS, cell_coverage, visits
 from reports.figures import DoubleTen, Figures, Period, double_ten, period_figures
 from reports.gaps import gaps
@@ -72,8 +72,8 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
     shown = cells.assign(share_pct=[("" if pd.isna(s) else f"{100 * s:.0f}%") for s in cells["share"]],
                          last_visit=cells["last_visit"].astype(str))
     folium.GeoJson(
-        shown[["code", "name", "institutions", "covered", "share_pct", "inspections", "last_visit", "share",
-               "geometry"]].to_json(),
+        escaped(shown[["code", "name", "institutions", "covered", "share_pct", "inspections", "last_visit", "share",
+                       "geometry"]], ["name"]).to_json(),
         name=t("leaders_coverage_layer"),
         style_function=lambda f: {"fillColor": _coverage_color(f["properties"]["share"]), "color": "#555",
                                   "weight": 1, "fillOpacity": 0.55},
@@ -85,7 +85,8 @@ def _map(path: str, level: str, start: str, end: str, shift: str | None, team: s
     ranked = ranked[ranked["gap"] > 0].head(5)
     if level == "communities" and len(ranked):
         outlined = cells[cells["code"].isin(set(ranked["code"]))].merge(ranked[["code", "reason"]], on="code")
-        folium.GeoJson(outlined[["name", "reason", "geometry"]].to_json(), name=t("leaders_gap_layer"),
+        folium.GeoJson(escaped(outlined[["name", "reason", "geometry"]], ["name", "reason"]).to_json(),
+                       name=t("leaders_gap_layer"),
                        style_function=lambda _f: {"color": "#b71c1c", "weight": 4, "fillOpacity": 0, "dashArray": "6"},
                        tooltip=folium.GeoJsonTooltip(fields=["name", "reason"], aliases=[t("name"),
                                                                                          t("leaders_gap_reason")]),
@@ -246,7 +247,8 @@ def render() -> None:
     feature = (clicked or {}).get("properties") or {}
     code = str(feature.get("code", ""))
     if shown_level in DRILL and code in set(table["code"]):
-        drilled.append((shown_level, code, str(feature.get("name", code))))
+        names = table.set_index("code")["name"] if "name" in table else pd.Series(dtype=str)
+        drilled.append((shown_level, code, str(names.get(code, code))))  # the stored name, not the map's HTML
         st.session_state["leaders_nav"] = st.session_state.get("leaders_nav", 0) + 1
         st.rerun()
     st.dataframe(table.sort_values("share", na_position="last").rename(columns={

@@ -64,6 +64,13 @@ SIMPLIFY = {"county": 2e-5, "townships": 1e-5, "communities": 5e-6}  # degrees; 
 
 # folium embeds layer data with Jinja's ``tojson``: keep its HTML-safe escaping of < > & ' but write
 # Chinese as UTF-8 rather than \uXXXX and drop the spaces (a county's layers are half the bytes)
+def _compact_json(obj: object, **kwargs: object) -> str:
+    """JSON as UTF-8 without spaces; U+2028/U+2029 escaped (older browsers end a script line there)."""
+    text = json.dumps(obj, **kwargs)  # type: ignore[arg-type]
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+folium.GeoJson._template.environment.policies["json.dumps_function"] = _compact_json
 folium.GeoJson._template.environment.policies["json.dumps_kwargs"] = {
     "sort_keys": True, "ensure_ascii": False, "separators": (",", ":")}
 
@@ -143,6 +150,13 @@ def compact(frame: gpd.GeoDataFrame, tolerance: float = 0.0) -> gpd.GeoDataFrame
     return frame[keep].set_geometry(geometry[keep], crs=frame.crs)
 
 
+def escaped(frame: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
+    """``frame`` with ``columns`` as escaped text: folium's tooltips and popups write values as HTML,
+    and names come from OSM, imported files and team lists."""
+    return frame.assign(**{c: frame[c].astype(str).replace({"nan": "", "None": "", "<NA>": ""}).map(html.escape)
+                           for c in columns})
+
+
 def _tooltip_fields(frame: gpd.GeoDataFrame, labels: dict[str, str]) -> tuple[list[str], list[str]]:
     fields = [f for f in labels if f in frame.columns]
     return fields, [labels[f] for f in fields]
@@ -162,7 +176,7 @@ def add_grid_level(
 
     Derived cells are drawn with dashed borders; demonstration persons are labelled 演示数据.
     """
-    group = folium.FeatureGroup(name=name, show=show)
+    group = folium.FeatureGroup(name=html.escape(name), show=show)  # Leaflet's switcher writes names as HTML
     if frame.empty:
         group.add_to(m)
         return group
@@ -314,7 +328,7 @@ def add_points(
     One GeoJSON layer: each point carries its style and its escaped popup and tooltip as
     properties, read by a single popup and tooltip template (not a marker and popup object per point).
     """
-    group = folium.FeatureGroup(name=name, show=True)
+    group = folium.FeatureGroup(name=html.escape(name), show=True)  # Leaflet's switcher writes names as HTML
     if attach:  # else the page hands the group to st_folium(feature_group_to_add=…)
         group.add_to(m)
     data = frame.assign(_color=color, _radius=radius)
@@ -440,7 +454,7 @@ def add_plan(
     """Draw a patrol plan: each team's road legs, numbered stops and base, one group per team."""
     for n, team in enumerate(plan["teams"]):
         color = (colors or {}).get(team["team_id"], TEAM_COLORS[n % len(TEAM_COLORS)])
-        group = folium.FeatureGroup(name=team_names.get(team["team_id"], team["name"]), show=True)
+        group = folium.FeatureGroup(name=html.escape(team_names.get(team["team_id"], team["name"])), show=True)
         for leg in team["legs"]:
             if len(leg["coordinates"]) >= 2:
                 folium.PolyLine(

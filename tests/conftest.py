@@ -76,9 +76,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test has its own data home, so no test depends on what a user did in the app."""
+    """Every test has its own data home and routing cache, so no test depends on what a user did in the
+    app or on what an earlier run left in a cache."""
     home = tmp_path / "patrol-home"
     monkeypatch.setenv("PATROL_HOME", str(home))
+    monkeypatch.setenv("PATROL_CACHE", str(home / "cache"))  # never the developer's own routing cache
     return home
 
 
