@@ -4,10 +4,18 @@ Where: ``$PATROL_CACHE``; else ``$PATROL_HOME/cache`` when a data home is set; e
 ``$XDG_CACHE_HOME/shuangjian-patrol`` (default ``~/.cache/shuangjian-patrol``). ``PATROL_CACHE=off``
 turns the disk cache off (the in-process caches stay). A folder inside the repository (whose
 ``data/`` is never written) is refused, and so is one that another user owns or that others may
-write: the cache is then off, never a reason to fail.
+write, or that lies in a folder someone else could replace (a folder above it, up to ``/``, that is
+not this user's or root's, or that others may write and is not sticky like ``/tmp``): the cache is
+then off, never a reason to fail.
+
+A cache file is opened without following links (``O_NOFOLLOW``) and checked on the open descriptor
+(``fstat``: a regular file of this user's that nobody else may write) before a byte is read from
+that descriptor; anything else is ignored (and rebuilt): a road network is a pickle, which runs code
+when read. Files are created exclusively (``O_EXCL | O_NOFOLLOW``, mode 0600) under a temporary name
+in the 0700 folder of their kind, and renamed into place.
 
 Each kind keeps its 16 newest entries (a cache hit counts as new). Nothing in it is trusted as
-it stands. Each file is written whole to a temporary name and renamed into place, and starts with
+it stands. Each file is written whole, and starts with
 a header that names the digest of the key it was made for and the SHA-256 of its payload; a file
 whose key or digest does not match is ignored (and rebuilt). Only roads are cached, never sites,
 plans or people.
@@ -19,8 +27,9 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -34,15 +43,61 @@ def key_digest(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _usable(folder: Path) -> bool:
-    """Whether ``folder`` (existing) is ours alone: owned by this user and not writable by others."""
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _ours(info: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else."""
     if not hasattr(os, "getuid"):  # pragma: no cover - not Linux/macOS
         return True
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def private_folder(folder: Path) -> bool:
+    """Whether ``folder`` (existing) is ours alone: a real folder (not a link) owned by this user and
+    not writable by others."""
     try:
-        info = folder.stat()
+        info = folder.lstat()
     except OSError:
         return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+    return stat.S_ISDIR(info.st_mode) and _ours(info)
+
+
+def _ancestors_safe(folder: Path) -> bool:
+    """Whether no other user can replace ``folder`` or a folder above it: each ancestor is owned by this
+    user or root and writable by nobody else, unless it is sticky (like ``/tmp``, where others may not
+    rename what is ours)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover
+        return True
+    for parent in folder.parents:
+        try:
+            info = parent.lstat()
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (0, os.getuid()):
+            return False
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            return False
+    return True
+
+
+def open_private(path: Path) -> int | None:
+    """A descriptor to read cache file ``path`` if it is a regular file of ours that nobody else may
+    write, opened without following a link (checked on the open file, not the path); else ``None``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    if not stat.S_ISREG(info.st_mode) or not _ours(info):
+        os.close(fd)
+        return None
+    return fd
 
 
 def cache_home() -> Path | None:
@@ -66,7 +121,8 @@ def cache_home() -> Path | None:
 
 
 def cache_dir(kind: str) -> Path | None:
-    """The sub-folder ``kind`` of the cache, made (owner only) if need be; ``None`` if unusable."""
+    """The sub-folder ``kind`` of the cache, made (owner only, 0700) if need be; ``None`` if unusable:
+    not ours alone, or in a folder that someone else could replace (see :func:`_ancestors_safe`)."""
     home = cache_home()
     if home is None:
         return None
@@ -76,13 +132,24 @@ def cache_dir(kind: str) -> Path | None:
         folder.mkdir(exist_ok=True, mode=0o700)
     except OSError:
         return None
-    return folder if _usable(home) and _usable(folder) else None
+    if not (private_folder(home) and private_folder(folder) and _ancestors_safe(home)):
+        return None
+    if folder.lstat().st_mode & 0o077:
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o700)  # made by an older version: nobody else need read it either
+    return folder
 
 
 def read_blob(path: Path, key: str) -> bytes | None:
-    """The payload of cache file ``path`` if it was written for ``key`` and is whole; else ``None``."""
+    """The payload of cache file ``path`` if it was written for ``key``, is whole and is ours alone (a
+    link, or a file of another user or that others may write, is ignored); else ``None``."""
+    if not private_folder(path.parent):
+        return None
+    fd = open_private(path)
+    if fd is None:
+        return None
     try:
-        with path.open("rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
             if handle.readline() != MAGIC:
                 return None
             header = json.loads(handle.readline())
@@ -96,17 +163,27 @@ def read_blob(path: Path, key: str) -> bytes | None:
     return payload
 
 
+def create_private(folder: Path, name: str) -> tuple[int, Path]:
+    """A new file ``.<name>.<random>.tmp`` in ``folder``, created exclusively (never through a link)
+    with mode 0600, and its path; raises ``OSError``."""
+    path = folder / f".{name}.{secrets.token_hex(8)}.tmp"
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600), path
+
+
 def write_blob(path: Path, key: str, payload: bytes) -> bool:
-    """Write ``payload`` for ``key`` to ``path`` atomically; ``False`` (and nothing left) on failure."""
+    """Write ``payload`` for ``key`` to ``path`` atomically (a new 0600 file renamed into place); ``False``
+    (and nothing left) on failure or when the folder is not ours alone."""
+    if not private_folder(path.parent):
+        return False
     header = {"key": key, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
     name = None
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        handle, name = create_private(path.parent, path.name)
         with os.fdopen(handle, "wb") as out:
             out.write(MAGIC)
             out.write(json.dumps(header).encode() + b"\n")
             out.write(payload)
-        os.replace(name, path)
+        os.replace(name, path)  # replaces a link at ``path`` itself, never its target
         return True
     except OSError:
         if name is not None:
@@ -116,12 +193,25 @@ def write_blob(path: Path, key: str, payload: bytes) -> bool:
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
+    """The SHA-256 of a cache file's bytes; raises ``OSError`` if it is not ours alone (see
+    :func:`open_private`)."""
+    fd = open_private(path)
+    if fd is None:
+        raise OSError(f"{path} is not a private cache file")
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with os.fdopen(fd, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_private(path: Path) -> bytes:
+    """The bytes of a cache file that is ours alone, read from the descriptor; raises ``OSError``."""
+    fd = open_private(path)
+    if fd is None:
+        raise OSError(f"{path} is not a private cache file")
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 def prune(folder: Path, keep: int = KEEP) -> None:

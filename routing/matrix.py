@@ -57,7 +57,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from routing.cache import cache_dir, file_sha256, prune
+from routing.cache import cache_dir, file_sha256, private_folder, prune, read_private
 from routing.network import RoadNetwork, Snaps
 
 try:  # pragma: no cover - depends on the platform's wheels
@@ -262,9 +262,12 @@ def _pyroutingkit_version() -> str:
 
 
 def _load_topology(folder: Path, base: BaseGraph) -> Any | None:
-    """The topology saved in ``folder`` if it was made for exactly these arcs; else ``None``."""
+    """The topology saved in ``folder`` if it was made for exactly these arcs; else ``None``. The folder
+    and every file must be ours alone (``routing.cache``), and are read through checked descriptors."""
+    if not private_folder(folder):
+        return None
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest = json.loads(read_private(folder / "manifest.json"))
         if (manifest.get("format"), manifest.get("key"), manifest.get("pyroutingkit")) != (
                 TOPOLOGY_FORMAT, base.topology_key, _pyroutingkit_version()):
             return None
@@ -272,7 +275,7 @@ def _load_topology(folder: Path, base: BaseGraph) -> Any | None:
         if not files or any(file_sha256(folder / name) != digest for name, digest in files.items()):
             return None
         for name, column in (("tail", base.tail), ("head", base.head)):
-            if not np.array_equal(np.fromfile(folder / name, dtype="<u4"), column):
+            if not np.array_equal(np.frombuffer(read_private(folder / name), dtype="<u4"), column):
                 return None
         topology = pyroutingkit.CCHTopology()
         with _ROUTINGKIT:
@@ -296,7 +299,9 @@ def _save_topology(root: Path, folder: Path, base: BaseGraph, topology: Any) -> 
         manifest = {"format": TOPOLOGY_FORMAT, "key": base.topology_key, "pyroutingkit": _pyroutingkit_version(),
                     "nodes": base.n_nodes, "arcs": len(base.tail), "files": files}
         (work / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        if folder.exists():
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.exists():
             shutil.rmtree(folder)
         os.rename(work, folder)
         prune(root)

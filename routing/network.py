@@ -186,6 +186,8 @@ def _disk_key(ws: Store, versions: tuple[str, str], mode: str, speeds: str) -> s
 
 def _load_network(path: Path, key: str, mode: str) -> RoadNetwork | None:
     """The network cached in ``path`` for ``key``, or ``None`` (missing, stale or damaged)."""
+    # read from a descriptor checked to be a regular file of ours that nobody else may write, in a
+    # folder of ours that nobody else can replace (``routing.cache``): a pickle runs code when read
     payload = read_blob(path, key)
     if payload is None:
         return None
@@ -199,7 +201,7 @@ def _load_network(path: Path, key: str, mode: str) -> RoadNetwork | None:
         return None
     network.__dict__["_edges"] = edges
     with contextlib.suppress(OSError):
-        os.utime(path)  # in use: the last to be pruned
+        os.utime(path, follow_symlinks=False)  # in use: the last to be pruned
     return network
 
 

@@ -48,6 +48,55 @@ def test_a_cache_file_is_read_only_for_its_key_and_whole(tmp_path):
     assert read_blob(tmp_path / "missing", "k1") is None
 
 
+def test_a_cache_file_is_read_only_if_it_is_ours_alone_and_no_link(tmp_path):
+    import os
+
+    path = tmp_path / "x.bin"
+    assert write_blob(path, "k1", b"payload")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    target = elsewhere / "y.bin"
+    path.replace(target)
+    path.symlink_to(target)  # a valid file for the key, but through a link: ignored
+    assert read_blob(target, "k1") == b"payload" and read_blob(path, "k1") is None
+    assert write_blob(path, "k1", b"again")  # replaces the link itself, never its target
+    assert not path.is_symlink() and read_blob(path, "k1") == b"again" and read_blob(target, "k1") == b"payload"
+    os.chmod(path, 0o620)  # others may write it: ignored
+    assert read_blob(path, "k1") is None
+    os.chmod(path, 0o602)
+    assert read_blob(path, "k1") is None
+    os.chmod(path, 0o644)  # others may read it: that is no risk
+    assert read_blob(path, "k1") == b"again"
+    os.chmod(elsewhere, 0o770)  # a folder others may write: neither read nor written
+    assert read_blob(target, "k1") is None and not write_blob(elsewhere / "z.bin", "k1", b"x")
+    linked = tmp_path / "linked"
+    linked.symlink_to(elsewhere)
+    os.chmod(elsewhere, 0o700)
+    assert read_blob(linked / "y.bin", "k1") is None  # a folder reached through a link
+
+
+def test_the_cache_is_off_under_a_folder_others_could_replace(tmp_path, monkeypatch):
+    import os
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # others may rename our cache folder away and put theirs in its place
+    monkeypatch.setenv("PATROL_CACHE", str(shared / "mine" / "cache"))
+    assert cache_dir("networks") is None
+    os.chmod(shared, 0o1777)  # sticky, like /tmp: others may not rename what is ours
+    assert cache_dir("networks") is not None
+    os.chmod(shared, 0o755)
+    (shared / "mine").chmod(0o775)
+    assert cache_dir("networks") is None
+    (shared / "mine").chmod(0o755)
+    folder = cache_dir("networks")
+    assert folder is not None
+    folder.chmod(0o755)  # made by an older version: made owner-only
+    assert cache_dir("networks") == folder and folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_prune_keeps_the_newest_entries(tmp_path):
     import os
 
@@ -118,6 +167,17 @@ def test_cch_topology_is_built_once_per_network_and_loaded_from_disk(settings, m
     mx.clear_caches()
     np.testing.assert_array_equal(mx.travel_times(net, _sites(net, 40, 1), 4.5, "cch").seconds, first.seconds)
     assert len(saved) == 4
+    # a file that others may write, or a folder that is a link: rebuilt
+    (folder / "order").chmod(0o666)
+    mx.clear_caches()
+    mx.travel_times(net, _sites(net, 40, 1), 4.5, "cch")
+    assert len(saved) == 5
+    moved = folder.parent / "moved"
+    folder.rename(moved)
+    folder.symlink_to(moved)
+    mx.clear_caches()
+    np.testing.assert_array_equal(mx.travel_times(net, _sites(net, 40, 1), 4.5, "cch").seconds, first.seconds)
+    assert len(saved) == 6 and not folder.is_symlink()
 
 
 def test_road_network_is_kept_on_disk_per_workspace_mode_and_speeds(guixi_ws, settings, monkeypatch):
@@ -159,10 +219,25 @@ def test_road_network_is_kept_on_disk_per_workspace_mode_and_speeds(guixi_ws, se
     rn._NETWORKS.clear()
     road_network(guixi_ws, "car", settings)
     assert len(calls) == 4
+    # a file that is a link (to a whole file for this key), or that others may write: ignored, rebuilt
+    copy = files[0].parent.parent / "copy.pickle"
+    copy.write_bytes(files[0].read_bytes())
+    files[0].unlink()
+    files[0].symlink_to(copy)
+    rn._NETWORKS.clear()
+    assert road_network(guixi_ws, "car", settings).fingerprint == built.fingerprint
+    assert len(calls) == 5 and not files[0].is_symlink()  # rebuilt, and written over the link
+    rn._NETWORKS.clear()
+    road_network(guixi_ws, "car", settings)
+    assert len(calls) == 5
+    files[0].chmod(0o664)
+    rn._NETWORKS.clear()
+    road_network(guixi_ws, "car", settings)
+    assert len(calls) == 6 and files[0].stat().st_mode & 0o777 == 0o600
     # the roads change: a new version, a new file
     edges = guixi_ws.read("road_edges")
     with guixi_ws.transaction(actor="test", action="roads") as tx:
         tx.replace("road_edges", edges)
     rn._NETWORKS.clear()
     road_network(guixi_ws, "car", settings)
-    assert len(calls) == 5
+    assert len(calls) == 7
