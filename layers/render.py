@@ -22,6 +22,7 @@ from typing import Literal, TypedDict
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 from branca.element import MacroElement
 from folium.utilities import JsCode
@@ -311,6 +312,12 @@ def _text(value: object) -> str:
     return html.escape(str(value))
 
 
+def _texts(values: pd.Series) -> list[str]:
+    """:func:`_text` of every value, each distinct value escaped once (statuses, kinds, sources repeat)."""
+    distinct = {v: _text(v) for v in values.drop_duplicates()}
+    return [distinct[v] if v in distinct else _text(v) for v in values]
+
+
 def add_points(
     m: folium.Map,
     frame: gpd.GeoDataFrame,
@@ -341,8 +348,7 @@ def add_points(
     title = labels.get("_title", "name")
     fields = [title] + [c for c in labels if not c.startswith("_") and c != title and c in data.columns]
     aliases = [html.escape(labels.get(c, "")) for c in fields]
-    properties = {f"p{i}": [_text(v) for v in data[c]] if c in data.columns else [""] * len(data)
-                  for i, c in enumerate(fields)}
+    properties = {f"p{i}": _texts(data[c]) if c in data.columns else [""] * len(data) for i, c in enumerate(fields)}
     looks = list(zip(data["_color"].astype(str), data["_fill"].astype(str), data["_radius"].astype(float),
                      strict=True))
     palette = sorted(set(looks))  # each point names its look by number: a few bytes, not three properties
