@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_cache import load_grid, load_optional
+from app_cache import data_version, load_grid, load_optional
 from core.visits import target_of
 from grid.demo import DEMO_LABEL
 from i18n import lang, t
@@ -17,13 +17,16 @@ from layers.render import (
     CLUE_COLOR,
     HOT_COLOR,
     STATUS_COLORS,
+    PointLayer,
     add_grid_level,
+    add_point_layer,
     add_points,
     add_surface,
     base_map,
     finish_map,
     layer_switcher,
     legend_html,
+    point_layer,
     risk_color,
 )
 
@@ -55,7 +58,11 @@ def _institutions(path: str) -> gpd.GeoDataFrame | None:
     return frame
 
 
-def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFrame:
+Filters = tuple[tuple[str, ...], tuple[str, ...], str | None, float, str]  # statuses, kinds, township, risk, text
+
+
+def _filters(townships: pd.DataFrame) -> Filters:
+    """The institution filters the user chose (the widgets above the map)."""
     col1, col2, col3, col4 = st.columns(4)
     statuses = col1.multiselect(
         t("f_status"),
@@ -80,6 +87,11 @@ def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFra
     )
     minimum = col4.slider(t("f_min_risk"), 0.0, 1.0, 0.0, 0.05, key="f_min_risk")
     text = st.text_input(t("f_text"), key="f_text", placeholder=t("f_text_hint"))
+    return tuple(statuses), tuple(kinds), township, float(minimum), text
+
+
+def _filtered(frame: gpd.GeoDataFrame, filters: Filters) -> gpd.GeoDataFrame:
+    statuses, kinds, township, minimum, text = filters
     keep = pd.Series(True, index=frame.index)
     if statuses:
         keep &= frame["status"].isin(statuses)
@@ -94,6 +106,47 @@ def _filters(frame: gpd.GeoDataFrame, townships: pd.DataFrame) -> gpd.GeoDataFra
             text, regex=False
         )
     return frame[keep]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _clues_layer(path: str, version: str, language: str) -> PointLayer:
+    """The complaint clues as a map layer, built once per data version and language."""
+    clues = load_optional(path, "clues")
+    if clues is None:  # the layer is gone since the page read it
+        return PointLayer(t("clues_layer"), {}, "[]", (), ())
+    view = clues.assign(category_label=_labels("category", clues["category"]),
+                        status_label=_labels("clue_status", clues["status"]))
+    return point_layer(view, name=t("clues_layer"), color=CLUE_COLOR, radius=3, labels={
+        "_title": "clue_id", "clue_id": t("clue_id"), "received_at": t("received_at"),
+        "category_label": t("category"), "status_label": t("clue_status"), "content": t("content"),
+        "source": t("responsible_source"),
+    })
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _institutions_layer(path: str, version: str, filters: Filters, language: str) -> PointLayer:
+    """The filtered institutions as a map layer, built once per data version, filter and language."""
+    frame = _institutions(path)
+    if frame is None:  # the layer is gone since the page read it
+        return PointLayer(t("institutions_layer"), {}, "[]", (), ())
+    shown = _filtered(frame, filters)
+    return point_layer(
+        shown,
+        name=t("institutions_layer"),
+        color=[STATUS_COLORS.get(s, "#555") for s in shown["status"]],
+        fill_color=[risk_color(s) if s == s else "#ccc" for s in shown.get("risk_score", [0.0] * len(shown))],
+        radius=8,
+        labels={
+            "name": t("name"),
+            "status_label": t("f_status"),
+            "kind_label": t("f_kind"),
+            "address": t("address"),
+            "risk_score": t("risk_score"),
+            "risk_reasons": t("risk_reasons"),
+            "last_inspected": t("last_inspected"),
+            "source": t("responsible_source"),
+        },
+    )
 
 
 def _legend() -> None:
@@ -124,7 +177,8 @@ def render() -> None:
     cols = st.columns(len(TOGGLES))
     for col, key in zip(cols, TOGGLES, strict=True):
         col.checkbox(t(key), value=key != "show_places", key=key)
-    shown = _filters(institutions, grid["townships"]) if institutions is not None else None
+    filters = _filters(grid["townships"]) if institutions is not None else None
+    shown = _filtered(institutions, filters) if institutions is not None and filters is not None else None
     m = base_map(tuple(grid["buildings"].total_bounds if len(grid["buildings"]) else grid["county"].total_bounds),
                  canvas=True)
     add_grid_level(
@@ -172,47 +226,11 @@ def render() -> None:
             },
         )
     if clues is not None and st.session_state.get("show_clues", True):
-        clue_view = clues.assign(
-            category_label=_labels("category", clues["category"]),
-            status_label=_labels("clue_status", clues["status"]),
-        )
-        add_points(
-            m,
-            clue_view,
-            name=t("clues_layer"),
-            color=CLUE_COLOR,
-            radius=3,
-            labels={
-                "_title": "clue_id",
-                "clue_id": t("clue_id"),
-                "received_at": t("received_at"),
-                "category_label": t("category"),
-                "status_label": t("clue_status"),
-                "content": t("content"),
-                "source": t("responsible_source"),
-            },
-        )
+        add_point_layer(m, _clues_layer(path, data_version(path, ("clues",)), lang()))
     institutions_group = None  # redrawn alone when a filter changes (the map itself is not reloaded)
-    if shown is not None and st.session_state.get("show_institutions", True):
-        institutions_group = add_points(
-            m,
-            shown,
-            name=t("institutions_layer"),
-            color=[STATUS_COLORS.get(s, "#555") for s in shown["status"]],
-            fill_color=[risk_color(s) if s == s else "#ccc" for s in shown.get("risk_score", [0.0] * len(shown))],
-            radius=8,
-            attach=False,
-            labels={
-                "name": t("name"),
-                "status_label": t("f_status"),
-                "kind_label": t("f_kind"),
-                "address": t("address"),
-                "risk_score": t("risk_score"),
-                "risk_reasons": t("risk_reasons"),
-                "last_inspected": t("last_inspected"),
-                "source": t("responsible_source"),
-            },
-        )
+    if shown is not None and filters is not None and st.session_state.get("show_institutions", True):
+        layer = _institutions_layer(path, data_version(path, ("institutions", "risk_sites")), filters, lang())
+        institutions_group = add_point_layer(m, layer, attach=False)
     left, right = st.columns([4, 1])
     with left:
         st_folium(finish_map(m, switcher=False), key="layers_map", height=560, use_container_width=True,

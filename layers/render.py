@@ -17,8 +17,9 @@ import hashlib
 import html
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import folium
 import geopandas as gpd
@@ -318,6 +319,69 @@ def _texts(values: pd.Series) -> list[str]:
     return [distinct[v] if v in distinct else _text(v) for v in values]
 
 
+@dataclass(frozen=True)
+class PointLayer:
+    """One kind of point, ready for a map: its GeoJSON (each feature a palette index and its escaped
+    values), the palette and the popup's fields. Plain data, so a page may cache it."""
+
+    name: str
+    geojson: dict[str, Any]
+    styles: str  # JSON list of Leaflet path styles, indexed by each feature's ``s``
+    fields: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+
+def point_layer(
+    frame: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str | list[str],
+    labels: dict[str, str],
+    radius: float | list[float] = 6,
+    shift: str | None = None,
+    fill_color: str | list[str] | None = None,
+) -> PointLayer:
+    """The points of ``frame`` as one layer; per-point colours and radii allowed (see :func:`add_points`)."""
+    data = frame.assign(_color=color, _radius=radius)
+    data["_fill"] = data["_color"] if fill_color is None else fill_color
+    data = data[data.geometry.notna() & ~data.geometry.is_empty].to_crs(DISPLAY_CRS)
+    if shift in ("gcj02", "bd09"):
+        data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
+    title = labels.get("_title", "name")
+    fields = [title] + [c for c in labels if not c.startswith("_") and c != title and c in data.columns]
+    aliases = tuple(html.escape(labels.get(c, "")) for c in fields)
+    properties = {f"p{i}": _texts(data[c]) if c in data.columns else [""] * len(data) for i, c in enumerate(fields)}
+    looks = list(zip(data["_color"].astype(str), data["_fill"].astype(str), data["_radius"].astype(float),
+                     strict=True))
+    palette = sorted(set(looks))  # each point names its look by number: a few bytes, not three properties
+    number = {look: i for i, look in enumerate(palette)}
+    shown = gpd.GeoDataFrame({"s": [number[look] for look in looks], **properties},
+                             geometry=data.geometry.to_numpy(), crs=data.crs)
+    styles = json.dumps([{"color": c, "fillColor": f, "radius": r} for c, f, r in palette])
+    geojson = json.loads(compact(shown).to_json(drop_id=True)) if len(shown) else {}
+    return PointLayer(name, geojson, styles, tuple(properties), aliases)
+
+
+def add_point_layer(m: folium.Map, layer: PointLayer, *, attach: bool = True) -> folium.FeatureGroup:
+    """Add ``layer`` to ``m`` in one toggleable group, or only build the group (``attach=False``: the
+    page hands it to ``st_folium(feature_group_to_add=…)``, redrawn without reloading the map)."""
+    group = folium.FeatureGroup(name=html.escape(layer.name), show=True)  # the switcher writes names as HTML
+    if attach:
+        group.add_to(m)
+    if not layer.geojson.get("features"):
+        return group
+    folium.GeoJson(
+        layer.geojson,
+        marker=folium.CircleMarker(radius=6, weight=2, fill=True, fill_opacity=0.8),
+        # each point's colours and radius from the palette, in the browser
+        on_each_feature=JsCode(f"function(feature, layer) {{ layer.setStyle({layer.styles}[feature.properties.s]); }}"),
+        popup=folium.GeoJsonPopup(fields=list(layer.fields), aliases=list(layer.aliases), localize=False,
+                                  max_width=320),
+        tooltip=folium.GeoJsonTooltip(fields=["p0"], labels=False, localize=False),
+    ).add_to(group)
+    return group
+
+
 def add_points(
     m: folium.Map,
     frame: gpd.GeoDataFrame,
@@ -332,39 +396,12 @@ def add_points(
 ) -> folium.FeatureGroup:
     """Add points as circle markers in one toggleable group; per-point colours and radii allowed.
 
-    One GeoJSON layer: each point carries its style and its escaped popup and tooltip as
+    One GeoJSON layer: each point carries its look (a palette index) and its escaped values as
     properties, read by a single popup and tooltip template (not a marker and popup object per point).
     """
-    group = folium.FeatureGroup(name=html.escape(name), show=True)  # Leaflet's switcher writes names as HTML
-    if attach:  # else the page hands the group to st_folium(feature_group_to_add=…)
-        group.add_to(m)
-    data = frame.assign(_color=color, _radius=radius)
-    data["_fill"] = data["_color"] if fill_color is None else fill_color
-    data = data[data.geometry.notna() & ~data.geometry.is_empty].to_crs(DISPLAY_CRS)
-    if shift in ("gcj02", "bd09"):
-        data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
-    if data.empty:
-        return group
-    title = labels.get("_title", "name")
-    fields = [title] + [c for c in labels if not c.startswith("_") and c != title and c in data.columns]
-    aliases = [html.escape(labels.get(c, "")) for c in fields]
-    properties = {f"p{i}": _texts(data[c]) if c in data.columns else [""] * len(data) for i, c in enumerate(fields)}
-    looks = list(zip(data["_color"].astype(str), data["_fill"].astype(str), data["_radius"].astype(float),
-                     strict=True))
-    palette = sorted(set(looks))  # each point names its look by number: a few bytes, not three properties
-    number = {look: i for i, look in enumerate(palette)}
-    shown = gpd.GeoDataFrame({"s": [number[look] for look in looks], **properties},
-                             geometry=data.geometry.to_numpy(), crs=data.crs)
-    styles = json.dumps([{"color": c, "fillColor": f, "radius": r} for c, f, r in palette])
-    folium.GeoJson(
-        compact(shown).to_json(drop_id=True),
-        marker=folium.CircleMarker(radius=6, weight=2, fill=True, fill_opacity=0.8),
-        # each point's colours and radius from the palette, in the browser
-        on_each_feature=JsCode(f"function(feature, layer) {{ layer.setStyle({styles}[feature.properties.s]); }}"),
-        popup=folium.GeoJsonPopup(fields=list(properties), aliases=aliases, localize=False, max_width=320),
-        tooltip=folium.GeoJsonTooltip(fields=["p0"], labels=False, localize=False),
-    ).add_to(group)
-    return group
+    layer = point_layer(frame, name=name, color=color, labels=labels, radius=radius, shift=shift,
+                        fill_color=fill_color)
+    return add_point_layer(m, layer, attach=attach)
 
 
 def add_surface(
