@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from casework.simulate import simulate  # noqa: E402
 from core.clock import local_day  # noqa: E402
-from store import open_store  # noqa: E402
-from tests.helpers import add_user, browser_log_in, running_app  # noqa: E402
+from tests.helpers import add_user, browser_log_in, cached_county, running_app  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "patrol-bench-leaders"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,18 +38,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 def county(days: int) -> Path:
     """The default county with ``days`` simulated days ending yesterday (made once, then reused)."""
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"county_{days}d.gpkg"
-    if not path.exists():
-        work = CACHE / f".county_{days}d.gpkg"
-        shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", work)
-        ws = open_store(work)
+    def grow(ws, _path: Path) -> None:
         start = time.perf_counter()
         simulate(ws, (local_day() - pd.Timedelta(days=days)).strftime("%Y-%m-%d"), days, seed=7, iterations=30)
         add_user(ws, "leader1", "leader")
         print(f"simulated {days} days in {time.perf_counter() - start:.0f} s (演示数据)")
-        work.rename(path)
-    return path
+
+    return cached_county(CACHE, f"county_{days}d.gpkg", grow)
 
 
 def measure(path: Path) -> tuple[float, float]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grid.synthetic import add_buildings  # noqa: E402
-from store import open_store  # noqa: E402
-from tests.helpers import COUNT_MAP_FEATURES, add_user, browser_log_in, running_app  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    COUNT_MAP_FEATURES,
+    add_user,
+    browser_log_in,
+    cached_county,
+    grow_synthetic,
+    running_app,
+)
 
 CACHE = Path(tempfile.gettempdir()) / "patrol-bench-maps"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,20 +45,12 @@ CHANGED = f"""before => [...document.querySelectorAll("iframe[title*='streamlit_
 
 def county(institutions: int, buildings: int) -> Path:
     """The default county, or one grown to ``buildings`` more buildings and ``institutions`` (made once)."""
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"county_{institutions}i_{buildings}b.gpkg"
-    if not path.exists():
-        work = CACHE / f".{path.name}"
-        shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", work)
-        ws = open_store(work)
+    def grow(ws, path: Path) -> None:
         if buildings:
-            add_buildings(ws, buildings, seed=7)
-            subprocess.run(["patrol", "demo-layers", str(work), "--seed", "7",
-                            "--institutions", str(institutions), "--clues", str(institutions // 2)], check=True,
-                           cwd=ROOT, stdout=subprocess.DEVNULL)
+            grow_synthetic(ws, path, buildings=buildings, institutions=institutions, clues=institutions // 2, seed=7)
         add_user(ws, "planner1", "planner")
-        work.rename(path)
-    return path
+
+    return cached_county(CACHE, f"county_{institutions}i_{buildings}b.gpkg", grow)
 
 
 def _settle(page) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,19 +25,10 @@ CACHE = Path(tempfile.gettempdir()) / "patrol-bench-scale"
 
 
 def county(buildings: int, institutions: int) -> Path:
-    from grid.synthetic import add_buildings
-    from store import open_store
+    from tests.helpers import cached_county, grow_synthetic
 
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"county_{buildings}b_{institutions}i.gpkg"
-    if not path.exists():
-        work = CACHE / f".{path.name}"
-        shutil.copy2(ROOT / "data" / "guixi_360681.gpkg", work)
-        add_buildings(open_store(work), buildings, seed=5)
-        subprocess.run(["patrol", "demo-layers", str(work), "--seed", "5", "--institutions", str(institutions),
-                        "--clues", "200"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        work.rename(path)
-    return path
+    return cached_county(CACHE, f"county_{buildings}b_{institutions}i.gpkg", lambda ws, path: grow_synthetic(
+        ws, path, buildings=buildings, institutions=institutions, clues=200, seed=5))
 
 
 def main() -> None:

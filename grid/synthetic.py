@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from core.errors import InputError
@@ -78,6 +77,5 @@ def add_buildings(ws: Store, count: int, *, seed: int = 2026, actor: str = "æ¼”ç
     columns = [c for c in existing.columns if c in frame.columns] or list(frame.columns)
     with ws.transaction(actor=actor, action="synthetic-buildings",
                         detail=f"{len(frame)} synthetic buildings ({DEMO_LABEL})") as tx:
-        tx.upsert("buildings", pd.DataFrame(frame[columns]).pipe(gpd.GeoDataFrame, geometry="geometry",
-                                                                   crs=frame.crs), key="code")
+        tx.upsert("buildings", frame[columns], key="code")
     return len(frame)

@@ -186,9 +186,7 @@ def add_grid_level(
     if shift in ("gcj02", "bd09"):
         data = wgs84_to_shifted(data, shift)  # type: ignore[arg-type]
     keep = [c for c in (*labels, "geometry_source") if c in data.columns]
-    data = compact(data[[*keep, "geometry"]].copy(), SIMPLIFY.get(level, 0.0))
-    for column in keep:  # the tooltip puts values into HTML: names from OSM or a file are escaped
-        data[column] = data[column].astype(str).replace({"nan": "", "<NA>": "", "None": ""}).map(html.escape)
+    data = escaped(compact(data[[*keep, "geometry"]].copy(), SIMPLIFY.get(level, 0.0)), keep)
     fields, aliases = _tooltip_fields(data, labels)
     aliases = [html.escape(a) for a in aliases]
     style = LEVEL_STYLE[level]
@@ -392,7 +390,6 @@ def add_points(
     radius: float | list[float] = 6,
     shift: str | None = None,
     fill_color: str | list[str] | None = None,
-    attach: bool = True,
 ) -> folium.FeatureGroup:
     """Add points as circle markers in one toggleable group; per-point colours and radii allowed.
 
@@ -401,7 +398,7 @@ def add_points(
     """
     layer = point_layer(frame, name=name, color=color, labels=labels, radius=radius, shift=shift,
                         fill_color=fill_color)
-    return add_point_layer(m, layer, attach=attach)
+    return add_point_layer(m, layer)
 
 
 def add_surface(

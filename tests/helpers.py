@@ -185,3 +185,34 @@ def browser_log_in(page, url: str, username: str) -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(TEST_PASSWORD)
     page.get_by_role("button", name="登录").click()
+
+
+def cached_county(folder: Path, name: str, grow) -> Path:
+    """``folder/name``: the default county grown by ``grow(store, path)`` once, then reused (benchmarks).
+
+    It is made under a hidden name and renamed when done, so an interrupted build is never taken for one.
+    """
+    import shutil
+
+    from store import open_store
+
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        work = folder / f".{name}"
+        shutil.copy2(Path(__file__).resolve().parents[1] / "data" / "guixi_360681.gpkg", work)
+        grow(open_store(work), work)
+        work.rename(path)
+    return path
+
+
+def grow_synthetic(ws: Store, path: Path, *, buildings: int, institutions: int, clues: int, seed: int) -> None:
+    """Add SYNTHETIC buildings (``grid.synthetic``) and demonstration institutions and clues
+    (``patrol demo-layers``) to the workspace ``ws`` at ``path``: a county at scale."""
+    import subprocess
+
+    from grid.synthetic import add_buildings
+
+    add_buildings(ws, buildings, seed=seed)
+    subprocess.run(["patrol", "demo-layers", str(path), "--seed", str(seed), "--institutions", str(institutions),
+                    "--clues", str(clues)], check=True, stdout=subprocess.DEVNULL)
